@@ -1,0 +1,68 @@
+package bus
+
+import "context"
+
+// Batcher gathers items per subject and publishes each subject's items as
+// one msgpack message once BatchSize of them are waiting, or on Flush. Items
+// of one subject keep their order. A Batcher belongs to one goroutine.
+type Batcher[T any] struct {
+	bus     *Bus
+	kind    string
+	size    int
+	pending map[string]*batch[T]
+	order   []string
+}
+
+type batch[T any] struct {
+	items []T
+	ids   []string
+}
+
+// NewBatcher returns a Batcher whose message ids are derived from kind and
+// the identities of the items in each message.
+func NewBatcher[T any](b *Bus, kind string) *Batcher[T] {
+	return &Batcher[T]{bus: b, kind: kind, size: b.BatchSize(), pending: map[string]*batch[T]{}}
+}
+
+// Add queues item for subject; identity names it for deduplication.
+func (bt *Batcher[T]) Add(ctx context.Context, subject string, item T, identity string) error {
+	p := bt.pending[subject]
+	if p == nil {
+		p = &batch[T]{}
+		bt.pending[subject] = p
+		bt.order = append(bt.order, subject)
+	}
+	p.items = append(p.items, item)
+	p.ids = append(p.ids, identity)
+	if len(p.items) >= bt.size {
+		return bt.publish(ctx, subject, p)
+	}
+	return nil
+}
+
+// Flush publishes everything queued, subjects in the order first seen.
+func (bt *Batcher[T]) Flush(ctx context.Context) error {
+	for _, subject := range bt.order {
+		if p := bt.pending[subject]; len(p.items) > 0 {
+			if err := bt.publish(ctx, subject, p); err != nil {
+				return err
+			}
+		}
+	}
+	clear(bt.pending)
+	bt.order = bt.order[:0]
+	return nil
+}
+
+func (bt *Batcher[T]) publish(ctx context.Context, subject string, p *batch[T]) error {
+	data, err := Encode(p.items)
+	if err != nil {
+		return err
+	}
+	if err := bt.bus.Publish(ctx, subject, data, BatchID(bt.kind, p.ids)); err != nil {
+		return err
+	}
+	clear(p.items)
+	p.items, p.ids = p.items[:0], p.ids[:0]
+	return nil
+}

@@ -1,0 +1,149 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Consumer names one durable consumer of a stream. Processes that use the
+// same Durable share its messages, so a stage scales out by starting more.
+type Consumer struct {
+	Stream  string
+	Durable string
+	// FilterSubject narrows the stream, e.g. to one share of the hosts.
+	FilterSubject string
+	// AckWait is how long a delivered message may stay unacknowledged
+	// before JetStream delivers it again.
+	AckWait time.Duration
+	// MaxAckPending bounds messages in flight for this consumer.
+	MaxAckPending int
+}
+
+// Handler processes one message. Returning nil acknowledges it; an error
+// marked with Permanent terminates it (it will never succeed); any other
+// error asks for a redelivery after a delay.
+type Handler func(ctx context.Context, data []byte, subject string) error
+
+type permanentError struct{ err error }
+
+func (p permanentError) Error() string { return p.err.Error() }
+func (p permanentError) Unwrap() error { return p.err }
+
+// Permanent marks an error as one that redelivery cannot fix, such as a
+// message that does not decode.
+func Permanent(err error) error { return permanentError{err} }
+
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}
+
+func (b *Bus) consumer(ctx context.Context, c Consumer) (jetstream.Consumer, error) {
+	cfg := jetstream.ConsumerConfig{
+		Durable:       c.Durable,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		FilterSubject: c.FilterSubject,
+		AckWait:       c.AckWait,
+		MaxAckPending: c.MaxAckPending,
+	}
+	if cfg.AckWait == 0 {
+		cfg.AckWait = 30 * time.Second
+	}
+	if cfg.MaxAckPending == 0 {
+		cfg.MaxAckPending = 64
+	}
+	cons, err := b.js.CreateOrUpdateConsumer(ctx, c.Stream, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("bus: consumer %s on %s: %w", c.Durable, c.Stream, err)
+	}
+	return cons, nil
+}
+
+// Consume runs h for each message of the consumer, in stream order, until
+// ctx ends. Handler errors are returned to NATS as described on Handler and
+// passed to onErr; they never stop the loop.
+func (b *Bus) Consume(ctx context.Context, c Consumer, h Handler, onErr func(error)) error {
+	cons, err := b.consumer(ctx, c)
+	if err != nil {
+		return err
+	}
+	iter, err := cons.Messages(jetstream.PullMaxMessages(max(c.MaxAckPending, 64)))
+	if err != nil {
+		return fmt.Errorf("bus: consume %s: %w", c.Durable, err)
+	}
+	stop := context.AfterFunc(ctx, iter.Stop)
+	defer stop()
+	defer iter.Stop()
+	for {
+		msg, err := iter.Next()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return nil
+			}
+			onErr(fmt.Errorf("bus: consume %s: %w", c.Durable, err))
+			continue
+		}
+		if err := h(ctx, msg.Data(), msg.Subject()); err != nil {
+			onErr(err)
+			if IsPermanent(err) {
+				_ = msg.TermWithReason(err.Error())
+			} else {
+				_ = msg.NakWithDelay(time.Second)
+			}
+			continue
+		}
+		// A synchronous ack: when Idle then reports nothing pending, the
+		// work of every message is done, not merely in the ack's flight.
+		if err := msg.DoubleAck(ctx); err != nil && ctx.Err() == nil {
+			onErr(fmt.Errorf("bus: ack on %s: %w", c.Durable, err))
+		}
+	}
+}
+
+// Idle reports whether the consumer has nothing left to deliver and nothing
+// delivered but unacknowledged.
+func (b *Bus) Idle(ctx context.Context, c Consumer) (bool, error) {
+	cons, err := b.js.Consumer(ctx, c.Stream, c.Durable)
+	if err != nil {
+		return false, fmt.Errorf("bus: consumer %s: %w", c.Durable, err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return false, fmt.Errorf("bus: consumer %s: %w", c.Durable, err)
+	}
+	return info.NumPending == 0 && info.NumAckPending == 0, nil
+}
+
+// WaitIdle blocks until Idle is true or ctx ends.
+func (b *Bus) WaitIdle(ctx context.Context, c Consumer) error {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		idle, err := b.Idle(ctx, c)
+		if err == nil && idle {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if err != nil {
+				return err
+			}
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// EnsureConsumer creates the durable consumer now, so messages published
+// before its first Consume are kept for it (streams in memory keep only
+// what some consumer is interested in).
+func (b *Bus) EnsureConsumer(ctx context.Context, c Consumer) error {
+	_, err := b.consumer(ctx, c)
+	return err
+}

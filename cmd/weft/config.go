@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/weft-dev/weft/bus"
+	"github.com/weft-dev/weft/sinks"
+	"github.com/weft-dev/weft/sinks/jsonl"
+	"github.com/weft-dev/weft/sinks/slack"
+	"github.com/weft-dev/weft/sinks/syslog"
+	"github.com/weft-dev/weft/sinks/webhook"
+)
+
+// config is weft.yaml: one section per stage.
+type config struct {
+	Bus        bus.Config       `yaml:"bus"`
+	Sources    []sourceConfig   `yaml:"sources"`
+	Rules      rulesConfig      `yaml:"rules"`
+	Correlator correlatorConfig `yaml:"correlator"`
+	Sinks      []sinkConfig     `yaml:"sinks"`
+}
+
+// sourceConfig is one input. type "files" reads EVTX and XML files,
+// folders and globs once at start.
+type sourceConfig struct {
+	Type  string   `yaml:"type"`
+	Paths []string `yaml:"paths"`
+}
+
+type rulesConfig struct {
+	// Paths are rule files or folders in Elastic's detection-rules TOML.
+	Paths []string `yaml:"paths"`
+	// Seed runs the embedded seed rule too (default true).
+	Seed *bool `yaml:"seed"`
+}
+
+type correlatorConfig struct {
+	// Lateness is how far out of event-time order a host's events may
+	// arrive and still be evaluated in order.
+	Lateness time.Duration `yaml:"lateness"`
+	// MaxPending caps partial sequences per rule.
+	MaxPending int `yaml:"max_pending"`
+}
+
+// sinkConfig is one alert destination: its type, a name (default: the
+// type) and the options of that type, kept as YAML until the type is known.
+type sinkConfig struct {
+	Name    string
+	Type    string
+	options yaml.Node
+}
+
+func (s *sinkConfig) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: a sink is a mapping with a type", n.Line)
+	}
+	rest := yaml.Node{Kind: yaml.MappingNode, Line: n.Line, Column: n.Column}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch k.Value {
+		case "type":
+			s.Type = v.Value
+		case "name":
+			s.Name = v.Value
+		default:
+			rest.Content = append(rest.Content, k, v)
+		}
+	}
+	if s.Type == "" {
+		return fmt.Errorf("line %d: sink without a type (jsonl, webhook, slack or syslog)", n.Line)
+	}
+	if s.Name == "" {
+		s.Name = s.Type
+	}
+	s.options = rest
+	return nil
+}
+
+const defaultLateness = 5 * time.Second
+
+// loadConfig reads a weft.yaml. Unknown keys are errors, so a typo is not
+// silently ignored.
+func loadConfig(path string) (*config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var cfg config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return &cfg, nil
+}
+
+func (c *config) validate() error {
+	var errs []error
+	for i, s := range c.Sources {
+		switch s.Type {
+		case "files":
+			if len(s.Paths) == 0 {
+				errs = append(errs, fmt.Errorf("sources[%d]: files source without paths", i))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("sources[%d].type %q: want files", i, s.Type))
+		}
+	}
+	names := map[string]bool{}
+	for i, s := range c.Sinks {
+		if names[s.Name] {
+			errs = append(errs, fmt.Errorf("sinks[%d]: name %q is used twice; give each sink a distinct name", i, s.Name))
+		}
+		names[s.Name] = true
+	}
+	if c.Correlator.Lateness < 0 || c.Correlator.MaxPending < 0 {
+		errs = append(errs, errors.New("correlator: lateness and max_pending must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *config) lateness() time.Duration {
+	if c.Correlator.Lateness == 0 {
+		return defaultLateness
+	}
+	return c.Correlator.Lateness
+}
+
+func (r rulesConfig) seed() bool { return r.Seed == nil || *r.Seed }
+
+// openSink builds the sink a sinkConfig describes.
+func openSink(s sinkConfig, version string) (sinks.Sink, error) {
+	decode := func(v any) error {
+		data, err := yaml.Marshal(&s.options)
+		if err != nil {
+			return err
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("sink %q (%s): %w", s.Name, s.Type, err)
+		}
+		return nil
+	}
+	switch s.Type {
+	case "jsonl", "stdout", "file":
+		var cfg jsonl.Config
+		if err := decode(&cfg); err != nil {
+			return nil, err
+		}
+		return jsonl.New(cfg)
+	case "webhook":
+		var cfg webhook.Config
+		if err := decode(&cfg); err != nil {
+			return nil, err
+		}
+		cfg.Version = version
+		return webhook.New(cfg)
+	case "slack":
+		var cfg slack.Config
+		if err := decode(&cfg); err != nil {
+			return nil, err
+		}
+		cfg.Version = version
+		return slack.New(cfg)
+	case "syslog":
+		var cfg syslog.Config
+		if err := decode(&cfg); err != nil {
+			return nil, err
+		}
+		return syslog.New(cfg)
+	}
+	return nil, fmt.Errorf("sink %q: unknown type %q (want jsonl, webhook, slack or syslog)", s.Name, s.Type)
+}

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/weft-dev/weft/bus"
+	"github.com/weft-dev/weft/collector"
+	"github.com/weft-dev/weft/correlator"
+	"github.com/weft-dev/weft/event"
+	"github.com/weft-dev/weft/sinks"
+	"github.com/weft-dev/weft/sinks/jsonl"
+)
+
+type huntFlags struct {
+	json   bool
+	rules  []string
+	noSeed bool
+	strict bool
+}
+
+func (a *app) huntCmd() *cobra.Command {
+	var f huntFlags
+	cmd := &cobra.Command{
+		Use:   "hunt PATH...",
+		Short: "Run the detection rules over EVTX and XML files and print the alerts",
+		Long: `hunt runs the whole pipeline — collector, normalizer, correlator — over EVTX
+files and rendered event XML, on a NATS server embedded in this process, and
+prints every alert. PATH may be a file, a folder (read recursively) or a glob;
+"-" reads XML from standard input. Files are recognised by their first bytes,
+not only by their names.
+
+Alerts go to stdout: a table for people, or with --json exactly one alert JSON
+object per line and nothing else. A summary (files, events, alerts, errors)
+goes to stderr. Damaged input is skipped with an error naming the file, chunk
+and record, and the run goes on.
+
+Exit codes: 0 the run reached its end, with or without alerts; 1 weft could not
+run (no readable input, no rule, bus failure); 2 bad command line; 3 --strict
+and some input had to be skipped.`,
+		Example: `  weft hunt testdata/xml/mmc-positive.xml
+  weft hunt --json 'backups/**/*.evtx' > alerts.ndjson
+  weft hunt --rules my-rules/ C:/cases/host17/`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.hunt(cmd.Context(), f, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.json, "json", false, "print one alert JSON object per line on stdout, nothing else")
+	fl.StringSliceVar(&f.rules, "rules", nil, "more rule files or folders (Elastic detection-rules TOML); repeatable")
+	fl.BoolVar(&f.noSeed, "no-seed", false, "do not run the built-in seed rule")
+	fl.BoolVar(&f.strict, "strict", false, "exit 3 when any input had to be skipped")
+	return cmd
+}
+
+// huntSummary is what hunt reports on stderr.
+type huntSummary struct {
+	files, events, alerts, inputErrors, normProblems int
+	elapsed                                          time.Duration
+}
+
+func (s huntSummary) String() string {
+	line := fmt.Sprintf("weft hunt: %s, %s, %s, %s in %.2fs",
+		plural(s.files, "file"), plural(s.events, "event"), plural(s.alerts, "alert"),
+		plural(s.inputErrors, "error"), s.elapsed.Seconds())
+	if s.normProblems > 0 {
+		line += fmt.Sprintf(" (%s with normalization problems)", plural(s.normProblems, "event"))
+	}
+	return line
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func (a *app) hunt(ctx context.Context, f huntFlags, args []string) error {
+	start := time.Now()
+	var sum huntSummary
+	var mu sync.Mutex
+	report := func(err error) {
+		mu.Lock()
+		sum.inputErrors++
+		mu.Unlock()
+		a.log.Warn().Err(err).Msg("skipped input")
+	}
+	inputs := expandArgs(args, report)
+	if len(inputs) == 0 {
+		return fmt.Errorf("no readable EVTX or XML input in %s", strings.Join(args, " "))
+	}
+	sum.files = len(inputs)
+	rules, err := a.loadRules(ctx, !f.noSeed, f.rules)
+	if err != nil {
+		return err
+	}
+
+	out := &alertPrinter{}
+	var sink sinks.Sink = out
+	if f.json {
+		sink = jsonl.NewWriter(a.stdout, "stdout")
+	}
+	p, err := startPipeline(ctx, pipelineConfig{
+		bus:    a.busConfig(bus.Config{}),
+		rules:  rules,
+		engine: correlator.Options{Lateness: correlator.Batch},
+		sinks:  map[string]sinks.Sink{"hunt": &countingSink{Sink: sink}},
+		onOpen: a.busReady,
+	}, a.log)
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+
+	st, err := collector.Publish(ctx, p.bus, inputs, a.stdin, collector.Options{}, report)
+	if err != nil {
+		return fmt.Errorf("publishing events: %w", err)
+	}
+	if err := p.drain(ctx); err != nil {
+		return err
+	}
+	sum.events = st.Records
+	sum.alerts = int(p.sinks["hunt"].(*countingSink).n.Load())
+	sum.normProblems = int(p.norm.Errors.Load())
+	sum.elapsed = time.Since(start)
+	if !f.json {
+		if err := out.print(a.stdout, isTerminal(a.stdout)); err != nil {
+			return err
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	fmt.Fprintln(a.stderr, sum)
+	if f.strict && sum.inputErrors > 0 {
+		return &exitError{code: exitStrict, err: fmt.Errorf("--strict: %s had to be skipped", plural(sum.inputErrors, "input error"))}
+	}
+	return nil
+}
+
+// expandArgs turns command-line paths into inputs; "-" is standard input.
+func expandArgs(args []string, report collector.ReportFunc) []collector.Input {
+	var paths []string
+	var inputs []collector.Input
+	for _, arg := range args {
+		if arg == collector.Stdin {
+			inputs = append(inputs, collector.Input{Path: collector.Stdin, Format: collector.FormatXML})
+			continue
+		}
+		paths = append(paths, arg)
+	}
+	if len(paths) > 0 {
+		inputs = append(inputs, collector.Expand(paths, report)...)
+	}
+	return inputs
+}
+
+// loadRules gathers the seed rule and the rules in paths. A rule that does
+// not load is logged and skipped; having no rule at all is an error.
+func (a *app) loadRules(ctx context.Context, seed bool, paths []string) ([]*correlator.Rule, error) {
+	var rules []*correlator.Rule
+	if seed {
+		r, err := correlator.SeedRules()
+		if err != nil {
+			return nil, fmt.Errorf("built-in rules: %w", err)
+		}
+		rules = append(rules, r...)
+	}
+	if len(paths) > 0 {
+		r, errs := correlator.LoadRules(ctx, paths...)
+		for _, err := range errs {
+			a.log.Error().Err(err).Msg("rule skipped")
+		}
+		rules = append(rules, r...)
+	}
+	if len(rules) == 0 {
+		return nil, fmt.Errorf("no rule to run")
+	}
+	return rules, nil
+}
+
+// countingSink counts what it delivered.
+type countingSink struct {
+	sinks.Sink
+	n atomic.Int64
+}
+
+func (c *countingSink) Send(ctx context.Context, a *event.Alert) error {
+	if err := c.Sink.Send(ctx, a); err != nil {
+		return err
+	}
+	c.n.Add(1)
+	return nil
+}
+
+// alertPrinter gathers alerts and prints them as a table once all are in,
+// so the columns line up.
+type alertPrinter struct {
+	mu     sync.Mutex
+	alerts []event.Alert
+}
+
+func (p *alertPrinter) Name() string { return "table" }
+func (p *alertPrinter) Close() error { return nil }
+func (p *alertPrinter) Send(_ context.Context, a *event.Alert) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.alerts = append(p.alerts, *a)
+	return nil
+}
+
+func (p *alertPrinter) print(w io.Writer, terminal bool) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.alerts) == 0 {
+		if terminal {
+			_, err := fmt.Fprintln(w, "no alerts")
+			return err
+		}
+		return nil
+	}
+	sort.SliceStable(p.alerts, func(i, j int) bool {
+		if !p.alerts[i].Timestamp.Equal(p.alerts[j].Timestamp) {
+			return p.alerts[i].Timestamp.Before(p.alerts[j].Timestamp)
+		}
+		return p.alerts[i].Event.ID < p.alerts[j].Event.ID
+	})
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tSEVERITY\tRULE\tHOST\tREMOTE PEER\tPARENT\tPARENT ENTITY ID\tCOMMAND LINE")
+	for i := range p.alerts {
+		a := &p.alerts[i]
+		s := sinks.Summarize(a)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			a.Timestamp.UTC().Format(time.RFC3339Nano), a.Rule.Severity, cell(a.Rule.Name), cell(s.Host),
+			cell(s.Remote.String()), cell(s.Parent.Name), cell(s.Parent.EntityID), cell(s.Process.CommandLine))
+	}
+	return tw.Flush()
+}
+
+// cell keeps a value on one table row: event data may hold tabs and
+// newlines, and control characters must not reach a terminal.
+func cell(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}

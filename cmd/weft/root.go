@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/weft-dev/weft/bus"
+)
+
+// app holds what every command shares: streams, logging and bus flags.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+
+	logLevel  string
+	logFormat string
+	log       zerolog.Logger
+
+	// busReady, when set, sees the bus as soon as it is open (tests watch
+	// the subjects with it).
+	busReady func(*bus.Bus)
+
+	// bus flags; applied over the config file's bus section when set.
+	natsURL, natsListen, natsCreds, natsUser, natsCA, natsCert, natsKey string
+}
+
+func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return (&app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}).execute(ctx, args)
+}
+
+func (a *app) execute(ctx context.Context, args []string) int {
+	stderr := a.stderr
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "weft: %v\n", err)
+	}
+	return codeOf(err)
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "weft",
+		Short: "Windows event logs to detections: EVTX and forwarded events, ECS, Elastic EQL rules, alerts",
+		Long: `weft reads Windows event logs (EVTX files, rendered event XML), normalizes
+Sysmon events to the Elastic Common Schema, runs Elastic EQL detection rules
+as a streaming correlator over NATS, and delivers alerts to stdout, webhooks,
+Slack and syslog.
+
+  weft hunt PATH...        DFIR: run the rules over EVTX/XML files and print alerts
+  weft run --config FILE   the long-running service
+  weft dump PATH...        raw events as the collector sees them
+
+Every flag can also be set with a WEFT_* environment variable: --log-level is
+WEFT_LOG_LEVEL, --nats is WEFT_NATS, and so on. The NATS password is read from
+WEFT_NATS_PASSWORD only.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.applyEnv(cmd); err != nil {
+				return err
+			}
+			return a.setupLog()
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	pf.StringVar(&a.logFormat, "log-format", "json", "log format: json, or console for people")
+	pf.StringVar(&a.natsURL, "nats", "", "URL of an external NATS server or cluster (default: an embedded server in-process)")
+	pf.StringVar(&a.natsListen, "nats-listen", "", "let other processes join the embedded NATS server on this [host:]port (loopback unless a host is given)")
+	pf.StringVar(&a.natsCreds, "nats-creds", "", "NATS credentials file for an external server")
+	pf.StringVar(&a.natsUser, "nats-user", "", "NATS user for an external server (password from WEFT_NATS_PASSWORD)")
+	pf.StringVar(&a.natsCA, "nats-ca", "", "CA certificate file to verify an external NATS server")
+	pf.StringVar(&a.natsCert, "nats-cert", "", "client certificate file for an external NATS server")
+	pf.StringVar(&a.natsKey, "nats-key", "", "client key file for an external NATS server")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%w", err) })
+
+	root.AddCommand(a.huntCmd(), a.runCmd(), a.dumpCmd(), newVersionCmd())
+	return root
+}
+
+// applyEnv sets every flag the command line left alone from WEFT_<FLAG>.
+func (a *app) applyEnv(cmd *cobra.Command) error {
+	var err error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Changed || err != nil {
+			return
+		}
+		name := "WEFT_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := a.getenv(name); v != "" {
+			if e := cmd.Flags().Set(f.Name, v); e != nil {
+				err = usageError("%s=%q: %w", name, v, e)
+			}
+		}
+	})
+	return err
+}
+
+func (a *app) setupLog() error {
+	level, err := zerolog.ParseLevel(strings.ToLower(a.logLevel))
+	if err != nil || a.logLevel == "" {
+		return usageError("--log-level %q: want trace, debug, info, warn or error", a.logLevel)
+	}
+	var w io.Writer
+	switch a.logFormat {
+	case "json":
+		w = a.stderr
+	case "console":
+		w = zerolog.ConsoleWriter{Out: a.stderr, TimeFormat: "15:04:05"}
+	default:
+		return usageError("--log-format %q: want json or console", a.logFormat)
+	}
+	a.log = zerolog.New(w).Level(level).With().Timestamp().Logger()
+	return nil
+}
+
+// busConfig lays the bus flags over base (from a config file, or zero).
+func (a *app) busConfig(base bus.Config) bus.Config {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&base.URL, a.natsURL)
+	set(&base.Listen, a.natsListen)
+	set(&base.CredsFile, a.natsCreds)
+	set(&base.User, a.natsUser)
+	set(&base.TLS.CAFile, a.natsCA)
+	set(&base.TLS.CertFile, a.natsCert)
+	set(&base.TLS.KeyFile, a.natsKey)
+	if base.User != "" && base.PasswordEnv == "" {
+		base.PasswordEnv = "WEFT_NATS_PASSWORD"
+	}
+	return base
+}

@@ -1,0 +1,423 @@
+package collector
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/0xrawsec/golang-evtx/evtx"
+)
+
+// golang-evtx decodes BinXML, but into a map that loses element order and
+// panics on shapes it does not expect. This file drives its parser directly
+// and walks the parsed template tree (evtx.Node keeps children in order)
+// into an element, with every panic and runaway bounded per record.
+
+// Bounds on the work one record may cost. Real records need far less: a
+// record is at most 64 KiB and the parser reads it field by field.
+const (
+	maxRecordReads = 1 << 20
+	// maxParseFrames caps the goroutine stack depth while parsing: BinXML
+	// templates can point at themselves, and the library would recurse until
+	// the runtime kills the process, which no recover can catch.
+	maxParseFrames = 4096
+	// depthCheckEvery trades the cost of unwinding the stack against how far
+	// a runaway can go between checks.
+	depthCheckEvery = 64
+	maxNesting      = 64
+)
+
+var (
+	errParseBudget = errors.New("BinXML decoding exceeded its work budget")
+	errParseDepth  = errors.New("BinXML nests too deeply (self-referencing template?)")
+)
+
+// guardedReader is the io.ReadSeeker handed to the library's parser over a
+// chunk's bytes. It counts reads and watches the stack, and panics with a
+// budgetPanic that recoverRecord turns back into an error.
+type guardedReader struct {
+	r     *bytes.Reader
+	reads int
+	pcs   [maxParseFrames]uintptr
+}
+
+type budgetPanic struct{ err error }
+
+func (g *guardedReader) Read(p []byte) (int, error) {
+	g.reads++
+	if g.reads > maxRecordReads {
+		panic(budgetPanic{errParseBudget})
+	}
+	if g.reads%depthCheckEvery == 0 && runtime.Callers(0, g.pcs[:]) == len(g.pcs) {
+		panic(budgetPanic{errParseDepth})
+	}
+	return g.r.Read(p)
+}
+
+func (g *guardedReader) Seek(offset int64, whence int) (int64, error) {
+	return g.r.Seek(offset, whence)
+}
+
+// recordDecoder decodes the records of one chunk.
+type recordDecoder struct {
+	chunk  evtx.Chunk
+	reader guardedReader
+}
+
+func newRecordDecoder(data []byte, offset int64) *recordDecoder {
+	d := &recordDecoder{chunk: evtx.NewChunk()}
+	d.chunk.Data = data
+	d.chunk.Offset = offset
+	d.reader.r = bytes.NewReader(data)
+	return d
+}
+
+// decode turns the BinXML of the record at off (chunk-relative, pointing at
+// the record header) into an <Event> element. It never panics.
+//
+// Records share the library's per-chunk template cache, which is much
+// faster, but a record that fails is decoded once more from an empty cache:
+// the library caches a template even when parsing it broke off, and on a
+// cache hit it drops the whole instance when one value fails, where parsing
+// afresh keeps it for repair.
+func (d *recordDecoder) decode(off int64) (*element, error) {
+	ev, err := d.decodeOnce(off)
+	if err != nil && len(d.chunk.TemplateTable) > 0 {
+		clear(d.chunk.TemplateTable)
+		ev, err = d.decodeOnce(off)
+	}
+	if err != nil {
+		clear(d.chunk.TemplateTable)
+	}
+	return ev, err
+}
+
+func (d *recordDecoder) decodeOnce(off int64) (ev *element, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ev, err = nil, panicError(p)
+		}
+	}()
+	d.reader.reads = 0
+	if _, err := d.reader.Seek(off+evtx.EventHeaderSize, io.SeekStart); err != nil {
+		return nil, err
+	}
+	parsed, perr := evtx.Parse(&d.reader, &d.chunk, false)
+	if perr == io.EOF {
+		perr = nil
+	}
+	frag, ok := parsed.(*evtx.Fragment)
+	if !ok {
+		if perr != nil {
+			return nil, fmt.Errorf("BinXML: %w", perr)
+		}
+		return nil, fmt.Errorf("BinXML: record starts with %T, want a fragment", parsed)
+	}
+	w := walker{data: d.chunk.Data, reader: &d.reader}
+	root := &element{}
+	if err := w.fragment(frag, root); err != nil {
+		if perr != nil {
+			return nil, fmt.Errorf("BinXML: %w", perr)
+		}
+		return nil, err
+	}
+	// The library reports only the last value's error of each template
+	// instance; one the walker repaired is accounted for, any other
+	// leaves the record in doubt.
+	if perr != nil && w.repaired == 0 {
+		return nil, fmt.Errorf("BinXML: %w", perr)
+	}
+	if len(root.Children) != 1 {
+		return nil, fmt.Errorf("BinXML: record holds %d top-level elements, want 1", len(root.Children))
+	}
+	return root.Children[0], nil
+}
+
+func panicError(p any) error {
+	switch v := p.(type) {
+	case budgetPanic:
+		return v.err
+	case error:
+		return fmt.Errorf("BinXML decoder panicked: %w", v)
+	default:
+		return fmt.Errorf("BinXML decoder panicked: %v", v)
+	}
+}
+
+// walker converts the library's parsed BinXML into elements, resolving
+// template substitutions.
+type walker struct {
+	data     []byte // chunk bytes, for values the library leaves undecoded
+	reader   *guardedReader
+	depth    int
+	repaired int
+}
+
+func (w *walker) fragment(f *evtx.Fragment, parent *element) error {
+	ti, ok := f.BinXMLElement.(*evtx.TemplateInstance)
+	if !ok {
+		return fmt.Errorf("BinXML fragment holds %T, want a template instance", f.BinXMLElement)
+	}
+	return w.instance(ti, parent)
+}
+
+// instance appends the elements of a template instance to parent. It walks
+// the definition's token list rather than the library's node tree, which
+// keeps text apart from child elements and so loses where a substituted
+// fragment (EventData, UserData) stands among its siblings.
+func (w *walker) instance(ti *evtx.TemplateInstance, parent *element) error {
+	w.depth++
+	defer func() { w.depth-- }()
+	if w.depth > maxNesting {
+		return errParseDepth
+	}
+	if err := w.repair(ti); err != nil {
+		return err
+	}
+	stack := []*element{parent}
+	for _, e := range ti.Definition.Data.Elements {
+		top := stack[len(stack)-1]
+		switch t := e.(type) {
+		case *evtx.ElementStart:
+			el, err := w.start(ti, t)
+			if err != nil {
+				return err
+			}
+			top.Children = append(top.Children, el)
+			stack = append(stack, el)
+		case *evtx.BinXMLCloseStartElementTag:
+		case *evtx.BinXMLCloseEmptyElementTag, *evtx.BinXMLEndElementTag:
+			if len(stack) == 1 {
+				return errors.New("BinXML closes more elements than it opens")
+			}
+			stack = stack[:len(stack)-1]
+		default:
+			if _, err := w.value(ti, e, top); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// start makes an element of a start tag with its attributes. Namespace
+// declarations are dropped: rendering puts back the event namespace.
+func (w *walker) start(ti *evtx.TemplateInstance, es *evtx.ElementStart) (*element, error) {
+	el := &element{Name: es.Name.String()}
+	for _, a := range es.AttributeList.Attributes {
+		name := a.Name.String()
+		if isNamespaceDecl(name) {
+			continue
+		}
+		v := &element{}
+		null, err := w.value(ti, a.AttributeData, v)
+		if err != nil {
+			return nil, fmt.Errorf("attribute %s of <%s>: %w", name, el.Name, err)
+		}
+		if len(v.Children) > 0 {
+			return nil, fmt.Errorf("attribute %s of <%s> holds elements", name, el.Name)
+		}
+		if !null {
+			el.Attrs = append(el.Attrs, attr{name, v.Text})
+		}
+	}
+	return el, nil
+}
+
+// repair re-reads substitution values the library misparses. A value of
+// type BinXml may hold plain BinXML elements, with or without a fragment
+// header (CAPI2 writes its UserData so); the library parses those as if
+// they were template definitions, which they are not, and then reads every
+// later value of the instance from the wrong place. Each such value is
+// parsed again from its own offset, and the values after it from where it
+// ends.
+func (w *walker) repair(ti *evtx.TemplateInstance) error {
+	vals, descs := ti.Data.Values, ti.Data.ValDescs
+	if len(descs) < len(vals) {
+		return fmt.Errorf("template instance has %d values but %d descriptors", len(vals), len(descs))
+	}
+	for k, v := range vals {
+		start, ok := rawBinXMLStart(v)
+		if !ok || descs[k].ValType != evtx.BinXmlType {
+			continue
+		}
+		end := start + int64(descs[k].Size)
+		fixed, err := w.parseRaw(start, end)
+		if err != nil {
+			return fmt.Errorf("substitution %d (BinXML at %#x): %w", k, start, err)
+		}
+		vals[k] = fixed
+		w.repaired++
+		pos := end
+		for j := k + 1; j < len(vals); j++ {
+			if _, err := w.reader.Seek(pos, io.SeekStart); err != nil {
+				return err
+			}
+			v, err := evtx.ParseValueReader(descs[j], w.reader)
+			if err != nil {
+				return fmt.Errorf("substitution %d at %#x: %w", j, pos, err)
+			}
+			vals[j] = v
+			pos += int64(descs[j].Size)
+		}
+	}
+	return nil
+}
+
+// rawBinXMLStart tells whether v is plain BinXML the library misparsed, and
+// where it starts: an element parsed alone, or a fragment the library
+// wrapped in a stand-in template instance (a real one has its token set).
+func rawBinXMLStart(v evtx.Element) (int64, bool) {
+	switch e := v.(type) {
+	case *evtx.ElementStart:
+		return e.Offset, true
+	case *evtx.Fragment:
+		if ti, ok := e.BinXMLElement.(*evtx.TemplateInstance); ok && ti.Token != evtx.TokenTemplateInstance {
+			return e.Offset, true
+		}
+	}
+	return 0, false
+}
+
+// parseRaw parses plain BinXML in [start, end) into a stand-in template
+// instance without values, the shape the rest of the walk expects. A
+// template instance found there instead is returned as it is.
+func (w *walker) parseRaw(start, end int64) (*evtx.TemplateInstance, error) {
+	if start < 0 || end > int64(len(w.data)) || start >= end {
+		return nil, fmt.Errorf("BinXML value [%#x, %#x) lies outside the chunk", start, end)
+	}
+	pos := start
+	if w.data[pos] == evtx.FragmentHeaderToken {
+		pos += 4 // token, major and minor version, flags
+	}
+	if _, err := w.reader.Seek(pos, io.SeekStart); err != nil {
+		return nil, err
+	}
+	ti := &evtx.TemplateInstance{}
+	for pos < end {
+		e, err := evtx.Parse(w.reader, nil, false)
+		if err != nil {
+			return nil, err
+		}
+		if t, ok := e.(*evtx.TemplateInstance); ok && len(ti.Definition.Data.Elements) == 0 {
+			return t, nil
+		}
+		if _, ok := e.(*evtx.BinXMLEOF); ok {
+			break
+		}
+		ti.Definition.Data.Elements = append(ti.Definition.Data.Elements, e)
+		if pos, err = w.reader.Seek(0, io.SeekCurrent); err != nil {
+			return nil, err
+		}
+	}
+	return ti, nil
+}
+
+// value adds one content item to el: text to its text, nested BinXML as
+// children. null reports a NULL substitution, which drops an attribute as
+// Windows does.
+func (w *walker) value(ti *evtx.TemplateInstance, e evtx.Element, el *element) (null bool, err error) {
+	switch v := e.(type) {
+	case *evtx.ValueText:
+		el.Text += v.String()
+	case *evtx.CharEntityRef:
+		el.Text += string(rune(uint16(v.Value)))
+	case *evtx.BinXMLEntityReference:
+		s := v.String()
+		if s == "" {
+			return false, fmt.Errorf("unknown entity reference &%s;", v.Name.String())
+		}
+		el.Text += s
+	case *evtx.NormalSubstitution:
+		return w.substitute(ti, v.SubID, el)
+	case *evtx.OptionalSubstitution:
+		return w.substitute(ti, v.SubID, el)
+	case *evtx.Fragment:
+		return false, w.fragment(v, el)
+	case *evtx.TemplateInstance:
+		return false, w.instance(v, el)
+	case *evtx.BinXMLEOF:
+	case *evtx.ValueNull:
+		return true, nil
+	case *evtx.UnkVal:
+		s, err := w.unknownValue(v)
+		if err != nil {
+			return false, err
+		}
+		el.Text += s
+	case evtx.Value:
+		// Windows stops a string at its NUL; the library keeps the NULs
+		// that pad ANSI strings.
+		el.Text += strings.TrimRight(renderValue(v), "\x00")
+	default:
+		return false, fmt.Errorf("unsupported BinXML item %T", e)
+	}
+	return false, nil
+}
+
+func (w *walker) substitute(ti *evtx.TemplateInstance, id int16, el *element) (bool, error) {
+	if id < 0 || int(id) >= len(ti.Data.Values) {
+		return false, fmt.Errorf("substitution %d out of range (%d values)", id, len(ti.Data.Values))
+	}
+	v := ti.Data.Values[id]
+	switch v.(type) {
+	case *evtx.NormalSubstitution, *evtx.OptionalSubstitution:
+		return false, fmt.Errorf("substitution %d refers to another substitution", id)
+	}
+	return w.value(ti, v, el)
+}
+
+// unknownValue decodes the value types golang-evtx skips (it leaves their
+// position in the chunk): size_t, which Windows renders in hex, and float.
+func (w *walker) unknownValue(v *evtx.UnkVal) (string, error) {
+	size := int64(v.Desc.Size)
+	if v.Offset < 0 || v.Offset+size > int64(len(w.data)) {
+		return "", fmt.Errorf("value of type %#02x lies outside the chunk", uint8(v.Token))
+	}
+	b := w.data[v.Offset : v.Offset+size]
+	switch {
+	case v.Token == evtx.SizeTType && size == 4:
+		return "0x" + strconv.FormatUint(uint64(binary.LittleEndian.Uint32(b)), 16), nil
+	case v.Token == evtx.SizeTType && size == 8:
+		return "0x" + strconv.FormatUint(binary.LittleEndian.Uint64(b), 16), nil
+	case v.Token == evtx.Real32Type && size == 4:
+		f := math.Float32frombits(binary.LittleEndian.Uint32(b))
+		return strconv.FormatFloat(float64(f), 'g', -1, 32), nil
+	}
+	return "", fmt.Errorf("unsupported value type %#02x (%d bytes)", uint8(v.Token), size)
+}
+
+// windowsTime is how Windows renders SystemTime: FILETIME precision, UTC.
+const windowsTime = "2006-01-02T15:04:05.0000000Z"
+
+// renderValue writes a decoded value as Windows renders it in XML where the
+// library's own String differs: times in UTC and hex without zero padding.
+// GUIDs, SIDs and the rest keep the library's form.
+func renderValue(v evtx.Value) string {
+	switch t := v.(type) {
+	case *evtx.ValueFileTime:
+		if u, ok := t.Repr().(evtx.UTCTime); ok {
+			return time.Time(u).UTC().Format(windowsTime)
+		}
+	case *evtx.ValueSysTime:
+		if st, ok := t.Value().(evtx.SysTime); ok {
+			return time.Date(int(st.Year), time.Month(st.Month), int(st.DayOfMonth),
+				int(st.Hours), int(st.Minutes), int(st.Seconds),
+				int(st.Milliseconds)*int(time.Millisecond), time.UTC).Format(windowsTime)
+		}
+	case *evtx.ValueHexInt32, *evtx.ValueHexInt64:
+		s := v.String()
+		if n, err := strconv.ParseUint(strings.TrimPrefix(s, "0x"), 16, 64); err == nil {
+			return "0x" + strconv.FormatUint(n, 16)
+		}
+		return s
+	}
+	return v.String()
+}

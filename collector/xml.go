@@ -1,0 +1,482 @@
+package collector
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/weft-dev/weft/event"
+)
+
+// ReadXML reads rendered event XML from r: one <Event>, several back to
+// back (with or without whitespace between them), or events inside an
+// <Events> wrapper, in UTF-8 or UTF-16 (with a byte order mark, as
+// PowerShell's redirection writes it). name stands for the input in errors
+// and origins; "-" is the convention for standard input.
+//
+// An event that is malformed, too large or of an unusable shape is reported
+// with its line and skipped: reading resumes at the next "<Event". DOCTYPE
+// and entity declarations are refused. Offsets count bytes of the UTF-8
+// text, which for UTF-16 input differs from file offsets.
+//
+// The returned error is ctx's, emit's, or a failure to read r.
+func ReadXML(ctx context.Context, r io.Reader, name string, opts Options, emit EmitFunc, report ReportFunc) (Stats, error) {
+	counted := &countingReader{r: r}
+	src, err := newXMLSource(counted, opts.maxEventSize())
+	x := &xmlReader{src: src, name: name, opts: opts, rep: reporter{fn: report}}
+	if err == nil {
+		err = x.run(ctx, emit)
+	}
+	return Stats{Records: x.records, Errors: x.rep.errors, Bytes: counted.n}, err
+}
+
+type xmlReader struct {
+	src     *xmlSource
+	name    string
+	opts    Options
+	rep     reporter
+	records int
+
+	d        *xml.Decoder
+	base     int64 // source offset where d started
+	baseLine int   // source line where d started
+}
+
+// pos is where the decoder stands: offset in the source and line.
+func (x *xmlReader) pos() (int64, int) {
+	line, _ := x.d.InputPos()
+	return x.base + x.d.InputOffset(), x.baseLine + line - 1
+}
+
+// errorLine is the line an error from the decoder points at.
+func (x *xmlReader) errorLine(err error) int {
+	var se *xml.SyntaxError
+	if errors.As(err, &se) {
+		return x.baseLine + se.Line - 1
+	}
+	_, line := x.pos()
+	return line
+}
+
+func (x *xmlReader) report(offset int64, line int, err error) {
+	x.rep.report(&Error{Path: x.name, Chunk: -1, Offset: offset, Line: line, Err: err})
+}
+
+func (x *xmlReader) newDecoder() {
+	d := xml.NewDecoder(x.src)
+	d.Strict = true
+	d.CharsetReader = func(label string, input io.Reader) (io.Reader, error) {
+		// The source is UTF-8 by now: UTF-16 was converted when sniffed.
+		if x.src.utf16 && isUTF16Label(label) {
+			return input, nil
+		}
+		return nil, fmt.Errorf("unsupported encoding %q (want UTF-8 or UTF-16)", label)
+	}
+	x.d = d
+	x.base = x.src.off
+	x.baseLine = x.src.line
+}
+
+func isUTF16Label(label string) bool {
+	switch strings.ToLower(label) {
+	case "utf-16", "utf-16le", "utf-16be", "unicode", "ucs-2":
+		return true
+	}
+	return false
+}
+
+// markCapture starts capturing raw bytes at the decoder's position, so that
+// a token that follows can be kept verbatim.
+func (x *xmlReader) markCapture() {
+	off, _ := x.pos()
+	x.src.keepFrom(off)
+}
+
+func (x *xmlReader) run(ctx context.Context, emit EmitFunc) error {
+	x.newDecoder()
+	var wrappers []string
+	foreign := 0 // open wrappers other than <Events>, whose content is not reported again
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		x.markCapture()
+		off, line := x.pos()
+		tok, err := x.d.RawToken()
+		if err != nil {
+			if err == io.EOF {
+				if len(wrappers) > 0 {
+					x.report(off, line, fmt.Errorf("input ends inside <%s>", wrappers[len(wrappers)-1]))
+				}
+				return nil
+			}
+			if fatal := x.recover(err, -1, 0); fatal != nil {
+				return fatal
+			}
+			if x.d == nil {
+				return nil
+			}
+			wrappers, foreign = wrappers[:0], 0
+			continue
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if t.Name.Local == "Event" {
+				if err := x.events(ctx, t, off, line, emit); err != nil {
+					return err
+				}
+				if x.d == nil {
+					return nil
+				}
+				continue
+			}
+			if t.Name.Local != "Events" {
+				if foreign == 0 {
+					x.report(off, line, fmt.Errorf("unexpected <%s>, want <Event> or <Events>", t.Name.Local))
+				}
+				foreign++
+			}
+			wrappers = append(wrappers, t.Name.Local)
+		case xml.EndElement:
+			// A closing tag with no opening one is what remains of a
+			// wrapper after resynchronising inside it.
+			if n := len(wrappers); n > 0 && wrappers[n-1] == t.Name.Local {
+				wrappers = wrappers[:n-1]
+				if t.Name.Local != "Events" {
+					foreign--
+				}
+			}
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				x.report(off, line, errors.New("text outside any <Event>"))
+			}
+		case xml.Directive:
+			x.report(off, line, ErrDTD)
+		}
+	}
+}
+
+// recover handles an error from the decoder: it reports it, then moves to
+// the next "<Event" with a fresh decoder, or leaves x.d nil when the input
+// ends first. eventOff and eventLine locate the event being read (-1 and 0
+// outside events). The returned error is fatal: reading the input failed.
+func (x *xmlReader) recover(err error, eventOff int64, eventLine int) error {
+	if x.src.err != nil {
+		return &Error{Path: x.name, Chunk: -1, Offset: x.src.off, Line: x.src.line, Err: x.src.err}
+	}
+	line := x.errorLine(err)
+	off := eventOff
+	switch {
+	case eventOff < 0:
+		off, _ = x.pos()
+		if errors.Is(err, ErrEventTooLarge) {
+			err = fmt.Errorf("more than %d bytes outside any <Event>", x.src.limit)
+		}
+	case errors.Is(err, ErrEventTooLarge):
+		err = fmt.Errorf("event at line %d: %w: more than %d bytes", eventLine, ErrEventTooLarge, x.src.limit)
+	default:
+		err = fmt.Errorf("event at line %d: %w", eventLine, err)
+	}
+	x.report(off, line, err)
+	return x.resync()
+}
+
+// resyncBackup is how far back from where the decoder stopped a resync
+// starts scanning; the decoder reads at most a few bytes past a fault.
+const resyncBackup = 16
+
+// resync skips to the next "<Event" start tag and starts a new decoder
+// there; at the end of input it leaves x.d nil.
+func (x *xmlReader) resync() error {
+	// The decoder may have read a little past the fault, maybe into the
+	// next "<Event": scan again from a few bytes back, but never from the
+	// start of what it was reading, so that every resync makes progress.
+	x.src.unreadCaptured(min(resyncBackup, len(x.src.capture)-1))
+	found, err := x.src.skipToEvent()
+	if err != nil {
+		return &Error{Path: x.name, Chunk: -1, Offset: x.src.off, Line: x.src.line, Err: err}
+	}
+	x.d = nil
+	if found {
+		x.newDecoder()
+	}
+	return nil
+}
+
+// events reads the event that start opened, and the next ones when an
+// event is cut short by another <Event> (a truncated event followed by a
+// complete one decodes as nested; only the outer one is lost).
+func (x *xmlReader) events(ctx context.Context, start xml.StartElement, off int64, line int, emit EmitFunc) error {
+	for {
+		next, nextOff, nextLine, err := x.event(start, off, line, emit)
+		if err != nil || next == nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		start, off, line = *next, nextOff, nextLine
+	}
+}
+
+// event reads one event up to its end tag. It returns the start of another
+// event found inside it, or an error that must stop the read.
+func (x *xmlReader) event(start xml.StartElement, off int64, line int, emit EmitFunc) (*xml.StartElement, int64, int, error) {
+	stack := []*element{newElement(start)}
+	root := stack[0]
+	for len(stack) > 0 {
+		tokOff, tokLine := x.pos()
+		tok, err := x.d.RawToken()
+		if err != nil {
+			if err == io.EOF {
+				err = errors.New("input ends inside the event")
+			}
+			return nil, 0, 0, x.recover(err, off, line)
+		}
+		top := stack[len(stack)-1]
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if t.Name.Local == "Event" {
+				x.report(off, line, fmt.Errorf("event not closed before the next <Event> at line %d", tokLine))
+				x.src.keepFrom(tokOff)
+				return &t, tokOff, tokLine, nil
+			}
+			el := newElement(t)
+			top.Children = append(top.Children, el)
+			stack = append(stack, el)
+		case xml.EndElement:
+			if t.Name.Local != top.Name {
+				return nil, 0, 0, x.recover(fmt.Errorf("</%s> closes <%s>", t.Name.Local, top.Name), off, line)
+			}
+			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			top.Text += string(t)
+		case xml.Directive:
+			return nil, 0, 0, x.recover(ErrDTD, off, line)
+		}
+	}
+	end, _ := x.pos()
+	raw, err := toRaw(root)
+	if err != nil {
+		x.report(off, line, err)
+		return nil, 0, 0, nil
+	}
+	raw.Origin = event.Origin{Kind: event.SourceXML, Path: x.name, Offset: off, Received: x.opts.now()}
+	if x.opts.KeepXML {
+		raw.XML = string(x.src.captured(off, end))
+	}
+	if err := emit(raw); err != nil {
+		return nil, 0, 0, fmt.Errorf("%s:%d: %w", x.name, line, err)
+	}
+	x.records++
+	return nil, 0, 0, nil
+}
+
+func newElement(t xml.StartElement) *element {
+	el := &element{Name: t.Name.Local}
+	for _, a := range t.Attr {
+		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
+			continue
+		}
+		el.Attrs = append(el.Attrs, attr{a.Name.Local, a.Value})
+	}
+	return el
+}
+
+// xmlSource feeds the decoder one byte at a time (as an io.ByteReader the
+// decoder does no buffering of its own), so it knows exactly how far the
+// decoder got: that is what lets a reader resume after malformed input,
+// keep an event's original bytes, and bound an event's size.
+type xmlSource struct {
+	br      *bufio.Reader
+	pending []byte // bytes given back, read before br
+	off     int64  // bytes consumed
+	line    int    // line at off, from 1
+	utf16   bool   // the input was UTF-16, converted to UTF-8
+
+	capture    []byte // consumed bytes from capStart on
+	capStart   int64
+	limit      int
+	err        error // a read error other than EOF
+	overflowed bool
+}
+
+func newXMLSource(r io.Reader, limit int) (*xmlSource, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	s := &xmlSource{line: 1, limit: limit}
+	head, err := br.Peek(4)
+	if err != nil && err != io.EOF {
+		return s, &Error{Chunk: -1, Offset: 0, Err: err}
+	}
+	switch enc := sniffEncoding(head); enc {
+	case encUTF8BOM:
+		_, _ = br.Discard(3)
+	case encUTF16LE, encUTF16BE:
+		s.utf16 = true
+		if bytes.HasPrefix(head, []byte{0xFF, 0xFE}) || bytes.HasPrefix(head, []byte{0xFE, 0xFF}) {
+			_, _ = br.Discard(2)
+		}
+		br = bufio.NewReaderSize(&utf16Reader{r: br, bigEndian: enc == encUTF16BE}, 64<<10)
+	}
+	s.br = br
+	return s, nil
+}
+
+func (s *xmlSource) next() (byte, error) {
+	var b byte
+	if len(s.pending) > 0 {
+		b, s.pending = s.pending[0], s.pending[1:]
+	} else {
+		c, err := s.br.ReadByte()
+		if err != nil {
+			if err != io.EOF {
+				s.err = err
+			}
+			return 0, err
+		}
+		b = c
+	}
+	s.off++
+	if b == '\n' {
+		s.line++
+	}
+	return b, nil
+}
+
+// ReadByte implements io.ByteReader for the decoder. It refuses to go
+// further than limit bytes past the capture mark.
+func (s *xmlSource) ReadByte() (byte, error) {
+	if len(s.capture) >= s.limit {
+		return 0, ErrEventTooLarge
+	}
+	b, err := s.next()
+	if err != nil {
+		return 0, err
+	}
+	s.capture = append(s.capture, b)
+	return b, nil
+}
+
+// Read makes the source an io.Reader; the decoder uses ReadByte.
+func (s *xmlSource) Read(p []byte) (int, error) {
+	for i := range p {
+		b, err := s.ReadByte()
+		if err != nil {
+			if i > 0 {
+				return i, nil
+			}
+			return 0, err
+		}
+		p[i] = b
+	}
+	return len(p), nil
+}
+
+// keepFrom drops captured bytes before off.
+func (s *xmlSource) keepFrom(off int64) {
+	if off < s.capStart || off > s.off {
+		s.capture, s.capStart = s.capture[:0], s.off
+		return
+	}
+	n := copy(s.capture, s.capture[off-s.capStart:])
+	s.capture, s.capStart = s.capture[:n], off
+}
+
+// captured returns the bytes in [from, to).
+func (s *xmlSource) captured(from, to int64) []byte {
+	if from < s.capStart || to > s.capStart+int64(len(s.capture)) || from > to {
+		return nil
+	}
+	return s.capture[from-s.capStart : to-s.capStart]
+}
+
+// unreadCaptured gives back the last n captured bytes.
+func (s *xmlSource) unreadCaptured(n int) {
+	n = min(n, len(s.capture))
+	if n <= 0 {
+		return
+	}
+	s.unread(s.capture[len(s.capture)-n:])
+	s.capture = s.capture[:len(s.capture)-n]
+}
+
+func (s *xmlSource) unread(b []byte) {
+	s.pending = append(append([]byte(nil), b...), s.pending...)
+	s.off -= int64(len(b))
+	s.line -= bytes.Count(b, []byte{'\n'})
+}
+
+// skipToEvent consumes input up to the next "<Event" start tag and gives
+// that back, so that a new decoder begins with it. found is false at the
+// end of input.
+func (s *xmlSource) skipToEvent() (found bool, err error) {
+	const tag = "<Event"
+	matched := 0
+	for {
+		b, err := s.next()
+		if err == io.EOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		switch {
+		case matched == len(tag):
+			if b == ' ' || b == '\t' || b == '\r' || b == '\n' || b == '>' || b == '/' {
+				s.unread(append([]byte(tag), b))
+				s.capture, s.capStart = s.capture[:0], s.off
+				return true, nil
+			}
+			matched = 0
+			if b == '<' {
+				matched = 1
+			}
+		case b == tag[matched]:
+			matched++
+		case b == '<':
+			matched = 1
+		default:
+			matched = 0
+		}
+	}
+}
+
+// Input encodings told apart by their first bytes.
+const (
+	encUTF8 = iota
+	encUTF8BOM
+	encUTF16LE
+	encUTF16BE
+)
+
+func sniffEncoding(head []byte) int {
+	switch {
+	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
+		return encUTF8BOM
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}):
+		return encUTF16LE
+	case bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
+		return encUTF16BE
+	case len(head) >= 2 && head[0] != 0 && head[1] == 0:
+		return encUTF16LE
+	case len(head) >= 2 && head[0] == 0 && head[1] != 0:
+		return encUTF16BE
+	}
+	return encUTF8
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

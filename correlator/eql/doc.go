@@ -1,0 +1,48 @@
+// Package eql implements Elasticsearch's Event Query Language: a lexer and
+// parser producing an AST (Parse, ParseExpr), a compiler to matchers
+// (Compile, CompileString, CompileExpr) and the streaming state machine of
+// sequence queries (Program.NewSequence, Sequence.Feed).
+//
+// Supported: event queries ("category where cond", "any where cond"),
+// sequences with "by" keys, "with maxspan=N(ms|s|m|h|d)", per-stage "by" keys,
+// "with runs=N" and "until"; and, or, not; == != < <= > >=; ':' (case-
+// insensitive, '*' and '?' wildcards, also against a parenthesised list);
+// in, in~, not in, not in~; like, like~, regex, regex~; + - * / %;
+// strings with escapes and """raw""" strings, numbers, true, false, null,
+// dotted and `backquoted` field names, ?optional fields, // and /* */
+// comments; the functions add, between[~], cidrMatch, concat, divide,
+// endsWith[~], indexOf[~], length, modulo, multiply, number, startsWith[~],
+// string, stringContains[~], substring, subtract (names match
+// case-insensitively, as in Elasticsearch). Not supported, with a clear
+// error: pipes, sample and join queries, missing-event stages ![...].
+//
+// Semantics follow Elasticsearch, with these decisions where its documents
+// are silent or depend on index mappings, which weft does not have:
+//
+//   - A missing field is null. A comparison, in, ':' / like / regex or
+//     string function with a null side is false (functions return null,
+//     which reads as false); "== null" and "!= null" test presence. and/or/not
+//     are two-valued, so "not x == 1" holds for a missing x, as Elasticsearch's
+//     must_not query does. Every field may be absent: ?field only matters for
+//     join keys, where it lets null join.
+//   - A multi-valued field ([]any) matches when any value does; != and not in
+//     hold only when no value is equal (must_not of a term query). A function
+//     applied to a multi-valued field is applied to each value.
+//   - Numbers are compared numerically whatever Go type they arrive as, and a
+//     string that holds a number compares as that number against a number
+//     ("49152" >= 49152). Strings compare case-sensitively and
+//     lexicographically. Integer arithmetic stays integer (divide truncates),
+//     as in Elasticsearch; division by zero gives null.
+//   - Fields whose last part is "ip" or "resolved_ip" are ECS ip fields:
+//     ==, !=, in and not in against address literals compare addresses
+//     ("::1" equals "0:0:0:0:0:0:0:1", IPv4-mapped IPv6 equals IPv4) and a
+//     CIDR literal matches its block, as a term query on an ip field does.
+//   - Wildcard patterns have no escape character: a backslash is literal, so
+//     "C:\\Windows\\*" matches paths under C:\Windows. regex uses Lucene
+//     syntax (anchored, '.' matches any character, '@' any string, '#'
+//     nothing, <n-m> intervals), translated to RE2; '&' and '~' are rejected.
+//   - Comparing one field with another is allowed (Elasticsearch refuses it).
+//   - The event category is read from event.category (string or list) and
+//     compared exactly; "any" also matches documents without one.
+//   - String positions (length, indexOf, substring) count characters (runes).
+package eql

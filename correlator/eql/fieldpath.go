@@ -1,0 +1,90 @@
+package eql
+
+import (
+	"strings"
+
+	"github.com/weft-dev/weft/event"
+)
+
+// fieldPath is a field reference resolved once at compile time: its parts
+// and every dotted join of consecutive parts, so a lookup never allocates.
+type fieldPath struct {
+	name   string
+	parts  []string
+	joined [][]string // joined[i][j-i] is parts[i..j] joined with dots
+}
+
+func newFieldPath(parts []string) *fieldPath {
+	fp := &fieldPath{name: strings.Join(parts, "."), parts: parts}
+	fp.joined = make([][]string, len(parts))
+	for i := range parts {
+		fp.joined[i] = make([]string, len(parts)-i)
+		for j := i; j < len(parts); j++ {
+			fp.joined[i][j-i] = strings.Join(parts[i:j+1], ".")
+		}
+	}
+	return fp
+}
+
+// lookup returns the raw value at the path, or nil when it is missing. Like
+// Elasticsearch it accepts nested objects, literal dotted keys at any level
+// ("process": {"parent.name": ...}), and arrays of objects, whose leaves are
+// gathered into one multi-value.
+func (fp *fieldPath) lookup(d event.Document) any {
+	v, _ := fp.walk(map[string]any(d), 0)
+	return v
+}
+
+func (fp *fieldPath) walk(m map[string]any, i int) (any, bool) {
+	n := len(fp.parts)
+	for j := i; j < n; j++ {
+		v, ok := m[fp.joined[i][j-i]]
+		if !ok {
+			continue
+		}
+		if j == n-1 {
+			return v, true
+		}
+		switch c := v.(type) {
+		case map[string]any:
+			if r, ok := fp.walk(c, j+1); ok {
+				return r, true
+			}
+		case event.Document:
+			if r, ok := fp.walk(c, j+1); ok {
+				return r, true
+			}
+		case []any:
+			if r, ok := fp.walkArray(c, j+1); ok {
+				return r, true
+			}
+		}
+	}
+	return nil, false
+}
+
+func (fp *fieldPath) walkArray(arr []any, i int) (any, bool) {
+	var out []any
+	found := false
+	for _, x := range arr {
+		var r any
+		var ok bool
+		switch c := x.(type) {
+		case map[string]any:
+			r, ok = fp.walk(c, i)
+		case event.Document:
+			r, ok = fp.walk(c, i)
+		}
+		if !ok {
+			continue
+		}
+		found = true
+		switch rv := r.(type) {
+		case []any:
+			out = append(out, rv...)
+		default:
+			out = append(out, rv)
+		}
+	}
+	return out, found
+}

@@ -1,0 +1,180 @@
+package normalizer
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestCanonical(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		// GUIDs: golang-evtx, braced upper case, Windows' own form.
+		{"365ABB72-B17F-5CC8-0000-001082A51E00", "{365abb72-b17f-5cc8-0000-001082a51e00}"},
+		{"{365ABB72-B17F-5CC8-0000-001082A51E00}", "{365abb72-b17f-5cc8-0000-001082a51e00}"},
+		{"{365abb72-b17f-5cc8-0000-001082a51e00}", "{365abb72-b17f-5cc8-0000-001082a51e00}"},
+		{"365abb72-b17f-5cc8-0000-001082a51e00", "{365abb72-b17f-5cc8-0000-001082a51e00}"},
+		{"00000000-0000-0000-0000-000000000000", zeroGUID},
+		{"{365abb72-b17f-5cc8-0000-001082a51e00} and more", "{365abb72-b17f-5cc8-0000-001082a51e00} and more"},
+		{"365ABB72-B17F-5CC8-0000-001082A51E0G", "365ABB72-B17F-5CC8-0000-001082A51E0G"},
+		// Hex integers: golang-evtx pads HexInt64 to 8 digits, HexInt32 to 4.
+		{"0x000003e7", "0x3e7"},
+		{"0x0000f4be", "0xf4be"},
+		{"0x1FFFFF", "0x1fffff"},
+		{"0x0000", "0x0"},
+		{"0x3e7", "0x3e7"},
+		{"0x", "0x"},
+		{"0xZZ", "0xZZ"},
+		{"0x1234567890abcdef0", "0x1234567890abcdef0"},
+		// Timestamps: FILETIME (RFC 3339, any offset) and SYSTEMTIME.
+		{"2015-12-10T17:56:53.515800800Z", "2015-12-10T17:56:53.5158008Z"},
+		{"2015-12-10T18:56:53.5158008+01:00", "2015-12-10T17:56:53.5158008Z"},
+		{"2015-12-10T7:5:3.51Z", "2015-12-10T07:05:03.0510000Z"},
+		{"2015-2-30T7:5:3.51Z", "2015-2-30T7:5:3.51Z"},
+		// Sysmon's UtcTime and ordinary text are left alone.
+		{"2019-07-18 03:34:01.261", "2019-07-18 03:34:01.261"},
+		{"1234", "1234"},
+		{"deadbeef", "deadbeef"},
+		{`C:\Windows\System32\cmd.exe`, `C:\Windows\System32\cmd.exe`},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := canonical(tt.in); got != tt.want {
+			t.Errorf("canonical(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestToLong(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"80", 80, true},
+		{"+80", 80, true},
+		{"-5", -5, true},
+		{"0x1F", 31, true},
+		{"-0x1F", -31, true},
+		{"0x8000000000000000", 0, false},
+		{"0X1F", 0, false},
+		{"0x", 0, false},
+		{"0x-1", 0, false},
+		{"1e3", 0, false},
+		{"1_000", 0, false},
+		{"", 0, false},
+		{" 80", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := toLong(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("toLong(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestToBoolAndIP(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string][2]bool{"true": {true, true}, "FALSE": {false, true}, "1": {false, false}, "": {false, false}} {
+		if b, ok := toBool(in); b != want[0] || ok != want[1] {
+			t.Errorf("toBool(%q) = %v, %v", in, b, ok)
+		}
+	}
+	for in, want := range map[string]bool{
+		"10.0.0.1": true, "::1": true, "::ffff:1.2.3.4": true, "2606:4700::6810:84e5": true,
+		"1.2.3.04": false, "1.2.3": false, "fe80::1%12": false, "host": false, "": false,
+	} {
+		if _, ok := parseIP(in); ok != want {
+			t.Errorf("parseIP(%q) ok = %v, want %v", in, ok, want)
+		}
+	}
+}
+
+func TestParseSysmonTime(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"2024-03-05 14:22:31.468": "2024-03-05T14:22:31.468Z",
+		"2024-02-29 23:59:59.999": "2024-02-29T23:59:59.999Z",
+		"2023-02-29 00:00:00.000": "",
+		"2024-03-05 24:00:00.000": "",
+		"2024-03-05T14:22:31.468": "",
+		"2024-03-05 14:22:31":     "",
+		"2024-03-05 14:22:31.46x": "",
+	}
+	for in, want := range tests {
+		got := ""
+		if ts, ok := parseSysmonTime(in); ok {
+			got = formatMillis(ts)
+		}
+		if got != want {
+			t.Errorf("parseSysmonTime(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestMustache(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"alice":     "alice",
+		`a\b`:       `a\\b`,
+		`say "hi"`:  `say \"hi\"`,
+		"tab\there": `tab\there`,
+		"\x01":      `\u0001`,
+		"ünï":       "ünï",
+	}
+	for in, want := range tests {
+		if got := mustache(in); got != want {
+			t.Errorf("mustache(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestJavaSplit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{`DOMAIN\user`, []string{"DOMAIN", "user"}},
+		{`\user`, []string{"", "user"}},
+		{`DOMAIN\`, []string{"DOMAIN"}},
+		{`user`, []string{"user"}},
+		{`\`, []string{}},
+		{``, []string{""}},
+		{`a\b\c\\`, []string{"a", "b", "c"}},
+	}
+	for _, tt := range tests {
+		if got := javaSplit(tt.in, '\\'); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("javaSplit(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	spaces := []struct {
+		in   string
+		want []string
+	}{
+		{"type:  5 www.example.com", []string{"type:", "5", "www.example.com"}},
+		{"type:  5", []string{"type:", "5"}},
+		{"type:", []string{"type:"}},
+		{" a\tb ", []string{"", "a", "b"}},
+	}
+	for _, tt := range spaces {
+		if got := javaSplitSpace(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("javaSplitSpace(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestSlotNames(t *testing.T) {
+	t.Parallel()
+	for s := slot(0); s < numSlots; s++ {
+		if got := slotOf(s.name()); got != s {
+			t.Errorf("slotOf(%q) = %d, want %d", s.name(), got, s)
+		}
+	}
+	if numSlots > 64 {
+		t.Fatalf("%d slots do not fit the presence mask", numSlots)
+	}
+	if slotOf("ParentUser") != numSlots {
+		t.Error("ParentUser has a slot but the pipeline never reads it")
+	}
+}

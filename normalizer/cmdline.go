@@ -1,0 +1,104 @@
+package normalizer
+
+// commandLineToArgv splits a Windows command line into arguments exactly as
+// the pipeline's painless script does (a port of Go's pre-1.11
+// syscall.CommandLineToArgv, after CommandLineToArgvW): spaces and tabs
+// separate arguments outside double quotes; 2n backslashes before a quote
+// give n backslashes and the quote toggles quoting; 2n+1 backslashes give
+// n backslashes and a literal quote; backslashes elsewhere are literal; and
+// inside quotes a doubled quote gives a literal quote and ends the quoting
+// (the "prior to 2008" rule). The script works on UTF-16 units and we on
+// bytes: every byte it acts on is ASCII, so the result is the same.
+func commandLineToArgv(cmd string) []any {
+	args := make([]any, 0, 4)
+	for len(cmd) > 0 {
+		if cmd[0] == ' ' || cmd[0] == '\t' {
+			cmd = cmd[1:]
+			continue
+		}
+		var arg string
+		arg, cmd = readNextArg(cmd)
+		args = append(args, arg)
+	}
+	return args
+}
+
+// readNextArg returns the next argument of cmd and the rest of the line.
+func readNextArg(cmd string) (arg, rest string) {
+	a := argBuilder{cmd: cmd}
+	inQuote := false
+	nSlash := 0
+	for i := 0; i < len(cmd); i++ {
+		c := cmd[i]
+		switch c {
+		case ' ', '\t':
+			if !inQuote {
+				a.slashes(i, nSlash)
+				return a.String(), cmd[i+1:]
+			}
+		case '"':
+			// n backslashes before a quote give n/2 backslashes.
+			a.slashes(i-nSlash+nSlash/2, nSlash/2)
+			if nSlash%2 == 0 {
+				if inQuote && i+1 < len(cmd) && cmd[i+1] == '"' {
+					a.at(i + 1)
+					i++
+				}
+				inQuote = !inQuote
+			} else {
+				a.at(i)
+			}
+			nSlash = 0
+			continue
+		case '\\':
+			nSlash++
+			continue
+		}
+		a.slashes(i, nSlash)
+		nSlash = 0
+		a.at(i)
+	}
+	a.slashes(len(cmd), nSlash)
+	return a.String(), ""
+}
+
+// argBuilder collects an argument. Every byte it is given is the byte of
+// cmd at some index; while those indexes follow one another the argument
+// is a slice of cmd and nothing is copied.
+type argBuilder struct {
+	cmd        string
+	start, end int
+	buf        []byte
+	copied     bool
+}
+
+// at adds cmd[i] to the argument.
+func (a *argBuilder) at(i int) {
+	if !a.copied {
+		switch {
+		case a.start == a.end:
+			a.start, a.end = i, i+1
+			return
+		case a.end == i:
+			a.end++
+			return
+		}
+		a.copied = true
+		a.buf = append(make([]byte, 0, len(a.cmd)), a.cmd[a.start:a.end]...)
+	}
+	a.buf = append(a.buf, a.cmd[i])
+}
+
+// slashes adds the n backslashes of cmd that end just before index i.
+func (a *argBuilder) slashes(i, n int) {
+	for k := i - n; k < i; k++ {
+		a.at(k)
+	}
+}
+
+func (a *argBuilder) String() string {
+	if a.copied {
+		return string(a.buf)
+	}
+	return a.cmd[a.start:a.end]
+}

@@ -1,0 +1,135 @@
+package normalizer
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestCommandLineToArgv(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		cmd  string
+		want []any
+	}{
+		{`a b c`, []any{"a", "b", "c"}},
+		{"  a \t  b  ", []any{"a", "b"}},
+		{`"C:\Program Files\App\app.exe" -k netsvcs`, []any{`C:\Program Files\App\app.exe`, "-k", "netsvcs"}},
+		// Backslashes not followed by a quote are literal.
+		{`C:\Windows\system32\svchost.exe \\server\share\ a\`, []any{`C:\Windows\system32\svchost.exe`, `\\server\share\`, `a\`}},
+		// 2n backslashes and a quote: n backslashes, the quote toggles quoting.
+		{`a\\"b c"`, []any{`a\b c`}},
+		// 2n+1 backslashes and a quote: n backslashes and a literal quote.
+		{`"a\"b"`, []any{`a"b`}},
+		{`a\\\"b`, []any{`a\"b`}},
+		{`powershell -c "echo \"hi there\""`, []any{"powershell", "-c", `echo "hi there"`}},
+		// A doubled quote inside quotes is a literal quote and ends quoting,
+		// so the next quote opens it again.
+		{`"a""b" c`, []any{`a"b c`}},
+		{`"a""b c"`, []any{`a"b`, `c`}},
+		// Quoting can start and stop within one argument.
+		{`"a"b"c d"`, []any{"abc d"}},
+		{`"" x ""`, []any{"", "x", ""}},
+		{`"unterminated arg`, []any{"unterminated arg"}},
+		{`"ends in slashes\\"`, []any{`ends in slashes\`}},
+		{"   ", []any{}},
+		{"", []any{}},
+		{`naïve "ünïcode arg"`, []any{"naïve", "ünïcode arg"}},
+	}
+	for _, tt := range tests {
+		if got := commandLineToArgv(tt.cmd); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("commandLineToArgv(%q) = %q, want %q", tt.cmd, got, tt.want)
+		}
+	}
+}
+
+// referenceArgv is a literal transcription of the pipeline's painless
+// script, character by character with a string builder; commandLineToArgv
+// avoids copies and must agree with it on every input.
+func referenceArgv(cmd string) []any {
+	args := []any{}
+	for len(cmd) > 0 {
+		if cmd[0] == ' ' || cmd[0] == '\t' {
+			cmd = cmd[1:]
+			continue
+		}
+		var b []byte
+		inQuote, nSlash := false, 0
+		slashes := func(n int) {
+			for ; n > 0; n-- {
+				b = append(b, '\\')
+			}
+		}
+		rest := ""
+		done := false
+		for ; len(cmd) > 0 && !done; cmd = cmd[1:] {
+			c := cmd[0]
+			switch {
+			case c == ' ' || c == '\t':
+				if !inQuote {
+					slashes(nSlash)
+					nSlash = 0
+					rest, done = cmd[1:], true
+					continue
+				}
+			case c == '"':
+				slashes(nSlash / 2)
+				if nSlash%2 == 0 {
+					if inQuote && len(cmd) > 1 && cmd[1] == '"' {
+						b = append(b, c)
+						cmd = cmd[1:]
+					}
+					inQuote = !inQuote
+				} else {
+					b = append(b, c)
+				}
+				nSlash = 0
+				continue
+			case c == '\\':
+				nSlash++
+				continue
+			}
+			slashes(nSlash)
+			nSlash = 0
+			b = append(b, c)
+		}
+		if done {
+			// The loop advanced cmd once more after the separator.
+			cmd = rest
+		} else {
+			slashes(nSlash)
+		}
+		args = append(args, string(b))
+	}
+	return args
+}
+
+func FuzzCommandLineToArgv(f *testing.F) {
+	for _, s := range []string{`a "b c" d`, `a\\"b`, `"a""b"`, `x\\\"y z\`, "\t\"\"\t"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, cmd string) {
+		if got, want := commandLineToArgv(cmd), referenceArgv(cmd); !reflect.DeepEqual(got, want) {
+			t.Errorf("commandLineToArgv(%q) = %q, reference %q", cmd, got, want)
+		}
+	})
+}
+
+// TestCommandLineMatchesReference runs the comparison on every string of up
+// to seven characters over the alphabet that matters.
+func TestCommandLineMatchesReference(t *testing.T) {
+	t.Parallel()
+	const alphabet = "a \t\"\\"
+	var gen func(prefix string, depth int)
+	gen = func(prefix string, depth int) {
+		if got, want := commandLineToArgv(prefix), referenceArgv(prefix); !reflect.DeepEqual(got, want) {
+			t.Fatalf("commandLineToArgv(%q) = %q, reference %q", prefix, got, want)
+		}
+		if depth == 0 {
+			return
+		}
+		for i := 0; i < len(alphabet); i++ {
+			gen(prefix+alphabet[i:i+1], depth-1)
+		}
+	}
+	gen("", 7)
+}

@@ -1,0 +1,337 @@
+package normalizer
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/weft-dev/weft/event"
+)
+
+// slot numbers the EventData names the pipeline reads, so each lookup is an
+// array index instead of a scan of the event's fields.
+type slot uint8
+
+const (
+	sUtcTime slot = iota
+	sID
+	sRuleName
+	sType
+	sHash
+	sHashes
+	sProcessGuid
+	sProcessId
+	sImage
+	sSourceProcessGuid
+	sSourceProcessGUID
+	sSourceProcessId
+	sSourceThreadId
+	sSourceImage
+	sDestination
+	sCommandLine
+	sCurrentDirectory
+	sParentProcessGuid
+	sParentProcessId
+	sParentImage
+	sParentCommandLine
+	sOriginalFileName
+	sCompany
+	sDescription
+	sFileVersion
+	sProduct
+	sTargetFilename
+	sDevice
+	sPipeName
+	sImageLoaded
+	sSignature
+	sSignatureStatus
+	sProtocol
+	sDestinationPortName
+	sSourcePortName
+	sSourceIp
+	sSourceHostname
+	sSourcePort
+	sDestinationIp
+	sDestinationHostname
+	sDestinationPort
+	sQueryName
+	sInitiated
+	sSourceIsIpv6
+	sDestinationIsIpv6
+	sQueryResults
+	sUser
+	sMemberUserName
+	sMemberDomain
+	sMemberAccountType
+	sQueryStatus
+	sArchived
+	sIsExecutable
+	sTargetObject
+	sDetails
+	sTargetProcessGuid
+	sTargetProcessGUID
+	numSlots
+)
+
+// slotNames lists the EventData name of each slot, comma-separated, in slot
+// order; it is a constant so that no table is package-level mutable state.
+const slotNames = "UtcTime,ID,RuleName,Type,Hash,Hashes,ProcessGuid,ProcessId,Image," +
+	"SourceProcessGuid,SourceProcessGUID,SourceProcessId,SourceThreadId,SourceImage,Destination," +
+	"CommandLine,CurrentDirectory,ParentProcessGuid,ParentProcessId,ParentImage,ParentCommandLine," +
+	"OriginalFileName,Company,Description,FileVersion,Product,TargetFilename,Device,PipeName," +
+	"ImageLoaded,Signature,SignatureStatus,Protocol,DestinationPortName,SourcePortName,SourceIp," +
+	"SourceHostname,SourcePort,DestinationIp,DestinationHostname,DestinationPort,QueryName,Initiated," +
+	"SourceIsIpv6,DestinationIsIpv6,QueryResults,User,_MemberUserName,_MemberDomain,_MemberAccountType," +
+	"QueryStatus,Archived,IsExecutable,TargetObject,Details,TargetProcessGuid,TargetProcessGUID"
+
+// name is the EventData name of s.
+func (s slot) name() string {
+	rest := slotNames
+	for i := slot(0); i < s; i++ {
+		rest = rest[strings.IndexByte(rest, ',')+1:]
+	}
+	if i := strings.IndexByte(rest, ','); i >= 0 {
+		return rest[:i]
+	}
+	return rest
+}
+
+// slotOf returns the slot of an EventData name, or numSlots when the
+// pipeline does not read that name.
+func slotOf(name string) slot {
+	switch name {
+	case "UtcTime":
+		return sUtcTime
+	case "ID":
+		return sID
+	case "RuleName":
+		return sRuleName
+	case "Type":
+		return sType
+	case "Hash":
+		return sHash
+	case "Hashes":
+		return sHashes
+	case "ProcessGuid":
+		return sProcessGuid
+	case "ProcessId":
+		return sProcessId
+	case "Image":
+		return sImage
+	case "SourceProcessGuid":
+		return sSourceProcessGuid
+	case "SourceProcessGUID":
+		return sSourceProcessGUID
+	case "SourceProcessId":
+		return sSourceProcessId
+	case "SourceThreadId":
+		return sSourceThreadId
+	case "SourceImage":
+		return sSourceImage
+	case "Destination":
+		return sDestination
+	case "CommandLine":
+		return sCommandLine
+	case "CurrentDirectory":
+		return sCurrentDirectory
+	case "ParentProcessGuid":
+		return sParentProcessGuid
+	case "ParentProcessId":
+		return sParentProcessId
+	case "ParentImage":
+		return sParentImage
+	case "ParentCommandLine":
+		return sParentCommandLine
+	case "OriginalFileName":
+		return sOriginalFileName
+	case "Company":
+		return sCompany
+	case "Description":
+		return sDescription
+	case "FileVersion":
+		return sFileVersion
+	case "Product":
+		return sProduct
+	case "TargetFilename":
+		return sTargetFilename
+	case "Device":
+		return sDevice
+	case "PipeName":
+		return sPipeName
+	case "ImageLoaded":
+		return sImageLoaded
+	case "Signature":
+		return sSignature
+	case "SignatureStatus":
+		return sSignatureStatus
+	case "Protocol":
+		return sProtocol
+	case "DestinationPortName":
+		return sDestinationPortName
+	case "SourcePortName":
+		return sSourcePortName
+	case "SourceIp":
+		return sSourceIp
+	case "SourceHostname":
+		return sSourceHostname
+	case "SourcePort":
+		return sSourcePort
+	case "DestinationIp":
+		return sDestinationIp
+	case "DestinationHostname":
+		return sDestinationHostname
+	case "DestinationPort":
+		return sDestinationPort
+	case "QueryName":
+		return sQueryName
+	case "Initiated":
+		return sInitiated
+	case "SourceIsIpv6":
+		return sSourceIsIpv6
+	case "DestinationIsIpv6":
+		return sDestinationIsIpv6
+	case "QueryResults":
+		return sQueryResults
+	case "User":
+		return sUser
+	case "_MemberUserName":
+		return sMemberUserName
+	case "_MemberDomain":
+		return sMemberDomain
+	case "_MemberAccountType":
+		return sMemberAccountType
+	case "QueryStatus":
+		return sQueryStatus
+	case "Archived":
+		return sArchived
+	case "IsExecutable":
+		return sIsExecutable
+	case "TargetObject":
+		return sTargetObject
+	case "Details":
+		return sDetails
+	case "TargetProcessGuid":
+		return sTargetProcessGuid
+	case "TargetProcessGUID":
+		return sTargetProcessGUID
+	}
+	return numSlots
+}
+
+type field struct {
+	name, value string
+	gone        bool
+}
+
+// eventData is winlog.event_data while the pipeline works on it: the
+// fields in event order, with the ones renamed or removed marked gone.
+type eventData struct {
+	fields []field
+	at     [numSlots]uint8 // index+1 into fields; 0 when absent
+	// present has bit s set when the event carried slot s at all, even
+	// with a value the pipeline later drops.
+	present uint64
+	buf     [32]field
+}
+
+// load builds event_data as Winlogbeat does: empty values are skipped,
+// unnamed values are called paramN (N counting from 1 over all values),
+// Windows line endings become \n with trailing newlines trimmed, and when
+// a name repeats the first value is kept. Values are then canonicalised.
+// It returns the names that repeated.
+func (d *eventData) load(data []event.Field) (dups []string) {
+	d.fields = d.buf[:0]
+	for i := range data {
+		name, value := data[i].Name, data[i].Value
+		if value == "" {
+			continue
+		}
+		if name == "" || name == "Data" {
+			name = "param" + strconv.Itoa(i+1)
+		}
+		value = canonical(removeWindowsLineEndings(value))
+		s := slotOf(name)
+		if s < numSlots {
+			if d.at[s] != 0 {
+				dups = append(dups, name)
+				continue
+			}
+			if len(d.fields) >= 255 {
+				// Past 255 fields the index no longer fits; such a field
+				// stays in event_data but the pipeline does not map it.
+				d.fields = append(d.fields, field{name: name, value: value})
+				continue
+			}
+			d.at[s] = uint8(len(d.fields) + 1)
+			d.present |= 1 << s
+		}
+		d.fields = append(d.fields, field{name: name, value: value})
+	}
+	return dups
+}
+
+func removeWindowsLineEndings(s string) string {
+	if strings.IndexByte(s, '\n') < 0 {
+		return s
+	}
+	return strings.TrimRight(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+}
+
+// get returns the live value of slot s.
+func (d *eventData) get(s slot) (string, bool) {
+	i := d.at[s]
+	if i == 0 || d.fields[i-1].gone {
+		return "", false
+	}
+	return d.fields[i-1].value, true
+}
+
+// take returns the live value of slot s and removes it, as a rename does.
+func (d *eventData) take(s slot) (string, bool) {
+	i := d.at[s]
+	if i == 0 || d.fields[i-1].gone {
+		return "", false
+	}
+	d.fields[i-1].gone = true
+	return d.fields[i-1].value, true
+}
+
+func (d *eventData) remove(s slot) {
+	if i := d.at[s]; i != 0 {
+		d.fields[i-1].gone = true
+	}
+}
+
+// renameKey renames a field within event_data; like Elasticsearch's rename
+// it fails when the target already exists.
+func (d *eventData) renameKey(from, to slot) bool {
+	i := d.at[from]
+	if i == 0 || d.fields[i-1].gone {
+		return false
+	}
+	if _, exists := d.get(to); exists {
+		return false
+	}
+	d.fields[i-1].name = to.name()
+	d.at[to], d.at[from] = i, 0
+	return true
+}
+
+// removeIf removes every live field whose value matches.
+func (d *eventData) removeIf(match func(string) bool) {
+	for i := range d.fields {
+		if !d.fields[i].gone && match(d.fields[i].value) {
+			d.fields[i].gone = true
+		}
+	}
+}
+
+// live counts the fields still in event_data.
+func (d *eventData) live() int {
+	n := 0
+	for i := range d.fields {
+		if !d.fields[i].gone {
+			n++
+		}
+	}
+	return n
+}

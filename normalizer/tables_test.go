@@ -1,0 +1,115 @@
+package normalizer
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// specPath finds the reference pipeline beside the repository
+// (../shared/reference from the directory holding go.mod).
+func specPath(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+	path := filepath.Join(dir, "..", "shared", "reference", "elastic-sysmon-ingest-pipeline.yml")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("reference pipeline not available (%v)", err)
+	}
+	return path
+}
+
+// TestTablesMatchSpec checks the generated tables against the params of
+// the reference pipeline, so a changed spec shows up as a failing test
+// (regenerate with go generate).
+func TestTablesMatchSpec(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(specPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pipeline struct {
+		Processors []map[string]struct {
+			Description string         `yaml:"description"`
+			Tag         string         `yaml:"tag"`
+			Params      map[string]any `yaml:"params"`
+		} `yaml:"processors"`
+	}
+	if err := yaml.Unmarshal(raw, &pipeline); err != nil {
+		t.Fatal(err)
+	}
+	params := func(match func(desc, tag string) bool) map[string]any {
+		for _, p := range pipeline.Processors {
+			if s, ok := p["script"]; ok && match(s.Description, s.Tag) {
+				return s.Params
+			}
+		}
+		t.Fatal("script not found in the spec")
+		return nil
+	}
+
+	cats := params(func(_, tag string) bool { return tag == "Add ECS categorization fields" })
+	for code, v := range cats {
+		entry := v.(map[string]any)
+		c, ok := sysmonCategorization(code)
+		if !ok {
+			t.Errorf("categorization %s missing", code)
+			continue
+		}
+		got := map[string]any{"action": c.action}
+		for k, list := range map[string][]any{"category": c.category, "type": c.typ, "outcome": c.outcome} {
+			if list != nil {
+				got[k] = list
+			}
+		}
+		if !reflect.DeepEqual(got, entry) {
+			t.Errorf("categorization %s = %v, spec %v", code, got, entry)
+		}
+	}
+	for code := range 300 {
+		_, inSpec := cats[fmt.Sprint(code)]
+		if _, ok := sysmonCategorization(fmt.Sprint(code)); ok != inSpec {
+			t.Errorf("categorization %d: known %v, in spec %v", code, ok, inSpec)
+		}
+	}
+
+	lookups := []struct {
+		name   string
+		fn     func(string) (string, bool)
+		params map[string]any
+	}{
+		{"dnsRecordType", dnsRecordType, params(func(d, _ string) bool { return strings.HasPrefix(d, "Splits the QueryResults") })},
+		{"dnsStatusName", dnsStatusName, params(func(d, _ string) bool { return d == "Translate DNS Query status." })},
+		{"registryHive", registryHive, params(func(d, _ string) bool { return d == "Set registry fields." })},
+	}
+	for _, l := range lookups {
+		if len(l.params) == 0 {
+			t.Errorf("%s: no params in spec", l.name)
+		}
+		for k, v := range l.params {
+			if got, ok := l.fn(k); !ok || got != fmt.Sprint(v) {
+				t.Errorf("%s(%q) = %q, %v; spec %q", l.name, k, got, ok, v)
+			}
+		}
+		if _, ok := l.fn("no such key"); ok {
+			t.Errorf("%s knows a key the spec lacks", l.name)
+		}
+	}
+}

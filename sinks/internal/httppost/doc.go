@@ -1,0 +1,7 @@
+// Package httppost posts a body to an HTTP endpoint with the delivery
+// policy the webhook and Slack sinks share: TLS verification with an
+// optional private CA, no redirects, a per-request timeout, and a bounded
+// number of retries with jittered exponential backoff that honours a short
+// Retry-After. Errors never contain the endpoint's URL beyond scheme and
+// host.
+package httppost

@@ -1,0 +1,322 @@
+package syslog
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/weft-dev/weft/event"
+	"github.com/weft-dev/weft/sinks"
+)
+
+const (
+	appName = "weft"
+	// RFC 5424 field limits.
+	maxHostname = 255
+	maxMsgID    = 32
+	maxSDName   = 32
+	// sdValueLimit bounds one structured-data value (command lines); the
+	// full value is in MSG.
+	sdValueLimit = 1024
+	truncated    = "…(truncated)"
+)
+
+// formatter renders alerts as RFC 5424 messages.
+type formatter struct {
+	facility int
+	hostname string
+	procID   string
+	sdID     string
+	maxSize  int
+}
+
+// format renders one message of at most f.maxSize bytes. When the full
+// alert does not fit, MSG drops first the rule's investigation guide and
+// then the matched documents, and the structured data says so in
+// omitted="…"; the key fields stay in the structured data.
+func (f *formatter) format(a *event.Alert) ([]byte, error) {
+	var omitted []string
+	// The key fields come from the whole alert even when MSG is trimmed.
+	params := sdParams(a)
+	trimmed := *a
+	for step := 0; ; step++ {
+		msg, err := f.render(&trimmed, params, omitted)
+		if err != nil {
+			return nil, err
+		}
+		if len(msg) <= f.maxSize {
+			return msg, nil
+		}
+		switch {
+		case step == 0 && trimmed.Rule.Note != "":
+			trimmed.Rule.Note = ""
+			omitted = append(omitted, "rule.note")
+		case len(trimmed.Weft.Events) > 0:
+			trimmed.Weft.Events = nil
+			omitted = append(omitted, "weft.events")
+		case len(omitted) > 0:
+			return nil, fmt.Errorf("message is %d bytes, over max_size %d even without %s", len(msg), f.maxSize, strings.Join(omitted, " and "))
+		default:
+			return nil, fmt.Errorf("message is %d bytes, over max_size %d", len(msg), f.maxSize)
+		}
+	}
+}
+
+func (f *formatter) render(a *event.Alert, params []sdParam, omitted []string) ([]byte, error) {
+	body, err := json.Marshal(a)
+	if err != nil {
+		return nil, fmt.Errorf("encode alert: %w", err)
+	}
+	var b []byte
+	b = append(b, '<')
+	b = strconv.AppendInt(b, int64(f.facility*8+severity(a)), 10)
+	b = append(b, ">1 "...)
+	b = append(b, timestamp(a)...)
+	b = append(b, ' ')
+	b = append(b, f.hostname...)
+	b = append(b, ' ')
+	b = append(b, appName...)
+	b = append(b, ' ')
+	b = append(b, f.procID...)
+	b = append(b, ' ')
+	b = append(b, headerField(a.Rule.ID, maxMsgID)...)
+	b = append(b, ' ')
+	b = f.appendSD(b, params, omitted)
+	b = append(b, ' ')
+	// MSG is the JSON made 7-bit: RFC 5424 requires a BOM before UTF-8
+	// text, and a BOM in front of "{" breaks JSON parsers on the receiving
+	// side (rsyslog's mmjsonparse among them). Escaped as \uXXXX, the
+	// text needs no BOM and decodes to the same strings.
+	b = appendASCIIJSON(b, body)
+	return b, nil
+}
+
+// severity maps the rule's severity to a syslog severity: critical→2
+// (crit), high→3 (err), medium→4 (warning), low→5 (notice). Without a
+// severity word, event.severity is read in Elastic's risk bands; an alert
+// with neither is a warning.
+func severity(a *event.Alert) int {
+	switch strings.ToLower(strings.TrimSpace(a.Rule.Severity)) {
+	case "critical":
+		return 2
+	case "high":
+		return 3
+	case "medium":
+		return 4
+	case "low":
+		return 5
+	}
+	switch n := a.Event.Severity; {
+	case n >= 99:
+		return 2
+	case n >= 73:
+		return 3
+	case n >= 47:
+		return 4
+	case n >= 21:
+		return 5
+	}
+	return 4
+}
+
+// timestamp is the alert's time in UTC with microseconds, the finest
+// TIMESTAMP RFC 5424 allows (TIME-SECFRAC is at most six digits).
+func timestamp(a *event.Alert) string {
+	t := a.Timestamp
+	if t.IsZero() {
+		t = a.Event.Created
+	}
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+}
+
+// headerField makes s a valid header field: printable US-ASCII (others
+// become "_"), at most limit characters, "-" when empty.
+func headerField(s string, limit int) string {
+	var b strings.Builder
+	for i := 0; i < len(s) && b.Len() < limit; i++ {
+		c := s[i]
+		if c < 33 || c > 126 {
+			c = '_'
+		}
+		b.WriteByte(c)
+	}
+	if b.Len() == 0 {
+		return "-"
+	}
+	return b.String()
+}
+
+type sdParam struct{ name, value string }
+
+// sdParams lists the alert's key fields as structured-data parameters.
+func sdParams(a *event.Alert) []sdParam {
+	sum := sinks.Summarize(a)
+	return []sdParam{
+		{"alert_id", a.Event.ID},
+		{"rule_id", a.Rule.ID},
+		{"rule", a.Rule.Name},
+		{"rule_version", a.Rule.Version},
+		{"severity", a.Rule.Severity},
+		{"risk_score", formatScore(a.Event.RiskScore)},
+		{"host", sum.Host},
+		{"src_ip", sum.Source.IP},
+		{"src_port", sum.Source.Port},
+		{"dst_ip", sum.Destination.IP},
+		{"dst_port", sum.Destination.Port},
+		{"direction", sum.Direction},
+		{"remote_ip", sum.Remote.IP},
+		{"remote_port", sum.Remote.Port},
+		{"parent_process", sum.Parent.Name},
+		{"parent_entity_id", sum.Parent.EntityID},
+		{"process", sum.Process.Name},
+		{"process_entity_id", sum.Process.EntityID},
+		{"command_line", sum.Process.CommandLine},
+		{"technique", techniqueIDs(a.Threat)},
+	}
+}
+
+// appendSD writes the one SD-ELEMENT. Empty values are left out.
+func (f *formatter) appendSD(b []byte, params []sdParam, omitted []string) []byte {
+	b = append(b, '[')
+	b = append(b, f.sdID...)
+	for _, p := range append(params, sdParam{"omitted", strings.Join(omitted, " ")}) {
+		if p.value == "" {
+			continue
+		}
+		b = append(b, ' ')
+		b = append(b, p.name...)
+		b = append(b, `="`...)
+		b = appendSDValue(b, p.value)
+		b = append(b, '"')
+	}
+	return append(b, ']')
+}
+
+func formatScore(f float64) string {
+	if f == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// techniqueIDs lists the ATT&CK technique and sub-technique ids.
+func techniqueIDs(threats []event.Threat) string {
+	var ids []string
+	for _, th := range threats {
+		for _, t := range th.Technique {
+			if t.ID != "" {
+				ids = append(ids, t.ID)
+			}
+			for _, s := range t.Subtechnique {
+				if s.ID != "" {
+					ids = append(ids, s.ID)
+				}
+			}
+		}
+	}
+	return strings.Join(ids, ",")
+}
+
+// appendSDValue writes a PARAM-VALUE: UTF-8 with '"', '\' and ']'
+// escaped by a backslash (RFC 5424 §6.3.3), cut visibly at sdValueLimit.
+func appendSDValue(b []byte, v string) []byte {
+	v = strings.ToValidUTF8(v, "\uFFFD")
+	cut := false
+	if len(v) > sdValueLimit {
+		v = v[:sdValueLimit-len(truncated)]
+		for !utf8.ValidString(v) {
+			v = v[:len(v)-1]
+		}
+		cut = true
+	}
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '"', '\\', ']':
+			b = append(b, '\\', c)
+		default:
+			b = append(b, c)
+		}
+	}
+	if cut {
+		b = append(b, truncated...)
+	}
+	return b
+}
+
+// appendASCIIJSON copies JSON produced by encoding/json, escaping every
+// non-ASCII character as \uXXXX (a surrogate pair above U+FFFF). Such
+// characters can only occur inside strings, where the escape is
+// equivalent.
+func appendASCIIJSON(b, js []byte) []byte {
+	const hex = "0123456789abcdef"
+	u := func(b []byte, r rune) []byte {
+		return append(b, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
+	}
+	for i := 0; i < len(js); {
+		c := js[i]
+		if c < utf8.RuneSelf {
+			b = append(b, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(js[i:])
+		i += size
+		if r > 0xffff {
+			r -= 0x10000
+			b = u(b, 0xd800+(r>>10))
+			b = u(b, 0xdc00+(r&0x3ff))
+			continue
+		}
+		b = u(b, r)
+	}
+	return b
+}
+
+// validSDName reports whether s is an SD-NAME: 1 to 32 printable US-ASCII
+// characters other than '=', ' ', ']' and '"'.
+func validSDName(s string) bool {
+	if s == "" || len(s) > maxSDName {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 33 || c > 126 || c == '=' || c == ']' || c == '"' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkSDID accepts an SD-ID of the name@number form RFC 5424 requires for
+// identifiers not registered with IANA.
+func checkSDID(id string) error {
+	if !validSDName(id) {
+		return fmt.Errorf("sd_id %q is not a valid SD-NAME (1-32 printable ASCII, no '=', ']', '\"' or space)", id)
+	}
+	at := strings.LastIndexByte(id, '@')
+	if at <= 0 || at == len(id)-1 || strings.Trim(id[at+1:], "0123456789") != "" {
+		return errors.New("sd_id must have the form name@<private enterprise number>, e.g. weft@32473")
+	}
+	return nil
+}
+
+// parseFacility reads a facility by keyword or number (0-23).
+func parseFacility(s string) (int, error) {
+	names := [...]string{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "ntp", "audit", "alert", "clock", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"}
+	key := strings.ToLower(strings.TrimSpace(s))
+	for i, n := range names {
+		if key == n {
+			return i, nil
+		}
+	}
+	if n, err := strconv.Atoi(key); err == nil && n >= 0 && n < len(names) {
+		return n, nil
+	}
+	return 0, fmt.Errorf("facility %q is not a facility name (kern … local7) or number 0-23", s)
+}

@@ -1,0 +1,280 @@
+package syslog
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/weft-dev/weft/event"
+	"github.com/weft-dev/weft/sinks"
+)
+
+// SampleConfig is a commented example of this sink's configuration.
+//
+//go:embed sample.yaml
+var SampleConfig string
+
+// Defaults for the zero values of Config.
+const (
+	DefaultFacility = "local0"
+	DefaultSDID     = "weft@32473"
+	DefaultTimeout  = 5 * time.Second
+	DefaultMaxSize  = 8192
+	defaultPort     = "514"
+	// maxUDPPayload is the largest IPv4 UDP datagram payload.
+	maxUDPPayload = 65507
+	maxTCPSize    = 1 << 20
+)
+
+// Config configures the syslog sink. Zero values take the documented
+// defaults.
+type Config struct {
+	// Network is udp (default) or tcp; udp4, udp6, tcp4, tcp6 pin the
+	// address family.
+	Network string `yaml:"network"`
+	// Address is the receiver, host:port; the port defaults to 514.
+	// Required.
+	Address string `yaml:"address"`
+	// Facility is a name (kern, user, mail, daemon, auth, syslog, lpr,
+	// news, uucp, cron, authpriv, ftp, ntp, audit, alert, clock,
+	// local0-local7) or a number 0-23. Default local0.
+	Facility string `yaml:"facility"`
+	// Hostname is the HOSTNAME field. Default: the local host name.
+	Hostname string `yaml:"hostname"`
+	// SDID names the structured-data element. Default weft@32473 (32473 is
+	// the example enterprise number of RFC 5612; use your own if you have
+	// one).
+	SDID string `yaml:"sd_id"`
+	// Timeout bounds connecting and writing one message. Default 5s.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxSize is the largest message in bytes (framing excluded). Default
+	// 8192, what rsyslog accepts by default; at most 65507 over UDP.
+	MaxSize int `yaml:"max_size"`
+}
+
+type sink struct {
+	network string
+	address string
+	timeout time.Duration
+	tcp     bool
+	f       formatter
+
+	mu     sync.Mutex
+	conn   net.Conn
+	dead   chan struct{} // closed when a TCP receiver closes its end
+	closed bool
+}
+
+// New validates cfg and builds the sink. It connects on the first Send.
+func New(cfg Config) (sinks.Sink, error) {
+	s, err := build(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("syslog: %w", err)
+	}
+	return s, nil
+}
+
+func build(cfg Config) (*sink, error) {
+	s := &sink{network: cfg.Network, timeout: cfg.Timeout}
+	switch s.network {
+	case "":
+		s.network = "udp"
+	case "udp", "udp4", "udp6":
+	case "tcp", "tcp4", "tcp6":
+		s.tcp = true
+	default:
+		return nil, fmt.Errorf("network %q is not udp or tcp", cfg.Network)
+	}
+	if cfg.Address == "" {
+		return nil, errors.New("address is required")
+	}
+	s.address = cfg.Address
+	if _, _, err := net.SplitHostPort(cfg.Address); err != nil {
+		s.address = net.JoinHostPort(cfg.Address, defaultPort)
+		if _, _, err := net.SplitHostPort(s.address); err != nil {
+			return nil, fmt.Errorf("address %q is not host:port", cfg.Address)
+		}
+	}
+	if s.timeout < 0 {
+		return nil, errors.New("timeout must not be negative")
+	}
+	if s.timeout == 0 {
+		s.timeout = DefaultTimeout
+	}
+
+	facility := cfg.Facility
+	if facility == "" {
+		facility = DefaultFacility
+	}
+	fac, err := parseFacility(facility)
+	if err != nil {
+		return nil, err
+	}
+	host := cfg.Hostname
+	if host == "" {
+		if host, err = os.Hostname(); err != nil {
+			return nil, fmt.Errorf("hostname not configured and not known: %w", err)
+		}
+	} else if headerField(host, maxHostname) != host {
+		return nil, fmt.Errorf("hostname %q must be 1-255 printable ASCII characters", host)
+	}
+	sdID := cfg.SDID
+	if sdID == "" {
+		sdID = DefaultSDID
+	}
+	if err := checkSDID(sdID); err != nil {
+		return nil, err
+	}
+	limit := maxTCPSize
+	if !s.tcp {
+		limit = maxUDPPayload
+	}
+	maxSize := cfg.MaxSize
+	switch {
+	case maxSize == 0:
+		maxSize = DefaultMaxSize
+	case maxSize < 480 || maxSize > limit:
+		// RFC 5424 receivers must accept 480 octets.
+		return nil, fmt.Errorf("max_size %d is outside 480-%d for %s", maxSize, limit, s.network)
+	}
+	s.f = formatter{
+		facility: fac,
+		hostname: headerField(host, maxHostname),
+		procID:   strconv.Itoa(os.Getpid()),
+		sdID:     sdID,
+		maxSize:  maxSize,
+	}
+	return s, nil
+}
+
+func (s *sink) Name() string { return "syslog" }
+
+// Send formats the alert and writes it. A failed write closes the
+// connection and the same message is written once more on a fresh one, so
+// a receiver restart costs no alert. Over TCP, a receiver that closed its
+// end is noticed before writing; a close that races the write itself can
+// still lose the message, which only an acknowledging protocol (RELP)
+// would prevent.
+func (s *sink) Send(ctx context.Context, a *event.Alert) error {
+	if a == nil {
+		return errors.New("syslog: nil alert")
+	}
+	msg, err := s.f.format(a)
+	if err != nil {
+		return fmt.Errorf("syslog: alert %s: %w", a.Event.ID, err)
+	}
+	if s.tcp {
+		// RFC 6587 octet counting: MSG-LEN SP SYSLOG-MSG.
+		framed := strconv.AppendInt(make([]byte, 0, len(msg)+8), int64(len(msg)), 10)
+		framed = append(framed, ' ')
+		msg = append(framed, msg...)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("syslog: send after close")
+	}
+	first := s.write(ctx, msg)
+	if first == nil {
+		return nil
+	}
+	s.drop()
+	if ctx.Err() != nil || errors.Is(first, context.DeadlineExceeded) || errors.Is(first, context.Canceled) {
+		return fmt.Errorf("syslog: alert %s to %s %s: %w", a.Event.ID, s.network, s.address, first)
+	}
+	if err := s.write(ctx, msg); err != nil {
+		s.drop()
+		return fmt.Errorf("syslog: alert %s to %s %s: %w (after reconnecting; first try: %v)", a.Event.ID, s.network, s.address, err, first)
+	}
+	return nil
+}
+
+// write sends one message, connecting first when there is no live
+// connection. The caller holds s.mu.
+func (s *sink) write(ctx context.Context, msg []byte) error {
+	if s.conn != nil && s.tcp {
+		select {
+		case <-s.dead:
+			s.drop()
+		default:
+		}
+	}
+	if s.conn == nil {
+		if err := s.dial(ctx); err != nil {
+			return err
+		}
+	}
+	deadline := time.Now().Add(s.timeout)
+	ctxDeadline := false
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline, ctxDeadline = d, true
+	}
+	if err := s.conn.SetWriteDeadline(deadline); err != nil {
+		return err
+	}
+	conn := s.conn
+	// Cancelling ctx interrupts a write blocked on a full TCP window.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetWriteDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if _, err := conn.Write(msg); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("write: %w", context.Cause(ctx))
+		}
+		if ctxDeadline && errors.Is(err, os.ErrDeadlineExceeded) {
+			// The write deadline was ctx's; its timer may not have fired yet.
+			return fmt.Errorf("write: %w", context.DeadlineExceeded)
+		}
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+func (s *sink) dial(ctx context.Context) error {
+	d := net.Dialer{Timeout: s.timeout}
+	conn, err := d.DialContext(ctx, s.network, s.address)
+	if err != nil {
+		return err
+	}
+	s.conn = conn
+	if s.tcp {
+		// Receivers never send on a syslog connection, so the only thing
+		// this read can see is the receiver closing: mark the connection
+		// dead so the next Send reconnects instead of writing into a
+		// socket the peer has left. It ends when the connection is closed.
+		dead := make(chan struct{})
+		s.dead = dead
+		go func() {
+			_, _ = io.Copy(io.Discard, conn)
+			close(dead)
+		}()
+	}
+	return nil
+}
+
+// drop closes the connection and waits for its reader to end. The caller
+// holds s.mu.
+func (s *sink) drop() {
+	if s.conn == nil {
+		return
+	}
+	_ = s.conn.Close()
+	if s.dead != nil {
+		<-s.dead
+	}
+	s.conn, s.dead = nil, nil
+}
+
+func (s *sink) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.drop()
+	return nil
+}
