@@ -26,7 +26,9 @@ const (
 type Options struct {
 	// Lateness is how late (in event time, behind the latest event of the
 	// same host) a document may arrive and still be evaluated in order.
-	// Documents are held that long; Batch holds them until Flush.
+	// Documents are held that long; Batch holds them until Flush. Even with
+	// zero, the newest documents of a host wait for a later one (or Tick, or
+	// Flush), since another with the same @timestamp may still arrive.
 	Lateness time.Duration
 	// IdleTimeout: Tick releases the held documents of a host that has sent
 	// nothing for this long (processing time). Zero means Lateness.

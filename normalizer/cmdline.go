@@ -1,5 +1,7 @@
 package normalizer
 
+import "strings"
+
 // commandLineToArgv splits a Windows command line into arguments exactly as
 // the pipeline's painless script does (a port of Go's pre-1.11
 // syscall.CommandLineToArgv, after CommandLineToArgvW): spaces and tabs
@@ -10,7 +12,8 @@ package normalizer
 // (the "prior to 2008" rule). The script works on UTF-16 units and we on
 // bytes: every byte it acts on is ASCII, so the result is the same.
 func commandLineToArgv(cmd string) []any {
-	args := make([]any, 0, 4)
+	// One more than the separators bounds the count of arguments.
+	args := make([]any, 0, 1+strings.Count(cmd, " ")+strings.Count(cmd, "\t"))
 	for len(cmd) > 0 {
 		if cmd[0] == ' ' || cmd[0] == '\t' {
 			cmd = cmd[1:]

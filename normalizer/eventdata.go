@@ -219,7 +219,10 @@ func slotOf(name string) slot {
 
 type field struct {
 	name, value string
-	gone        bool
+	// boxed is value as an any, kept once made so that a value stored in
+	// two places of the document is boxed (allocated) once.
+	boxed any
+	gone  bool
 }
 
 // eventData is winlog.event_data while the pipeline works on it: the
@@ -242,14 +245,18 @@ func (d *eventData) load(data []event.Field) (dups []string) {
 	d.fields = d.buf[:0]
 	for i := range data {
 		name, value := data[i].Name, data[i].Value
+		s := slotOf(name)
 		if value == "" {
+			// Present though empty: not missing, but not kept either.
+			if s < numSlots {
+				d.present |= 1 << s
+			}
 			continue
 		}
 		if name == "" || name == "Data" {
 			name = "param" + strconv.Itoa(i+1)
 		}
 		value = canonical(removeWindowsLineEndings(value))
-		s := slotOf(name)
 		if s < numSlots {
 			if d.at[s] != 0 {
 				dups = append(dups, name)
@@ -283,6 +290,22 @@ func (d *eventData) get(s slot) (string, bool) {
 		return "", false
 	}
 	return d.fields[i-1].value, true
+}
+
+// getBoxed is get with the value as an any.
+func (d *eventData) getBoxed(s slot) (any, bool) {
+	i := d.at[s]
+	if i == 0 || d.fields[i-1].gone {
+		return nil, false
+	}
+	return d.fields[i-1].box(), true
+}
+
+func (f *field) box() any {
+	if f.boxed == nil {
+		f.boxed = f.value
+	}
+	return f.boxed
 }
 
 // take returns the live value of slot s and removes it, as a rename does.

@@ -73,6 +73,7 @@ type run struct {
 	doc      event.Document
 	ed       eventData
 	code     string // event.code
+	sid      any    // the System block's user SID, boxed, or nil
 	sysmon   bool
 	problems []string
 
@@ -91,16 +92,21 @@ func (n *run) winlogbeat() {
 	n.sysmon = strings.EqualFold(r.Provider, sysmonProvider) || strings.EqualFold(r.Channel, sysmonChannel)
 
 	n.doc["ecs"] = map[string]any{"version": ecsVersion}
+	// Values stored twice are boxed once.
+	var code, computer, provider any = n.code, r.Computer, r.Provider
+	if r.UserSID != "" {
+		n.sid = r.UserSID
+	}
 
 	w := make(map[string]any, 14)
 	// channel, computer_name and record_id are always set: the document's
 	// identity (event.Document.Identity) is read from them.
 	w["channel"] = r.Channel
-	w["computer_name"] = r.Computer
+	w["computer_name"] = computer
 	// The pipeline converts record_id to a string.
 	w["record_id"] = strconv.FormatUint(r.RecordID, 10)
-	w["event_id"] = n.code
-	w["provider_name"] = r.Provider
+	w["event_id"] = code
+	w["provider_name"] = provider
 	if r.ProviderGUID != "" {
 		guid := r.ProviderGUID
 		if g, ok := canonicalGUID(guid); ok {
@@ -130,16 +136,16 @@ func (n *run) winlogbeat() {
 		w["process"] = p
 	}
 	if r.UserSID != "" {
-		w["user"] = map[string]any{"identifier": r.UserSID}
+		w["user"] = map[string]any{"identifier": n.sid}
 	}
 	n.doc["winlog"] = w
 	n.winlog = w
 
 	e := make(map[string]any, 10)
 	e["kind"] = "event"
-	e["code"] = n.code
+	e["code"] = code
 	if r.Provider != "" {
-		e["provider"] = r.Provider
+		e["provider"] = provider
 	}
 	if n.sysmon {
 		// Neither is set by the pipeline itself: Winlogbeat's sysmon module
@@ -162,7 +168,7 @@ func (n *run) winlogbeat() {
 	host := make(map[string]any, 3)
 	host["os"] = map[string]any{"type": "windows"}
 	if r.Computer != "" {
-		host["name"] = r.Computer
+		host["name"] = computer
 		host["id"] = HostID(r.Computer)
 	}
 	n.doc["host"] = host
@@ -195,7 +201,8 @@ func (n *run) finishEventData() {
 		return
 	}
 	m := make(map[string]any, live)
-	for _, f := range n.ed.fields {
+	for i := range n.ed.fields {
+		f := &n.ed.fields[i]
 		if f.gone {
 			continue
 		}
@@ -203,7 +210,7 @@ func (n *run) finishEventData() {
 			n.problem("winlog.event_data." + f.name + ": repeated; the first value is kept")
 			continue
 		}
-		m[f.name] = f.value
+		m[f.name] = f.box()
 	}
 	n.winlog["event_data"] = m
 }

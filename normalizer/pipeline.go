@@ -11,7 +11,7 @@ import (
 
 // categorization is one entry of the pipeline's categorization table.
 type categorization struct {
-	action                 string
+	action                 any // a constant string: storing it allocates nothing
 	category, typ, outcome []any
 }
 
@@ -116,7 +116,13 @@ func (n *run) checkRequired() {
 
 func (n *run) proc() map[string]any {
 	if n.process == nil {
-		n.process = child(n.doc, "process", 16)
+		// A map of up to 8 entries is one allocation; only process
+		// creation fills more.
+		hint := 8
+		if n.code == "1" {
+			hint = 12
+		}
+		n.process = child(n.doc, "process", hint)
 	}
 	return n.process
 }
@@ -162,7 +168,7 @@ func (n *run) convertLong(s slot, m func() map[string]any, key string) {
 // copyTo sets m[key] to event_data's s, leaving s in event_data, as a set
 // processor with copy_from does.
 func (n *run) copyTo(s slot, m func() map[string]any, key string) {
-	if v, ok := n.ed.get(s); ok {
+	if v, ok := n.ed.getBoxed(s); ok {
 		m()[key] = v
 	}
 }
@@ -552,8 +558,8 @@ func (n *run) userFields() {
 		}
 		return userM
 	}
-	if n.r.UserSID != "" {
-		user()["id"] = n.r.UserSID
+	if n.sid != nil {
+		user()["id"] = n.sid
 	}
 	if v, ok := n.ed.get(sUser); ok {
 		if domain, name, ok := splitUser(v); ok {
@@ -619,17 +625,27 @@ func (n *run) sysmonFields() {
 
 func (n *run) relatedFields() {
 	if user, ok := n.doc["user"].(map[string]any); ok {
-		if name, _ := user["name"].(string); name != "" {
-			appendUnique(child(n.doc, "related", 4), "user", mustache(name))
-		}
+		appendTemplate(n.doc, "user", user["name"])
 	}
 	for _, side := range [2]string{"source", "destination"} {
 		if m, ok := n.doc[side].(map[string]any); ok {
-			if ip, _ := m["ip"].(string); ip != "" {
-				appendUnique(child(n.doc, "related", 4), "ip", mustache(ip))
-			}
+			appendTemplate(n.doc, "ip", m["ip"])
 		}
 	}
+}
+
+// appendTemplate appends "{{field}}" to related.<key> for a non-empty
+// string field, reusing the field's boxed value when escaping leaves it
+// unchanged.
+func appendTemplate(doc map[string]any, key string, v any) {
+	s, _ := v.(string)
+	if s == "" {
+		return
+	}
+	if e := mustache(s); e != s {
+		v = e
+	}
+	appendUnique(child(doc, "related", 4), key, v)
 }
 
 // registryFields is the pipeline's "Set registry fields." script. It

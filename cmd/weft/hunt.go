@@ -179,11 +179,24 @@ func (a *app) loadRules(ctx context.Context, seed bool, paths []string) ([]*corr
 		rules = append(rules, r...)
 	}
 	if len(paths) > 0 {
-		r, errs := correlator.LoadRules(ctx, paths...)
+		loaded, errs := correlator.LoadRules(ctx, paths...)
 		for _, err := range errs {
 			a.log.Error().Err(err).Msg("rule skipped")
 		}
-		rules = append(rules, r...)
+		// A rule file with the seed rule's id (Elastic's own copy, say)
+		// replaces the built-in one rather than running beside it.
+		byID := map[string]int{}
+		for i, r := range rules {
+			byID[r.ID] = i
+		}
+		for _, r := range loaded {
+			if i, ok := byID[r.ID]; ok {
+				a.log.Info().Str("rule", r.ID).Str("file", r.Path).Msg("rule file replaces the built-in rule with the same id")
+				rules[i] = r
+				continue
+			}
+			rules = append(rules, r)
+		}
 	}
 	if len(rules) == 0 {
 		return nil, fmt.Errorf("no rule to run")
@@ -243,7 +256,7 @@ func (p *alertPrinter) print(w io.Writer, terminal bool) error {
 		a := &p.alerts[i]
 		s := sinks.Summarize(a)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			a.Timestamp.UTC().Format(time.RFC3339Nano), a.Rule.Severity, cell(a.Rule.Name), cell(s.Host),
+			a.Timestamp.UTC().Format("2006-01-02T15:04:05.000Z"), a.Rule.Severity, cell(a.Rule.Name), cell(s.Host),
 			cell(s.Remote.String()), cell(s.Parent.Name), cell(s.Parent.EntityID), cell(s.Process.CommandLine))
 	}
 	return tw.Flush()

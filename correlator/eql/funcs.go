@@ -62,19 +62,6 @@ func lookupFunc(name string) (*funcSpec, bool) {
 	return f, ok
 }
 
-// Functions lists the supported function names, for help texts.
-func Functions() []string {
-	out := make([]string, 0, len(funcs))
-	for _, f := range funcs {
-		n := f.name
-		if f.insensitive {
-			n += "[~]"
-		}
-		out = append(out, n)
-	}
-	return out
-}
-
 func arith(op Op) func([]value, bool) value {
 	return func(a []value, _ bool) value { return arithmetic(op, a[0], a[1]) }
 }
