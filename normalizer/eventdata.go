@@ -233,7 +233,6 @@ type eventData struct {
 	// present has bit s set when the event carried slot s at all, even
 	// with a value the pipeline later drops.
 	present uint64
-	buf     [32]field
 }
 
 // load builds event_data as Winlogbeat does: empty values are skipped,
@@ -242,7 +241,7 @@ type eventData struct {
 // a name repeats the first value is kept. Values are then canonicalised.
 // It returns the names that repeated.
 func (d *eventData) load(data []event.Field) (dups []string) {
-	d.fields = d.buf[:0]
+	d.fields = make([]field, 0, len(data))
 	for i := range data {
 		name, value := data[i].Name, data[i].Value
 		s := slotOf(name)
