@@ -16,6 +16,9 @@ type Consumer struct {
 	Durable string
 	// FilterSubject narrows the stream, e.g. to one share of the hosts.
 	FilterSubject string
+	// FilterSubjects narrows the stream to several subjects; it excludes
+	// FilterSubject.
+	FilterSubjects []string
 	// AckWait is how long a delivered message may stay unacknowledged
 	// before JetStream delivers it again.
 	AckWait time.Duration
@@ -45,12 +48,13 @@ func IsPermanent(err error) bool {
 
 func (b *Bus) consumer(ctx context.Context, c Consumer) (jetstream.Consumer, error) {
 	cfg := jetstream.ConsumerConfig{
-		Durable:       c.Durable,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		FilterSubject: c.FilterSubject,
-		AckWait:       c.AckWait,
-		MaxAckPending: c.MaxAckPending,
+		Durable:        c.Durable,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		FilterSubject:  c.FilterSubject,
+		FilterSubjects: c.FilterSubjects,
+		AckWait:        c.AckWait,
+		MaxAckPending:  c.MaxAckPending,
 	}
 	if cfg.AckWait == 0 {
 		cfg.AckWait = 30 * time.Second

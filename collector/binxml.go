@@ -15,10 +15,10 @@ import (
 	"github.com/0xrawsec/golang-evtx/evtx"
 )
 
-// golang-evtx decodes BinXML, but into a map that loses element order and
-// panics on shapes it does not expect. This file drives its parser directly
-// and walks the parsed template tree (evtx.Node keeps children in order)
-// into an element, with every panic and runaway bounded per record.
+// golang-evtx decodes BinXML, but into a map that loses element order, and
+// it panics on shapes it does not expect. This file drives its parser
+// record by record and walks the parsed template definitions, token by
+// token, into elements, with every panic and runaway bounded per record.
 
 // Bounds on the work one record may cost. Real records need far less: a
 // record is at most 64 KiB and the parser reads it field by field.
@@ -41,7 +41,7 @@ var (
 
 // guardedReader is the io.ReadSeeker handed to the library's parser over a
 // chunk's bytes. It counts reads and watches the stack, and panics with a
-// budgetPanic that recoverRecord turns back into an error.
+// budgetPanic that decodeOnce turns back into an error.
 type guardedReader struct {
 	r     *bytes.Reader
 	reads int

@@ -52,7 +52,7 @@ type ReportFunc func(error)
 type Stats struct {
 	Records int   // events emitted
 	Errors  int   // problems reported
-	Bytes   int64 // input bytes consumed
+	Bytes   int64 // input bytes read, each once
 }
 
 func (s *Stats) add(o Stats) {

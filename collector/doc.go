@@ -5,5 +5,10 @@
 // Readers call emit once per event, in record order, and report once per
 // record they cannot use; a damaged record or chunk is skipped with an
 // *Error that says where, and everything readable around it still comes out.
-// The package knows nothing of the bus: the caller publishes what emit gets.
+// Expand turns command-line paths, folders and patterns into inputs.
+//
+// EVTX decoding uses github.com/0xrawsec/golang-evtx, which writes a line
+// (and often a stack trace) to the standard library's logger for each
+// damaged record it meets; programs that log otherwise should point that
+// logger elsewhere (log.SetOutput).
 package collector

@@ -146,20 +146,22 @@ func (rd *evtxReader) findChunks(ctx context.Context, declared int) ([]chunkRef,
 			}
 		}
 		n, err := rd.r.ReadAt(hdr, off)
-		rd.stats.Bytes += int64(n)
 		h := hdr[:n]
 		switch {
 		case err != nil && !errors.Is(err, io.EOF):
 			rd.errorf(i, 0, off, "reading chunk header: %w", err)
 		case bytes.HasPrefix(h, chunkMagic) && n == chunkHeaderSize:
+			// Counted in Stats.Bytes when the whole chunk is read.
 			first := binary.LittleEndian.Uint64(h[24:32])
 			chunks = append(chunks, chunkRef{index: i, offset: off, first: first})
+			continue
 		case bytes.HasPrefix(h, chunkMagic):
 			rd.errorf(i, 0, off, "chunk cut off after %d bytes, inside its header", n)
 		case isZero(h) || n < len(chunkMagic):
 		default:
 			bad = append(bad, &Error{Path: rd.name, Chunk: i, Offset: off, Err: fmt.Errorf("bad chunk magic %q", h[:len(chunkMagic)])})
 		}
+		rd.stats.Bytes += int64(n)
 	}
 	limit := declared
 	if len(chunks) > 0 {

@@ -168,7 +168,7 @@ func (p *fieldParser) uint(field, s string, bits int) uint64 {
 	}
 	v, err := strconv.ParseUint(s, base, bits)
 	if err != nil && p.err == nil {
-		p.err = fmt.Errorf("System %s: %w", field, err)
+		p.err = fmt.Errorf("<System> %s: %w", field, err)
 	}
 	return v
 }
@@ -183,7 +183,7 @@ func (p *fieldParser) childUint(sys *element, name string, bits int) uint64 {
 func (p *fieldParser) time(field, s string) time.Time {
 	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
 	if err != nil && p.err == nil {
-		p.err = fmt.Errorf("System %s: %w", field, err)
+		p.err = fmt.Errorf("<System> %s: %w", field, err)
 	}
 	return t.UTC()
 }

@@ -21,8 +21,9 @@ import (
 //
 // An event that is malformed, too large or of an unusable shape is reported
 // with its line and skipped: reading resumes at the next "<Event". DOCTYPE
-// and entity declarations are refused. Offsets count bytes of the UTF-8
-// text, which for UTF-16 input differs from file offsets.
+// and entity declarations are reported and skipped, never applied, so an
+// event that uses a declared entity fails on it. Offsets count bytes of the
+// UTF-8 text, which for UTF-16 input differs from file offsets.
 //
 // The returned error is ctx's, emit's, or a failure to read r.
 func ReadXML(ctx context.Context, r io.Reader, name string, opts Options, emit EmitFunc, report ReportFunc) (Stats, error) {
@@ -299,11 +300,10 @@ type xmlSource struct {
 	line    int    // line at off, from 1
 	utf16   bool   // the input was UTF-16, converted to UTF-8
 
-	capture    []byte // consumed bytes from capStart on
-	capStart   int64
-	limit      int
-	err        error // a read error other than EOF
-	overflowed bool
+	capture  []byte // consumed bytes from capStart on
+	capStart int64
+	limit    int
+	err      error // a read error other than EOF
 }
 
 func newXMLSource(r io.Reader, limit int) (*xmlSource, error) {

@@ -129,7 +129,7 @@ func TestReadXMLBadInput(t *testing.T) {
 		{"foreign root", "<html><body/></html>" + good1,
 			0, []uint64{1}, "unexpected <html>", 1, nil},
 		{"bad event id", strings.Replace(good1, "<EventID>3<", "<EventID>three<", 1) + good2,
-			0, []uint64{2}, "System EventID", 1, nil},
+			0, []uint64{2}, "<System> EventID", 1, nil},
 		{"bad time", strings.Replace(good1, "2026-11-20T10:15:02", "yesterday", 1) + good2,
 			0, []uint64{2}, "TimeCreated", 1, nil},
 		{"no system", "<Event><EventData/></Event>" + good1,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,6 +22,11 @@ import (
 )
 
 const fixtures = "../../testdata/xml"
+
+func TestMain(m *testing.M) {
+	log.SetOutput(io.Discard) // as main does: golang-evtx logs every damaged record
+	os.Exit(m.Run())
+}
 
 // runWeft runs the CLI in-process and returns its exit code and output.
 func runWeft(t *testing.T, ctx context.Context, a *app, args ...string) (int, string, string) {

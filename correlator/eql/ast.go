@@ -7,12 +7,48 @@ import (
 	"time"
 )
 
-// Query is a parsed EQL query: either an event query or a sequence.
+// Query is a parsed EQL query: an event query, a sequence or a sample,
+// with the pipes that follow it.
 type Query struct {
 	Source   string
 	Event    *EventQuery    // set for "category where condition"
 	Sequence *SequenceQuery // set for "sequence ..."
+	Sample   *SampleQuery   // set for "sample ..."
+	Pipes    []Pipe         // "| head 5 | tail 2", in order
 }
+
+// SampleQuery is "sample [by keys] [filter] [by keys] ...": events that
+// share join keys, in any order.
+type SampleQuery struct {
+	By      []Expr
+	Filters []*Stage // Runs is 1 and Missing false for every filter
+	Pos     int
+}
+
+// PipeKind names a pipe.
+type PipeKind int
+
+// The pipes Elasticsearch supports.
+const (
+	PipeHead PipeKind = iota // the first N results
+	PipeTail                 // the last N results
+)
+
+func (k PipeKind) String() string {
+	if k == PipeTail {
+		return "tail"
+	}
+	return "head"
+}
+
+// Pipe is "| head N" or "| tail N".
+type Pipe struct {
+	Kind PipeKind
+	N    int
+	Pos  int
+}
+
+func (p Pipe) String() string { return "| " + p.Kind.String() + " " + strconv.Itoa(p.N) }
 
 // EventQuery is "category where condition". Category is empty for "any".
 type EventQuery struct {
@@ -35,7 +71,7 @@ type Stage struct {
 	Query   EventQuery
 	By      []Expr
 	Runs    int  // "with runs=N"; 1 when not given
-	Missing bool // "![...]"
+	Missing bool // "![...]": no such event may occur there
 	Pos     int
 }
 
@@ -298,9 +334,11 @@ func (q *EventQuery) String() string {
 func (s *Stage) String() string {
 	var b strings.Builder
 	if s.Missing {
-		b.WriteByte('!')
+		b.WriteString("![")
+	} else {
+		b.WriteByte('[')
 	}
-	b.WriteString("[" + s.Query.String() + "]")
+	b.WriteString(s.Query.String() + "]")
 	if len(s.By) > 0 {
 		b.WriteString(" by " + joinExprs(s.By))
 	}
@@ -328,13 +366,34 @@ func (q *SequenceQuery) String() string {
 	return b.String()
 }
 
+func (q *SampleQuery) String() string {
+	var b strings.Builder
+	b.WriteString("sample")
+	if len(q.By) > 0 {
+		b.WriteString(" by " + joinExprs(q.By))
+	}
+	for _, f := range q.Filters {
+		b.WriteString(" " + f.String())
+	}
+	return b.String()
+}
+
 // String prints the query in canonical form: fully parenthesised binary
 // operations, one line. Parsing the output gives the same tree.
 func (q *Query) String() string {
-	if q.Sequence != nil {
-		return q.Sequence.String()
+	var s string
+	switch {
+	case q.Sequence != nil:
+		s = q.Sequence.String()
+	case q.Sample != nil:
+		s = q.Sample.String()
+	default:
+		s = q.Event.String()
 	}
-	return q.Event.String()
+	for _, p := range q.Pipes {
+		s += " " + p.String()
+	}
+	return s
 }
 
 func formatSpan(d time.Duration) string {

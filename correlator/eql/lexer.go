@@ -36,7 +36,8 @@ const (
 	tokSlash
 	tokPercent
 	tokQuestion // ? marking an optional field
-	tokBang     // ! marking a missing-event stage
+	tokBang     // a lone '!', which EQL gives no meaning
+	tokMissing  // ![ opening a missing-event stage
 	tokPipe
 	tokAssign // = (only in "with maxspan=" and "with runs=")
 )
@@ -48,7 +49,7 @@ var tokenNames = [...]string{
 	tokDot: "'.'", tokColon: "':'", tokEq: "'=='", tokNeq: "'!='", tokLt: "'<'",
 	tokLte: "'<='", tokGt: "'>'", tokGte: "'>='", tokPlus: "'+'", tokMinus: "'-'",
 	tokStar: "'*'", tokSlash: "'/'", tokPercent: "'%'", tokQuestion: "'?'",
-	tokBang: "'!'", tokPipe: "'|'", tokAssign: "'='",
+	tokBang: "'!'", tokMissing: "'!['", tokPipe: "'|'", tokAssign: "'='",
 }
 
 func (k tokenKind) String() string { return tokenNames[k] }
@@ -214,8 +215,13 @@ func (lx *lexer) next() (token, error) {
 		}
 		return simple(tokAssign, 1)
 	case '!':
-		if peek(1) == '=' {
+		switch peek(1) {
+		case '=':
 			return simple(tokNeq, 2)
+		case '[':
+			// One token, as in Elasticsearch's grammar: "! [" is not a
+			// missing-event stage.
+			return simple(tokMissing, 2)
 		}
 		return simple(tokBang, 1)
 	case '<':

@@ -120,32 +120,98 @@ func (p *parser) expectKeyword(kw string) error {
 
 func (p *parser) expectEOF() error {
 	t := p.peek()
-	switch {
-	case t.kind == tokEOF:
+	if t.kind == tokEOF {
 		return nil
-	case t.kind == tokPipe:
-		return p.errorf(t.pos, "pipes are not supported by the streaming engine")
 	}
 	return p.errorf(t.pos, "unexpected %s after the end of the query", describe(t))
 }
 
 func (p *parser) query() (*Query, error) {
 	t := p.peek()
+	q := &Query{}
+	var err error
 	switch {
 	case isKeyword(t, "sequence", false):
-		s, err := p.sequence()
-		if err != nil {
-			return nil, err
-		}
-		return &Query{Sequence: s}, p.expectEOF()
-	case isKeyword(t, "sample", false), isKeyword(t, "join", false):
-		return nil, p.errorf(t.pos, "%s queries are not supported", t.text)
+		q.Sequence, err = p.sequence()
+	case isKeyword(t, "sample", false):
+		q.Sample, err = p.sample()
+	case isKeyword(t, "join", false):
+		return nil, p.errorf(t.pos, "join queries are not supported by Elasticsearch EQL")
+	default:
+		q.Event, err = p.eventQuery()
 	}
-	q, err := p.eventQuery()
 	if err != nil {
 		return nil, err
 	}
-	return &Query{Event: q}, p.expectEOF()
+	for p.peek().kind == tokPipe {
+		if q.Sample != nil {
+			return nil, p.errorf(p.peek().pos, "pipes are not supported for sample queries")
+		}
+		pipe, err := p.pipe()
+		if err != nil {
+			return nil, err
+		}
+		q.Pipes = append(q.Pipes, pipe)
+	}
+	return q, p.expectEOF()
+}
+
+// unsupportedPipes are the Endgame EQL pipes Elasticsearch recognises but
+// does not run.
+var unsupportedPipes = map[string]bool{"count": true, "filter": true, "sort": true, "unique": true, "unique_count": true}
+
+// pipe parses "| head N" or "| tail N". N is any constant integer
+// expression that is not negative, as in Elasticsearch.
+func (p *parser) pipe() (Pipe, error) {
+	bar := p.advance()
+	name := p.peek()
+	if name.kind != tokIdent || name.tilde {
+		return Pipe{}, p.errorf(name.pos, "expected a pipe name (head or tail) after '|', found %s", describe(name))
+	}
+	p.advance()
+	pipe := Pipe{Pos: bar.pos}
+	switch {
+	case name.text == "head":
+		pipe.Kind = PipeHead
+	case name.text == "tail":
+		pipe.Kind = PipeTail
+	case unsupportedPipes[name.text]:
+		return Pipe{}, p.errorf(name.pos, "pipe %s is not supported by Elasticsearch EQL (use head or tail)", name.text)
+	default:
+		return Pipe{}, p.errorf(name.pos, "unrecognized pipe %q (Elasticsearch EQL has head and tail)", name.text)
+	}
+	if k := p.peek().kind; k == tokEOF || k == tokPipe {
+		return Pipe{}, p.errorf(p.peek().pos, "pipe %s expects exactly one argument but found 0", name.text)
+	}
+	arg := p.peek()
+	x, err := p.expr()
+	if err != nil {
+		return Pipe{}, err
+	}
+	if p.peek().kind == tokComma {
+		n := 1
+		for p.peek().kind == tokComma {
+			p.advance()
+			if _, err := p.expr(); err != nil {
+				return Pipe{}, err
+			}
+			n++
+		}
+		return Pipe{}, p.errorf(arg.pos, "pipe %s expects exactly one argument but found %d", name.text, n)
+	}
+	ev, err := (&compiler{src: p.src}).expr(x)
+	if err != nil {
+		return Pipe{}, err
+	}
+	c, ok := ev.(constNode)
+	if !ok || c.v.k != kInt || c.v.i < 0 {
+		return Pipe{}, p.errorf(arg.pos, "pipe %s expects a positive integer but found %s", name.text, x)
+	}
+	if c.v.i > math.MaxInt32 {
+		return Pipe{}, p.errorf(arg.pos, "pipe %s: %d is too large", name.text, c.v.i)
+	}
+	pipe.N = int(c.v.i)
+	return pipe, nil
 }
 
 func (p *parser) eventQuery() (*EventQuery, error) {
@@ -191,8 +257,8 @@ func (p *parser) sequence() (*SequenceQuery, error) {
 			return nil, p.errorf(t.pos, "write \"sequence by\" before \"with maxspan\", not after")
 		}
 	}
-	for p.peek().kind == tokLBracket || p.peek().kind == tokBang {
-		st, err := p.stage(true)
+	for p.peek().kind == tokLBracket || p.peek().kind == tokMissing || p.peek().kind == tokBang {
+		st, err := p.stage(roleSequence)
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +266,7 @@ func (p *parser) sequence() (*SequenceQuery, error) {
 	}
 	if t := p.peek(); isKeyword(t, "until", false) {
 		p.advance()
-		st, err := p.stage(false)
+		st, err := p.stage(roleUntil)
 		if err != nil {
 			return nil, err
 		}
@@ -233,17 +299,68 @@ func (p *parser) checkSequence(seq *SequenceQuery) error {
 	if positive < n && seq.MaxSpan == 0 {
 		return p.errorf(seq.Pos, "a sequence with missing events (![...]) needs \"with maxspan\"")
 	}
-	want := len(seq.Stages[0].By)
 	all := seq.Stages
 	if seq.Until != nil {
 		all = append(all[:len(all):len(all)], seq.Until)
 	}
-	for _, st := range all {
+	return p.checkKeys(all)
+}
+
+// checkKeys requires every stage to have as many join keys as the first.
+func (p *parser) checkKeys(stages []*Stage) error {
+	want := len(stages[0].By)
+	for _, st := range stages {
 		if len(st.By) != want {
 			return p.errorf(st.Pos, "inconsistent number of join keys: expected %d but found %d", want, len(st.By))
 		}
 	}
 	return nil
+}
+
+// maxSampleFilters is the most filters a sample may have, as
+// Elasticsearch documents.
+const maxSampleFilters = 5
+
+// sample parses "sample [by keys] [filter] [by keys] ...".
+func (p *parser) sample() (*SampleQuery, error) {
+	s := &SampleQuery{Pos: p.advance().pos}
+	if p.acceptKeyword("by") {
+		keys, err := p.exprList()
+		if err != nil {
+			return nil, err
+		}
+		s.By = keys
+	}
+	if t := p.peek(); isKeyword(t, "with", false) {
+		return nil, p.errorf(t.pos, "sample queries take no \"with\": maxspan and runs apply to sequences only")
+	}
+	for p.peek().kind == tokLBracket || p.peek().kind == tokMissing || p.peek().kind == tokBang {
+		st, err := p.stage(roleSample)
+		if err != nil {
+			return nil, err
+		}
+		s.Filters = append(s.Filters, st)
+	}
+	if t := p.peek(); isKeyword(t, "until", false) {
+		return nil, p.errorf(t.pos, "sample queries take no \"until\": it applies to sequences only")
+	}
+	switch {
+	case len(s.Filters) == 0:
+		off := s.Pos
+		if t := p.peek(); t.kind != tokEOF {
+			off = t.pos
+		}
+		return nil, p.errorf(off, "a sample needs at least one filter in [brackets]")
+	case len(s.Filters) > maxSampleFilters:
+		return nil, p.errorf(s.Filters[maxSampleFilters].Pos, "a sample takes at most %d filters, found %d", maxSampleFilters, len(s.Filters))
+	}
+	if err := p.checkKeys(s.Filters); err != nil {
+		return nil, err
+	}
+	if len(s.By)+len(s.Filters[0].By) == 0 {
+		return nil, p.errorf(s.Pos, "a sample needs join keys: write \"sample by field\" or \"[...] by field\"")
+	}
+	return s, nil
 }
 
 func (p *parser) maxspan() (time.Duration, error) {
@@ -295,17 +412,35 @@ func (p *parser) maxspan() (time.Duration, error) {
 	return time.Duration(n) * d, nil
 }
 
-func (p *parser) stage(allowExtras bool) (*Stage, error) {
-	st := &Stage{Pos: p.peek().pos, Runs: 1}
-	if p.peek().kind == tokBang {
-		if !allowExtras {
-			return nil, p.errorf(p.peek().pos, "an until stage cannot be a missing event")
+// stageRole says where a bracketed event filter stands, which decides
+// what may decorate it.
+type stageRole int
+
+const (
+	roleSequence stageRole = iota
+	roleUntil
+	roleSample
+)
+
+func (p *parser) stage(role stageRole) (*Stage, error) {
+	t := p.peek()
+	st := &Stage{Pos: t.pos, Runs: 1}
+	switch t.kind {
+	case tokBang:
+		return nil, p.errorf(t.pos, "write a missing-event stage as ![...], with no space after '!'")
+	case tokMissing:
+		switch role {
+		case roleUntil:
+			return nil, p.errorf(t.pos, "an until stage cannot be a missing event")
+		case roleSample:
+			return nil, p.errorf(t.pos, "a sample cannot have missing-event filters")
 		}
 		p.advance()
 		st.Missing = true
-	}
-	if _, err := p.expect(tokLBracket, "'[' to open a sequence stage"); err != nil {
-		return nil, err
+	default:
+		if _, err := p.expect(tokLBracket, "'[' to open a sequence stage"); err != nil {
+			return nil, err
+		}
 	}
 	q, err := p.eventQuery()
 	if err != nil {
@@ -323,8 +458,11 @@ func (p *parser) stage(allowExtras bool) (*Stage, error) {
 		st.By = keys
 	}
 	if t := p.peek(); isKeyword(t, "with", false) {
-		if !allowExtras {
+		switch role {
+		case roleUntil:
 			return nil, p.errorf(t.pos, "\"with\" is not allowed on an until stage")
+		case roleSample:
+			return nil, p.errorf(t.pos, "sample queries take no \"with\": maxspan and runs apply to sequences only")
 		}
 		p.advance()
 		key := p.peek()
@@ -342,9 +480,6 @@ func (p *parser) stage(allowExtras bool) (*Stage, error) {
 		n, err := strconv.Atoi(num.text)
 		if err != nil || n < 1 || n > 100 {
 			return nil, p.errorf(num.pos, "runs must be between 1 and 100, got %s", num.text)
-		}
-		if st.Missing && n > 1 {
-			return nil, p.errorf(num.pos, "a missing-event stage cannot have runs")
 		}
 		st.Runs = n
 	}

@@ -2,19 +2,35 @@ package eql
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/weft-dev/weft/event"
 )
 
 // Program is a compiled query: immutable, safe to share between goroutines.
-// Sequence state lives in a *Sequence made from it.
+// The state of a sequence or a sample lives in a *Sequence or *Sample made
+// from it.
 type Program struct {
 	query  *Query
 	event  *stage
 	seq    *sequenceSpec
-	stages []*stage // distinct compiled stages (sequence stages before runs expansion, then until)
+	sample *sampleSpec
+	stages []*stage // distinct compiled stages: sequence stages before runs expansion, then until; or sample filters
+	pipes  []Pipe
 }
+
+// MaxStages bounds the distinct bracketed filters of one query, so that
+// which of them an event matches fits a StageSet.
+const MaxStages = 64
+
+// StageSet records which of a program's distinct stages an event matches:
+// bit i stands for stage i. Zero means the event is of no use to the
+// program.
+type StageSet uint64
+
+// Has reports whether stage i is in the set.
+func (s StageSet) Has(i int) bool { return s&(1<<uint(i)) != 0 }
 
 // stage is a compiled event filter with its join keys.
 type stage struct {
@@ -32,15 +48,30 @@ type keyExpr struct {
 type sequenceSpec struct {
 	by      []keyExpr
 	maxSpan time.Duration
-	stages  []*stage // expanded: a stage with runs=3 appears three times
+	stages  []*stage // expanded: a stage with runs=3 appears three times; missing stages included
+	missing []bool   // per expanded stage: a missing-event stage
 	until   *stage
+
+	positive []int // expanded indices of the positive stages, in order
+	// gap is, per expanded stage, where a missing stage sits: the index in
+	// positive of the positive stage before it, -1 when it leads (before
+	// the first positive stage) and len(positive)-1 when it trails.
+	gap      []int
+	leading  bool // some missing stage comes before the first positive one
+	trailing bool // some missing stage comes after the last positive one
+}
+
+type sampleSpec struct {
+	by      []keyExpr
+	filters []*stage
 }
 
 // Compile compiles a parsed query.
 func Compile(q *Query) (*Program, error) {
 	c := &compiler{src: q.Source}
-	p := &Program{query: q}
-	if q.Event != nil {
+	p := &Program{query: q, pipes: q.Pipes}
+	switch {
+	case q.Event != nil:
 		st, err := c.stage(q.Event, nil, 0)
 		if err != nil {
 			return nil, err
@@ -48,42 +79,90 @@ func Compile(q *Query) (*Program, error) {
 		p.event = st
 		p.stages = []*stage{st}
 		return p, nil
+	case q.Sequence != nil:
+		return p, c.sequence(p, q.Sequence)
+	case q.Sample != nil:
+		return p, c.sample(p, q.Sample)
 	}
-	s := q.Sequence
-	if s == nil {
-		return nil, errors.New("eql: empty query")
-	}
-	for _, st := range s.Stages {
-		if st.Missing {
-			return nil, c.errorf(st.Pos, "missing-event stages (![...]) are not supported by the streaming engine")
-		}
+	return nil, errors.New("eql: empty query")
+}
+
+func (c *compiler) sequence(p *Program, s *SequenceQuery) error {
+	if n := len(s.Stages) + btoi(s.Until != nil); n > MaxStages {
+		return c.errorf(s.Pos, "a query may have at most %d stages, found %d", MaxStages, n)
 	}
 	spec := &sequenceSpec{maxSpan: s.MaxSpan}
 	by, err := c.keys(s.By)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	spec.by = by
 	for _, st := range s.Stages {
 		cs, err := c.stage(&st.Query, st.By, len(p.stages))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		p.stages = append(p.stages, cs)
 		for i := 0; i < st.Runs; i++ {
+			if !st.Missing {
+				spec.positive = append(spec.positive, len(spec.stages))
+			}
 			spec.stages = append(spec.stages, cs)
+			spec.missing = append(spec.missing, st.Missing)
 		}
 	}
 	if s.Until != nil {
 		cs, err := c.stage(&s.Until.Query, s.Until.By, len(p.stages))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		p.stages = append(p.stages, cs)
 		spec.until = cs
 	}
+	spec.gap = make([]int, len(spec.stages))
+	seen := -1
+	for i, missing := range spec.missing {
+		if !missing {
+			seen++
+			spec.gap[i] = seen
+			continue
+		}
+		spec.gap[i] = seen
+		switch seen {
+		case -1:
+			spec.leading = true
+		case len(spec.positive) - 1:
+			spec.trailing = true
+		}
+	}
 	p.seq = spec
-	return p, nil
+	return nil
+}
+
+func (c *compiler) sample(p *Program, s *SampleQuery) error {
+	spec := &sampleSpec{}
+	by, err := c.keys(s.By)
+	if err != nil {
+		return err
+	}
+	spec.by = by
+	for _, f := range s.Filters {
+		cs, err := c.stage(&f.Query, f.By, len(p.stages))
+		if err != nil {
+			return err
+		}
+		p.stages = append(p.stages, cs)
+		spec.filters = append(spec.filters, cs)
+	}
+	p.sample = spec
+	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // CompileString parses and compiles a query.
@@ -104,7 +183,7 @@ func (c *compiler) stage(q *EventQuery, by []Expr, id int) (*stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stage{id: id, category: q.Category, cond: cond, keys: keys}, nil
+	return &stage{id: id, category: q.Category, cond: optimize(cond), keys: keys}, nil
 }
 
 func (c *compiler) keys(exprs []Expr) ([]keyExpr, error) {
@@ -134,6 +213,12 @@ func (p *Program) Query() *Query { return p.query }
 // IsSequence reports whether the program is a sequence query.
 func (p *Program) IsSequence() bool { return p.seq != nil }
 
+// IsSample reports whether the program is a sample query.
+func (p *Program) IsSample() bool { return p.sample != nil }
+
+// Pipes returns the query's pipes, in order.
+func (p *Program) Pipes() []Pipe { return p.pipes }
+
 // MaxSpan is the sequence's maxspan, 0 when unbounded or not a sequence.
 func (p *Program) MaxSpan() time.Duration {
 	if p.seq == nil {
@@ -160,17 +245,53 @@ func (p *Program) Categories() (categories []string, any bool) {
 	return categories, any
 }
 
-// Match reports whether an event query matches the document. For a
-// sequence it reports whether any stage, or the until stage, matches: the
-// document is of interest to the sequence.
-func (p *Program) Match(d event.Document) bool {
-	cats := documentCategories(d)
-	for _, st := range p.stages {
-		if st.matches(d, cats) {
-			return true
+// DocCategories is a document's event.category, read once so that several
+// programs can test it.
+type DocCategories struct{ v any }
+
+// CategoriesOf reads a document's event.category.
+func CategoriesOf(d event.Document) DocCategories { return DocCategories{categoryPath.lookup(d)} }
+
+// Has reports whether the document has the category.
+func (c DocCategories) Has(cat string) bool { return hasCategory(c.v, cat) }
+
+// Each calls fn for each category string of the document.
+func (c DocCategories) Each(fn func(string)) {
+	switch v := c.v.(type) {
+	case string:
+		fn(v)
+	case []any:
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				fn(s)
+			}
+		}
+	case []string:
+		for _, s := range v {
+			fn(s)
 		}
 	}
-	return false
+}
+
+// Stages returns the stages (for an event query, the query; for a
+// sequence, its stages and until; for a sample, its filters) that the
+// document matches. It is the whole cost of a document the program has no
+// use for.
+func (p *Program) Stages(d event.Document, cats DocCategories) StageSet {
+	var set StageSet
+	for _, st := range p.stages {
+		if st.matches(d, cats.v) {
+			set |= 1 << uint(st.id)
+		}
+	}
+	return set
+}
+
+// Match reports whether an event query matches the document. For a
+// sequence or a sample it reports whether the document matches any of its
+// stages: it is of interest to the query.
+func (p *Program) Match(d event.Document) bool {
+	return p.Stages(d, CategoriesOf(d)) != 0
 }
 
 // Expression is a compiled bare expression such as `length(process.name) > 8`.
@@ -191,9 +312,33 @@ func CompileExpr(src string) (*Expression, error) {
 	return &Expression{ev: ev}, nil
 }
 
+// CompileField compiles a field name such as "host.id" (dots separate
+// parts) as an expression.
+func CompileField(name string) (*Expression, error) {
+	x, err := ParseExpr(name)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a field name: %w", name, err)
+	}
+	if _, ok := x.(*Field); !ok {
+		return nil, fmt.Errorf("%q is not a field name", name)
+	}
+	ev, err := (&compiler{src: name}).expr(x)
+	if err != nil {
+		return nil, err
+	}
+	return &Expression{ev: ev}, nil
+}
+
 // Eval evaluates the expression against a document and returns the result
 // as a plain Go value: nil, bool, int64, float64, string or []any.
 func (e *Expression) Eval(d event.Document) any { return toAny(e.ev.eval(d)) }
+
+// EvalString evaluates the expression and returns it when it is a string,
+// without the allocation of boxing it.
+func (e *Expression) EvalString(d event.Document) (string, bool) {
+	v := e.ev.eval(d)
+	return v.s, v.k == kString
+}
 
 // Test evaluates the expression as a condition.
 func (e *Expression) Test(d event.Document) bool { return truthy(e.ev.eval(d)) }

@@ -9,33 +9,33 @@ import (
 const truncated = "…(truncated)"
 
 // escapeText escapes the three characters Slack's mrkdwn gives meaning to
-// (<!channel>, <url|label>, entities) and cuts the result to at most limit
+// (<!channel>, <url|label>, entities), shows control characters as their
+// Unicode pictures (␊ for a line feed), so event text stays on its line and
+// cannot lay out fields of its own, and cuts the result to at most limit
 // bytes, ending in a visible marker when cut. Slack counts limits in
 // characters; bytes are never fewer, so the bound holds.
-func escapeText(s string, limit int) string {
+func escapeText(s string, limit int) string { return escape(s, limit, false) }
+
+// escape is escapeText; multiline keeps line feeds and tabs, for code
+// blocks.
+func escape(s string, limit int, multiline bool) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	fits := escapedLen(s) <= limit
+	total := 0
+	for i, r := range s {
+		total += len(piece(s, i, r, multiline))
+	}
+	fits := total <= limit
 	budget := limit
 	if !fits {
 		budget = limit - len(truncated)
 	}
 	var b strings.Builder
 	for i, r := range s {
-		var piece string
-		switch r {
-		case '&':
-			piece = "&amp;"
-		case '<':
-			piece = "&lt;"
-		case '>':
-			piece = "&gt;"
-		default:
-			piece = s[i : i+utf8.RuneLen(r)]
-		}
-		if b.Len()+len(piece) > budget {
+		p := piece(s, i, r, multiline)
+		if b.Len()+len(p) > budget {
 			break
 		}
-		b.WriteString(piece)
+		b.WriteString(p)
 	}
 	if !fits {
 		b.WriteString(truncated)
@@ -43,18 +43,23 @@ func escapeText(s string, limit int) string {
 	return b.String()
 }
 
-// escapedLen is the length of s once escaped.
-func escapedLen(s string) int {
-	n := len(s)
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '&':
-			n += 4
-		case '<', '>':
-			n += 3
-		}
+// piece is the escaped form of the rune r at s[i].
+func piece(s string, i int, r rune, multiline bool) string {
+	switch {
+	case r == '&':
+		return "&amp;"
+	case r == '<':
+		return "&lt;"
+	case r == '>':
+		return "&gt;"
+	case multiline && (r == '\n' || r == '\t'):
+		return s[i : i+1]
+	case r < 0x20:
+		return string(0x2400 + r)
+	case r == 0x7f:
+		return "\u2421"
 	}
-	return n
+	return s[i : i+utf8.RuneLen(r)]
 }
 
 // codeBlock renders s as a preformatted block. A zero-width space after
@@ -63,7 +68,7 @@ func escapedLen(s string) int {
 func codeBlock(s string, limit int) string {
 	const fence = "```"
 	s = strings.ReplaceAll(s, "`", "`\u200b")
-	return fence + escapeText(s, limit-2*len(fence)) + fence
+	return fence + escape(s, limit-2*len(fence), true) + fence
 }
 
 // code renders s as inline code when it can be, else as plain escaped text.

@@ -118,13 +118,13 @@ func (c *Client) Post(ctx context.Context, target string, body []byte, header fu
 		}
 		last = fmt.Errorf("attempt %d: %w", attempt, err)
 		if !retry || attempt >= c.opts.Attempts {
-			return fmt.Errorf("post %s: %w", redacted, last)
+			return classify(fmt.Errorf("post %s: %w", redacted, last))
 		}
 		if wait == 0 {
 			wait = c.backoff(attempt)
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return fmt.Errorf("post %s: %w; giving up: deadline is before the next attempt", redacted, last)
+			return classify(fmt.Errorf("post %s: %w; giving up: deadline is before the next attempt", redacted, last))
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -177,6 +177,8 @@ func (c *Client) try(ctx context.Context, target, redacted string, body []byte, 
 		}
 		se.RetryAfter = ra
 		if ra > c.opts.MaxRetryAfter {
+			// Not waited for here, where it would hold a delivery slot;
+			// the redelivery waits for it.
 			return 0, false, fmt.Errorf("%w (retry-after %s exceeds max_retry_after %s)", se, ra, c.opts.MaxRetryAfter)
 		}
 		// "Retry-After: 0" means at once; a nonzero wait keeps Post from
@@ -186,6 +188,36 @@ func (c *Client) try(ctx context.Context, target, redacted string, body []byte, 
 		return 0, true, se
 	}
 	return 0, resp.StatusCode >= 500, se
+}
+
+// classify marks the final error of Post for the caller's redelivery: an
+// answer that rejects this body for good is permanent, and a Retry-After
+// (too long to wait for here, or still asked for on the last attempt) is
+// passed on.
+func classify(err error) error {
+	var se *StatusError
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch {
+	case se.RetryAfter > 0:
+		return sinks.WithRetryAfter(err, se.RetryAfter)
+	case rejectsBody(se.Code):
+		return sinks.Permanent(err)
+	}
+	return err
+}
+
+// rejectsBody reports whether a status refuses the request's content
+// itself, so sending the same body again cannot succeed. Other 4xx
+// answers (401, 403, 404, …) usually mean configuration or an endpoint
+// being deployed, which can be fixed while the alert waits.
+func rejectsBody(code int) bool {
+	switch code {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
+		return true
+	}
+	return false
 }
 
 // backoff is the wait before retry n (n = 1 for the first retry).
