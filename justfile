@@ -24,6 +24,16 @@ bench:
 hunt-demo:
     go run ./cmd/weft hunt testdata/xml/mmc-positive.xml
 
+# Generate the benchmark corpus into ./bench-corpus/full (not committed):
+# 64 hosts, a file each, over 24 hours: about 2.2 million events (over 2 GiB),
+# 48 attacks and 3 near-misses of each kind, listed in its manifest.json.
+bench-corpus:
+    go run ./testdata/gen -seed 2026 -hosts 64 -span 24h -rate 0.4 -attacks 48 -near-misses all,all,all -dir bench-corpus/full
+
+# Reproduce BENCHMARKS.md (a ~180 MiB corpus in ./bench-corpus/compare).
+bench-tools:
+    testdata/gen/bench.sh
+
 # What CI runs.
 ci:
     bash .ci/run

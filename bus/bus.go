@@ -107,6 +107,9 @@ func (b *Bus) connectExternal() error {
 	opts := []nats.Option{
 		nats.Name("weft"),
 		nats.MaxReconnects(-1),
+		// Close would otherwise report a disconnect, from another
+		// goroutine, after the command using the bus has ended.
+		nats.NoCallbacksAfterClientClose(),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			b.log.Warn().Err(err).Msg("disconnected from NATS")
 		}),

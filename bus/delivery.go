@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -53,6 +54,10 @@ func RetryDelay(err error) (time.Duration, bool) {
 // none.
 const defaultRedelivery = time.Second
 
+// fetchWait bounds one pull request: slots held by a request that found
+// fewer messages than it asked for are reused after at most this long.
+const fetchWait = time.Second
+
 // ConsumeConcurrently runs h for each message of the consumer, up to
 // workers messages at a time (at least one), until ctx ends; then it
 // waits for the handlers still running. Messages may complete out of
@@ -61,6 +66,11 @@ const defaultRedelivery = time.Second
 // errors go back to NATS as described on DeliveryHandler and to onErr,
 // except those of handlers cut short by the end of ctx, which are
 // redelivered without a report.
+//
+// It pulls with explicit, expiring requests for as many messages as there
+// are free workers, never more: a message waiting in a client-side buffer
+// would have its ack deadline running, and a long-lived pull iterator with
+// a buffer of one can lose track of its request and stall.
 func (b *Bus) ConsumeConcurrently(ctx context.Context, c Consumer, workers int, h DeliveryHandler, onErr func(error)) error {
 	workers = max(workers, 1)
 	cons, err := b.consumer(ctx, c)
@@ -68,15 +78,6 @@ func (b *Bus) ConsumeConcurrently(ctx context.Context, c Consumer, workers int, 
 		return err
 	}
 	ackWait := cons.CachedInfo().Config.AckWait
-	// Pull no more than can be worked on: a message waiting in the client's
-	// buffer has its ack deadline running.
-	iter, err := cons.Messages(jetstream.PullMaxMessages(workers))
-	if err != nil {
-		return fmt.Errorf("bus: consume %s: %w", c.Durable, err)
-	}
-	stop := context.AfterFunc(ctx, iter.Stop)
-	defer stop()
-	defer iter.Stop()
 
 	slots := make(chan struct{}, workers)
 	var wg sync.WaitGroup
@@ -87,22 +88,57 @@ func (b *Bus) ConsumeConcurrently(ctx context.Context, c Consumer, workers int, 
 		case <-ctx.Done():
 			return nil
 		}
-		msg, err := iter.Next()
+		free := 1
+	more:
+		for free < workers {
+			select {
+			case slots <- struct{}{}:
+				free++
+			default:
+				break more
+			}
+		}
+		fctx, cancel := context.WithTimeout(ctx, fetchWait)
+		batch, err := cons.Fetch(free, jetstream.FetchContext(fctx))
 		if err != nil {
-			<-slots
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			cancel()
+			for range free {
+				<-slots
+			}
+			if ctx.Err() != nil {
 				return nil
 			}
 			onErr(fmt.Errorf("bus: consume %s: %w", c.Durable, err))
+			// The server is unreachable or restarting: do not spin.
+			select {
+			case <-time.After(fetchWait):
+			case <-ctx.Done():
+			}
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			b.handleDelivery(ctx, c.Durable, msg, ackWait, h, onErr)
-		}()
+		for msg := range batch.Messages() {
+			free--
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-slots }()
+				b.handleDelivery(ctx, c.Durable, msg, ackWait, h, onErr)
+			}()
+		}
+		cancel()
+		for range free {
+			<-slots
+		}
+		if err := batch.Error(); err != nil && ctx.Err() == nil && !expired(err) {
+			onErr(fmt.Errorf("bus: consume %s: %w", c.Durable, err))
+		}
 	}
+}
+
+// expired reports whether a pull request ended only because its time was
+// up.
+func expired(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)
 }
 
 func (b *Bus) handleDelivery(ctx context.Context, durable string, msg jetstream.Msg, ackWait time.Duration, h DeliveryHandler, onErr func(error)) {

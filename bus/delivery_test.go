@@ -253,3 +253,53 @@ func TestDeadLetters(t *testing.T) {
 		t.Fatalf("syslog letters %v, %v", none, err)
 	}
 }
+
+// Every message is delivered, one worker or several, however the
+// publisher and the handlers interleave. (A pull iterator with a buffer of
+// one stalled here now and then: the server had no pull request left while
+// the client believed one was open.)
+func TestConsumeConcurrentlyDeliversEverything(t *testing.T) {
+	t.Parallel()
+	for _, workers := range []int{1, 4} {
+		t.Run(strconv.Itoa(workers), func(t *testing.T) {
+			t.Parallel()
+			b := openTest(t, Config{})
+			c := Consumer{Stream: StreamAlerts, Durable: "all"}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := b.EnsureConsumer(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			const n = 300
+			var mu sync.Mutex
+			seen := map[string]int{}
+			consumeInBackground(t, b, c, workers, func(_ context.Context, d Delivery) error {
+				mu.Lock()
+				defer mu.Unlock()
+				seen[string(d.Data)]++
+				return nil
+			})
+			publishN(t, b, Subject(SubjectAlerts, "r"), n)
+			count := func() int {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(seen)
+			}
+			for deadline := time.Now().Add(20 * time.Second); count() < n; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d of %d messages handled in 20s", count(), n)
+				}
+			}
+			if err := b.WaitIdle(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for k, v := range seen {
+				if v != 1 {
+					t.Errorf("message %s handled %d times", k, v)
+				}
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -30,7 +31,7 @@ const (
 	maxParseFrames = 4096
 	// depthCheckEvery trades the cost of unwinding the stack against how far
 	// a runaway can go between checks.
-	depthCheckEvery = 64
+	depthCheckEvery = 1024
 	maxNesting      = 64
 )
 
@@ -113,6 +114,7 @@ func (d *recordDecoder) decodeOnce(off int64) (ev *element, err error) {
 	if perr == io.EOF {
 		perr = nil
 	}
+	perr = explainLibraryError(perr)
 	frag, ok := parsed.(*evtx.Fragment)
 	if !ok {
 		if perr != nil {
@@ -123,7 +125,11 @@ func (d *recordDecoder) decodeOnce(off int64) (ev *element, err error) {
 	w := walker{data: d.chunk.Data, reader: &d.reader}
 	root := &element{}
 	if err := w.fragment(frag, root); err != nil {
-		if perr != nil {
+		// The walker's own findings (a substitution value it could not
+		// re-read, say) say more than the library's; otherwise its error
+		// is mostly a consequence of the library's.
+		var re *repairError
+		if perr != nil && !errors.As(err, &re) {
 			return nil, fmt.Errorf("BinXML: %w", perr)
 		}
 		return nil, err
@@ -138,6 +144,50 @@ func (d *recordDecoder) decodeOnce(off int64) (ev *element, err error) {
 		return nil, fmt.Errorf("BinXML: record holds %d top-level elements, want 1", len(root.Children))
 	}
 	return root.Children[0], nil
+}
+
+// repairError is a failure of the walker's own re-reading of values.
+type repairError struct{ err error }
+
+func (e *repairError) Error() string { return e.err.Error() }
+func (e *repairError) Unwrap() error { return e.err }
+
+// ErrUnsupportedBinXML marks records whose BinXML is well formed but uses a
+// construct golang-evtx cannot parse, so that they are told apart from
+// damaged ones.
+var ErrUnsupportedBinXML = errors.New("BinXML construct golang-evtx does not parse")
+
+// The library's messages when a start tag does not end where it expects
+// (golang-evtx v1.2.9, structs.go).
+var (
+	badCloseToken = regexp.MustCompile(`^Bad close element token \(0x([0-9a-f]{2})\)`)
+	badAttrToken  = regexp.MustCompile(`^Bad attribute Token : 0x([0-9a-f]{2})$`)
+)
+
+// explainLibraryError names the construct behind a library error when it
+// is one the library lacks: golang-evtx reads an attribute's value as one
+// token, so where Windows splits a value into several (text in pieces,
+// text and a character or entity reference, text and a substitution) it
+// meets the second piece where it expects the start tag to close or the
+// next attribute to begin.
+func explainLibraryError(err error) error {
+	if err == nil {
+		return nil
+	}
+	m := badCloseToken.FindStringSubmatch(err.Error())
+	if m == nil {
+		m = badAttrToken.FindStringSubmatch(err.Error())
+	}
+	if m == nil {
+		return err
+	}
+	tok, _ := strconv.ParseUint(m[1], 16, 8)
+	switch byte(tok) {
+	case evtx.TokenValue1, evtx.TokenValue2, evtx.TokenCharRef1, evtx.TokenCharRef2,
+		evtx.TokenEntityRef1, evtx.TokenEntityRef2, evtx.TokenNormalSubstitution, evtx.TokenOptionalSubstitution:
+		return fmt.Errorf("%w: an attribute value in several tokens (token %#02x continues it)", ErrUnsupportedBinXML, tok)
+	}
+	return err
 }
 
 func panicError(p any) error {
@@ -177,6 +227,11 @@ func (w *walker) instance(ti *evtx.TemplateInstance, parent *element) error {
 	defer func() { w.depth-- }()
 	if w.depth > maxNesting {
 		return errParseDepth
+	}
+	if ti.Token == evtx.TokenTemplateInstance {
+		if id, def := uint32(ti.Definition.Header.Unknown2), binary.LittleEndian.Uint32(ti.Definition.Data.ID[:4]); id != def {
+			return fmt.Errorf("template instance names template %#08x, but the definition at %#x is %#08x", id, ti.Definition.Header.DataOffset, def)
+		}
 	}
 	if err := w.repair(ti); err != nil {
 		return err
@@ -251,7 +306,7 @@ func (w *walker) repair(ti *evtx.TemplateInstance) error {
 		end := start + int64(descs[k].Size)
 		fixed, err := w.parseRaw(start, end)
 		if err != nil {
-			return fmt.Errorf("substitution %d (BinXML at %#x): %w", k, start, err)
+			return &repairError{fmt.Errorf("substitution %d (BinXML at %#x): %w", k, start, explainLibraryError(err))}
 		}
 		vals[k] = fixed
 		w.repaired++
@@ -262,7 +317,7 @@ func (w *walker) repair(ti *evtx.TemplateInstance) error {
 			}
 			v, err := evtx.ParseValueReader(descs[j], w.reader)
 			if err != nil {
-				return fmt.Errorf("substitution %d at %#x: %w", j, pos, err)
+				return &repairError{fmt.Errorf("substitution %d at %#x: %w", j, pos, explainLibraryError(err))}
 			}
 			vals[j] = v
 			pos += int64(descs[j].Size)

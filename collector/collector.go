@@ -3,7 +3,10 @@ package collector
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/weft-dev/weft/event"
@@ -23,6 +26,60 @@ type Options struct {
 	MaxEventSize int
 	// Now stamps Origin.Received; nil means time.Now.
 	Now func() time.Time
+	// Workers is how many goroutines decode EVTX chunks at once; zero
+	// means one per CPU (GOMAXPROCS). Events come out in record order
+	// whatever the number.
+	Workers int
+	// Counters, when set, is kept up to date as the read goes, for a
+	// progress display or metrics to sample from another goroutine.
+	Counters *Counters
+	// Resume, when set, continues an earlier read of the same file (a
+	// checkpoint): the records up to and including the one at
+	// Resume.Offset, in the order the reader emits them, are skipped
+	// without being emitted or reported.
+	Resume *Position
+}
+
+// Position names a record of a file by its Origin.Offset.
+type Position struct {
+	Offset int64
+}
+
+// Counters are running totals of reads, safe for concurrent use: readers
+// add to them as they go, and anyone may load them at any time.
+type Counters struct {
+	Files   atomic.Int64 // files read to their end (or given up)
+	Bytes   atomic.Int64 // input bytes consumed
+	Records atomic.Int64 // events emitted
+	Errors  atomic.Int64 // problems reported
+}
+
+func (o Options) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// addBytes counts n input bytes in s and in the shared counters.
+func (o Options) addBytes(s *Stats, n int64) {
+	s.Bytes += n
+	if o.Counters != nil {
+		o.Counters.Bytes.Add(n)
+	}
+}
+
+// countRecord counts one emitted event in s and in the shared counters.
+func (o Options) countRecord(s *Stats) {
+	s.Records++
+	if o.Counters != nil {
+		o.Counters.Records.Add(1)
+	}
+}
+
+// skips tells whether a resumed read passes over the record at offset.
+func (o Options) skips(offset int64) bool {
+	return o.Resume != nil && offset <= o.Resume.Offset
 }
 
 func (o Options) maxEventSize() int {
@@ -52,13 +109,17 @@ type ReportFunc func(error)
 type Stats struct {
 	Records int   // events emitted
 	Errors  int   // problems reported
-	Bytes   int64 // input bytes read, each once
+	Bytes   int64 // input bytes consumed, each once: the file's size once it is read to its end
+	// Delivered counts the records a checkpoint says an earlier read
+	// delivered, which this one skipped (Publisher only).
+	Delivered int
 }
 
 func (s *Stats) add(o Stats) {
 	s.Records += o.Records
 	s.Errors += o.Errors
 	s.Bytes += o.Bytes
+	s.Delivered += o.Delivered
 }
 
 // Error is one problem with the input, located as precisely as the input
@@ -99,14 +160,28 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// fileError is a problem with a whole file. A *fs.PathError about the same
+// path gives its cause only, so that the path is not said twice.
+func fileError(path string, err error) *Error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == path {
+		err = pe.Err
+	}
+	return &Error{Path: path, Chunk: -1, Offset: -1, Err: err}
+}
+
 // reporter counts problems and hands them to the caller's ReportFunc.
 type reporter struct {
-	fn     ReportFunc
-	errors int
+	fn       ReportFunc
+	counters *Counters
+	errors   int
 }
 
 func (r *reporter) report(e *Error) {
 	r.errors++
+	if r.counters != nil {
+		r.counters.Errors.Add(1)
+	}
 	if r.fn != nil {
 		r.fn(e)
 	}

@@ -3,6 +3,7 @@ package collector
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"time"
 	"unicode/utf16"
 )
@@ -153,10 +154,11 @@ func record(off int, id uint64, body func(w *binxml)) []byte {
 // buildChunk makes a 64 KiB chunk of records.
 func buildChunk(records []testRecord) []byte {
 	c := make([]byte, chunkSize)
-	off := firstRecord
+	off, lastOff := firstRecord, firstRecord
 	for _, r := range records {
 		rec := record(off, r.id, func(w *binxml) { w.sysmonEvent(r) })
 		copy(c[off:], rec)
+		lastOff = off
 		off += len(rec)
 	}
 	copy(c, chunkMagic)
@@ -167,7 +169,32 @@ func buildChunk(records []testRecord) []byte {
 	binary.LittleEndian.PutUint64(c[32:], last)
 	binary.LittleEndian.PutUint32(c[40:], chunkHeaderSize)
 	binary.LittleEndian.PutUint32(c[48:], uint32(off))
+	binary.LittleEndian.PutUint32(c[44:], uint32(lastOff))
+	sealChunk(c)
 	return c
+}
+
+// sealChunk writes a chunk's checksums, as Windows does when it flushes:
+// the records' and then the header's, which covers the former.
+func sealChunk(c []byte) {
+	if free := binary.LittleEndian.Uint32(c[48:]); free >= firstRecord && free <= chunkSize {
+		binary.LittleEndian.PutUint32(c[recordsCRCOffset:], crc32.ChecksumIEEE(c[firstRecord:free]))
+	}
+	binary.LittleEndian.PutUint32(c[checksumOffset:], crc32.Update(crc32.ChecksumIEEE(c[:flagsOffset]), crc32.IEEETable, c[chunkHeaderSize:firstRecord]))
+}
+
+// reseal writes every checksum of a file again after a test changed it,
+// so that only the change itself is damage.
+func reseal(f []byte) []byte {
+	if len(f) >= fileHeaderFields {
+		binary.LittleEndian.PutUint32(f[checksumOffset:], crc32.ChecksumIEEE(f[:flagsOffset]))
+	}
+	for off := fileHeaderSize; off+chunkSize <= len(f); off += chunkSize {
+		if c := f[off : off+chunkSize]; string(c[:len(chunkMagic)]) == string(chunkMagic) {
+			sealChunk(c)
+		}
+	}
+	return f
 }
 
 // buildEVTX makes a file of chunks, placed in the order given.
@@ -179,6 +206,7 @@ func buildEVTX(chunks ...[]byte) []byte {
 	binary.LittleEndian.PutUint16(f[38:], 3)
 	binary.LittleEndian.PutUint16(f[40:], fileHeaderSize)
 	binary.LittleEndian.PutUint16(f[42:], uint16(len(chunks)))
+	binary.LittleEndian.PutUint32(f[checksumOffset:], crc32.ChecksumIEEE(f[:flagsOffset]))
 	for _, c := range chunks {
 		f = append(f, c...)
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/weft-dev/weft/event"
@@ -56,16 +58,42 @@ func FuzzReadXML(f *testing.F) {
 func FuzzReadEVTX(f *testing.F) {
 	f.Add(buildEVTX(buildChunk(testRecords(1, 3))))
 	f.Add(buildEVTX(buildChunk(testRecords(1, 1)))[:fileHeaderSize+2000])
-	// A few small real files, when the corpus is there.
-	dir := filepath.Join(repoRoot(f), "..", "shared", "corpus", "evtx-dirty")
-	for _, name := range []string{"Application_no_crc32.evtx", "Microsoft-Windows-HelloForBusiness%4Operational.evtx", "issue_201.evtx", "new-user-security.evtx"} {
-		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
-			f.Add(b)
+	f.Add(buildEVTX(buildChunk(testRecords(1, 2)), buildChunk(testRecords(3, 4)), buildChunk(testRecords(5, 6))))
+	// The damaged samples of the corpus, when it is there: each one's
+	// header and first two chunks (the fuzzer mutates small inputs faster).
+	if paths, err := filepath.Glob(filepath.Join(repoRoot(f), "..", "shared", "corpus", "evtx-dirty", "*.evtx")); err == nil {
+		for _, path := range paths {
+			if b, err := os.ReadFile(path); err == nil {
+				f.Add(b[:min(len(b), fileHeaderSize+2*chunkSize)])
+			}
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkRead(t, len(data), func(emit EmitFunc, report ReportFunc) (Stats, error) {
-			return ReadEVTX(context.Background(), bytes.NewReader(data), int64(len(data)), "fuzz.evtx", Options{KeepXML: true}, emit, report)
+			return ReadEVTX(context.Background(), bytes.NewReader(data), int64(len(data)), "fuzz.evtx", Options{KeepXML: true, Workers: 3}, emit, report)
 		})
+		// One worker reads the same as several.
+		one := outcome(t, data, Options{Workers: 1})
+		if many := outcome(t, data, Options{Workers: 3}); !slices.Equal(one, many) {
+			t.Fatalf("one worker and three differ:\n%s\n---\n%s", strings.Join(one, "\n"), strings.Join(many, "\n"))
+		}
+		// Resuming after any event gives the events that followed it.
+		var offsets []int64
+		_, _ = ReadEVTX(context.Background(), bytes.NewReader(data), int64(len(data)), "fuzz.evtx", Options{Workers: 1}, func(r *event.Raw) error {
+			offsets = append(offsets, r.Origin.Offset)
+			return nil
+		}, nil)
+		if len(offsets) == 0 {
+			return
+		}
+		k := len(offsets) / 2
+		var rest []int64
+		_, _ = ReadEVTX(context.Background(), bytes.NewReader(data), int64(len(data)), "fuzz.evtx", Options{Workers: 2, Resume: &Position{Offset: offsets[k]}}, func(r *event.Raw) error {
+			rest = append(rest, r.Origin.Offset)
+			return nil
+		}, nil)
+		if !slices.Equal(rest, offsets[k+1:]) {
+			t.Fatalf("resumed after %#x: %x, want %x", offsets[k], rest, offsets[k+1:])
+		}
 	})
 }

@@ -123,12 +123,7 @@ type expander struct {
 }
 
 func (e *expander) fail(path string, err error) {
-	// The path leads the message already.
-	var pe *fs.PathError
-	if errors.As(err, &pe) && pe.Path == path {
-		err = pe.Err
-	}
-	e.rep.report(&Error{Path: path, Chunk: -1, Offset: -1, Err: err})
+	e.rep.report(fileError(path, err))
 }
 
 func (e *expander) arg(arg string) {
@@ -313,23 +308,26 @@ func matchSegments(pattern, path []string) bool {
 func ReadFile(ctx context.Context, path string, opts Options, emit EmitFunc, report ReportFunc) (Stats, error) {
 	format, err := DetectFormat(path)
 	if err != nil {
-		return Stats{}, &Error{Path: path, Chunk: -1, Offset: -1, Err: err}
+		return Stats{}, fileError(path, err)
 	}
 	return ReadInput(ctx, Input{Path: path, Format: format}, opts, emit, report)
 }
 
 // ReadInput reads a file whose format Expand has found.
 func ReadInput(ctx context.Context, in Input, opts Options, emit EmitFunc, report ReportFunc) (Stats, error) {
+	if opts.Counters != nil {
+		defer opts.Counters.Files.Add(1)
+	}
 	f, err := os.Open(in.Path)
 	if err != nil {
-		return Stats{}, &Error{Path: in.Path, Chunk: -1, Offset: -1, Err: err}
+		return Stats{}, fileError(in.Path, err)
 	}
 	defer f.Close()
 	switch in.Format {
 	case FormatEVTX:
 		info, err := f.Stat()
 		if err != nil {
-			return Stats{}, &Error{Path: in.Path, Chunk: -1, Offset: -1, Err: err}
+			return Stats{}, fileError(in.Path, err)
 		}
 		return ReadEVTX(ctx, f, info.Size(), in.Path, opts, emit, report)
 	case FormatXML:

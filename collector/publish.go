@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"time"
 
 	"github.com/weft-dev/weft/bus"
 	"github.com/weft-dev/weft/event"
@@ -18,42 +20,223 @@ const Stdin = "-"
 // Only a bus failure or ctx ending stops it, and that is returned.
 // stdin is read for the Input named Stdin.
 func Publish(ctx context.Context, b *bus.Bus, inputs []Input, stdin io.Reader, opts Options, report ReportFunc) (Stats, error) {
+	p := NewPublisher(b, nil, opts, report)
 	var total Stats
-	out := bus.NewBatcher[*event.Raw](b, "raw")
-	var busErr error
-	emit := func(r *event.Raw) error {
-		if err := out.Add(ctx, bus.Subject(bus.SubjectRaw, r.Computer), r, r.Identity()); err != nil {
-			busErr = err
-			return err
-		}
-		return nil
-	}
 	for _, in := range inputs {
-		st, err := Read(ctx, in, stdin, opts, emit, report)
+		st, err := p.Publish(ctx, in, stdin)
 		total.add(st)
-		if busErr != nil {
-			return total, busErr
-		}
-		if err := ctx.Err(); err != nil {
-			return total, err
-		}
 		if err != nil {
-			total.Errors++
-			if report != nil {
-				report(err)
-			}
-		}
-		if err := out.Flush(ctx); err != nil {
 			return total, err
 		}
 	}
 	return total, nil
 }
 
+// Publisher publishes the events of files on the bus, as raw batches on
+// weft.raw.<computer>, each batch with a message id made of its events'
+// identities so that JetStream drops a batch sent twice.
+//
+// With Checkpoints, it also records in the key-value store, each time a
+// round of batches has reached the bus, the last record of the file that
+// did; a later Publish of the same file (by FileID, whatever its path)
+// resumes after it, and skips a file read to its end that has not grown.
+// Batches are cut the same way on every read from a given checkpoint, so
+// when a process dies after a round reached the bus but before its
+// checkpoint was stored, the round sent again carries the same message
+// ids and the stream's duplicate window (two minutes) drops it.
+//
+// A Publisher is safe for concurrent use; each Publish has its own batches.
+type Publisher struct {
+	bus         *bus.Bus
+	checkpoints *Checkpoints
+	opts        Options
+	report      ReportFunc
+}
+
+// NewPublisher returns a Publisher; checkpoints may be nil (no resuming).
+// report receives the problems found in inputs, and the inputs that could
+// not be read at all.
+func NewPublisher(b *bus.Bus, checkpoints *Checkpoints, opts Options, report ReportFunc) *Publisher {
+	return &Publisher{bus: b, checkpoints: checkpoints, opts: opts, report: report}
+}
+
+// Publish reads one input and publishes its events. A problem with the
+// input is reported, counted in the returned Stats and not returned; only a
+// bus or checkpoint store failure, or ctx ending, is returned. stdin is
+// read for the Input named Stdin, which has no checkpoint.
+func (p *Publisher) Publish(ctx context.Context, in Input, stdin io.Reader) (Stats, error) {
+	opts := p.opts
+	var (
+		track bool
+		id    FileID
+		cp    Checkpoint
+	)
+	if p.checkpoints != nil && in.Path != Stdin {
+		var err error
+		id, cp, track, err = p.checkpoint(ctx, in)
+		if err != nil {
+			return p.inputFailed(err)
+		}
+		if cp.Complete && cp.Size == p.size(in) {
+			return Stats{Delivered: cp.Records}, nil
+		}
+		opts.Resume = cp.resume()
+	}
+	base, sent := cp.Records, 0
+	out := newRounds(p.bus)
+	var busErr error
+	emit := func(r *event.Raw) error {
+		published, err := out.add(ctx, r)
+		sent++
+		if err == nil && published && track {
+			cp.Offset, cp.Records = r.Origin.Offset, base+sent
+			err = p.save(ctx, id, in, &cp, false)
+		}
+		if err != nil {
+			busErr = err
+		}
+		return err
+	}
+	st, err := Read(ctx, in, stdin, opts, emit, p.report)
+	st.Delivered = base
+	switch {
+	case busErr != nil:
+		return st, busErr
+	case ctx.Err() != nil:
+		return st, ctx.Err()
+	case err != nil && !IsInputError(err):
+		return st, err
+	case err != nil:
+		st.Errors++
+		p.reportInput(err)
+	}
+	if err := out.flush(ctx); err != nil {
+		return st, err
+	}
+	if track {
+		if sent > 0 {
+			cp.Offset, cp.Records = out.last, base+sent
+		}
+		if err := p.save(ctx, id, in, &cp, true); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// checkpoint identifies the file and fetches its checkpoint. A file that
+// cannot be identified is an input error; a store failure is not.
+func (p *Publisher) checkpoint(ctx context.Context, in Input) (FileID, Checkpoint, bool, error) {
+	id, err := Identify(in.Path)
+	if err != nil {
+		return "", Checkpoint{}, false, &Error{Path: in.Path, Chunk: -1, Offset: -1, Err: err}
+	}
+	cp, _, err := p.checkpoints.Get(ctx, id)
+	if err != nil {
+		return "", Checkpoint{}, false, err
+	}
+	return id, cp, true, nil
+}
+
+// inputFailed ends the Publish of an input that could not be read at all.
+func (p *Publisher) inputFailed(err error) (Stats, error) {
+	if !IsInputError(err) {
+		return Stats{}, err
+	}
+	if p.opts.Counters != nil {
+		p.opts.Counters.Files.Add(1)
+	}
+	p.reportInput(err)
+	return Stats{Errors: 1}, nil
+}
+
+// reportInput reports a problem the readers did not report themselves.
+func (p *Publisher) reportInput(err error) {
+	if p.opts.Counters != nil {
+		p.opts.Counters.Errors.Add(1)
+	}
+	if p.report != nil {
+		p.report(err)
+	}
+}
+
+func (p *Publisher) size(in Input) int64 {
+	info, err := os.Stat(in.Path)
+	if err != nil {
+		return -1
+	}
+	return info.Size()
+}
+
+func (p *Publisher) save(ctx context.Context, id FileID, in Input, cp *Checkpoint, complete bool) error {
+	cp.Path, cp.Size, cp.Complete, cp.Updated = in.Path, p.size(in), complete, time.Now().UTC()
+	return p.checkpoints.Put(ctx, id, *cp)
+}
+
+// rounds batches a file's events per subject. When one subject's batch is
+// full, every pending batch is published: after a round nothing read is
+// left behind, so the last record read is a checkpoint, and the rounds
+// cut from a given record onwards are always the same.
+type rounds struct {
+	bus     *bus.Bus
+	size    int
+	pending map[string]*roundBatch
+	order   []string
+	last    int64 // Origin.Offset of the last event added
+}
+
+type roundBatch struct {
+	items []*event.Raw
+	ids   []string
+}
+
+func newRounds(b *bus.Bus) *rounds {
+	return &rounds{bus: b, size: b.BatchSize(), pending: map[string]*roundBatch{}}
+}
+
+// add queues r and publishes a round when its batch is full; published
+// tells whether r, and every event before it, has reached the bus.
+func (rs *rounds) add(ctx context.Context, r *event.Raw) (published bool, err error) {
+	subject := bus.Subject(bus.SubjectRaw, r.Computer)
+	p := rs.pending[subject]
+	if p == nil {
+		p = &roundBatch{}
+		rs.pending[subject] = p
+		rs.order = append(rs.order, subject)
+	}
+	p.items = append(p.items, r)
+	p.ids = append(p.ids, r.Identity())
+	rs.last = r.Origin.Offset
+	if len(p.items) < rs.size {
+		return false, nil
+	}
+	return true, rs.flush(ctx)
+}
+
+// flush publishes every pending batch, subjects in the order first seen.
+func (rs *rounds) flush(ctx context.Context) error {
+	for _, subject := range rs.order {
+		p := rs.pending[subject]
+		data, err := bus.Encode(p.items)
+		if err != nil {
+			return err
+		}
+		if err := rs.bus.Publish(ctx, subject, data, bus.BatchID("raw", p.ids)); err != nil {
+			return err
+		}
+	}
+	clear(rs.pending)
+	rs.order = rs.order[:0]
+	return nil
+}
+
 // Read reads one input: a file Expand found, or standard input (XML) for
 // the Input named Stdin.
 func Read(ctx context.Context, in Input, stdin io.Reader, opts Options, emit EmitFunc, report ReportFunc) (Stats, error) {
 	if in.Path == Stdin {
+		if stdin == nil {
+			return Stats{}, &Error{Path: Stdin, Chunk: -1, Offset: -1, Err: errors.New("no standard input here")}
+		}
 		return ReadXML(ctx, stdin, Stdin, opts, emit, report)
 	}
 	return ReadInput(ctx, in, opts, emit, report)

@@ -27,9 +27,9 @@ import (
 //
 // The returned error is ctx's, emit's, or a failure to read r.
 func ReadXML(ctx context.Context, r io.Reader, name string, opts Options, emit EmitFunc, report ReportFunc) (Stats, error) {
-	counted := &countingReader{r: r}
+	counted := &countingReader{r: r, counters: opts.Counters}
 	src, err := newXMLSource(counted, opts.maxEventSize())
-	x := &xmlReader{src: src, name: name, opts: opts, rep: reporter{fn: report}}
+	x := &xmlReader{src: src, name: name, opts: opts, rep: reporter{fn: report, counters: opts.Counters}}
 	if err == nil {
 		err = x.run(ctx, emit)
 	}
@@ -65,6 +65,9 @@ func (x *xmlReader) errorLine(err error) int {
 }
 
 func (x *xmlReader) report(offset int64, line int, err error) {
+	if offset >= 0 && x.opts.skips(offset) {
+		return // reported by the read that the checkpoint resumes
+	}
 	x.rep.report(&Error{Path: x.name, Chunk: -1, Offset: offset, Line: line, Err: err})
 }
 
@@ -262,6 +265,9 @@ func (x *xmlReader) event(start xml.StartElement, off int64, line int, emit Emit
 		}
 	}
 	end, _ := x.pos()
+	if x.opts.skips(off) {
+		return nil, 0, 0, nil
+	}
 	raw, err := toRaw(root)
 	if err != nil {
 		x.report(off, line, err)
@@ -275,6 +281,9 @@ func (x *xmlReader) event(start xml.StartElement, off int64, line int, emit Emit
 		return nil, 0, 0, fmt.Errorf("%s:%d: %w", x.name, line, err)
 	}
 	x.records++
+	if x.opts.Counters != nil {
+		x.opts.Counters.Records.Add(1)
+	}
 	return nil, 0, 0, nil
 }
 
@@ -471,12 +480,16 @@ func sniffEncoding(head []byte) int {
 }
 
 type countingReader struct {
-	r io.Reader
-	n int64
+	r        io.Reader
+	n        int64
+	counters *Counters
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if c.counters != nil {
+		c.counters.Bytes.Add(int64(n))
+	}
 	return n, err
 }

@@ -1,16 +1,35 @@
 // Package correlator runs Elastic detection rules over a stream of ECS
 // documents and raises alerts. It loads rules in Elastic's detection-rules
-// TOML layout (LoadRules, ParseRule, and the built-in SeedRules), compiles
-// their EQL queries (package eql), puts each host's documents back into
-// event-time order within a configurable lateness (package reorder), runs
-// event queries and sequence state machines (Engine) and builds event.Alert
-// values with deterministic ids, the matched documents, MITRE mappings and a
-// one-line reason. It knows nothing of the bus: the caller feeds documents
-// and forwards alerts.
+// TOML layout (LoadRules, ParseRule, CheckRule, and the built-in
+// SeedRules), compiles their EQL queries (package eql), puts each host's
+// documents back into event-time order within a configurable lateness
+// (package reorder), runs event queries, sequences (with missing events)
+// and samples (Engine), and builds event.Alert values with deterministic
+// ids, the matched documents, MITRE mappings and a one-line reason. Stage
+// runs an Engine on the bus: a share of the hosts (Share), with its state
+// rebuilt from the ECS stream after a restart (WithRebuild) and no alert
+// published twice (WithAlertDedup).
+//
+// Every rule's filters are evaluated as a document arrives; a document no
+// rule can use is dropped at once, without an allocation or even reading
+// its @timestamp. Only the documents some rule uses are reordered.
 //
 // Decisions where Elastic's scheduled rules have no streaming equivalent:
-// max_signals limits alerts per rule per interval of event time (aligned
-// windows of the rule's interval), so a replay of old logs is limited like a
-// live run; sequence state is shared by all hosts (join keys decide what
-// joins, as in Elasticsearch) while ordering and maxspan expiry run per host.
+//
+//   - max_signals limits alerts per rule per interval of event time (aligned
+//     windows of the rule's interval), so a replay of old logs is limited
+//     like a live run; "| head N" lowers that limit to N, as a scheduled
+//     rule returns at most N results per run; "| tail N" needs the end of
+//     the input and is refused in a rule. When the limit is reached, which
+//     alerts of a window are kept follows event time within a host but
+//     arrival order across hosts.
+//   - Sequence state is shared by all hosts (join keys decide what joins, as
+//     in Elasticsearch) while ordering and maxspan expiry run per host.
+//   - A sequence with trailing missing events is reported once its window
+//     has closed: when a later event of its host passes it, when Tick finds
+//     that the host has been quiet for that long (its event time taken to
+//     move with the clock, less the lateness), or at Flush.
+//   - A sample rule reports a join key's sample as soon as it has one
+//     (Batch mode picks the events at Flush, exactly as Elasticsearch); a
+//     key gives one alert.
 package correlator

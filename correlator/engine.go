@@ -48,21 +48,24 @@ type Options struct {
 	PartitionField string
 }
 
-// Stats counts what an Engine did. Counters only grow; Buffered and Pending
-// are current levels.
+// Stats counts what an Engine did. Counters only grow; Buffered, Pending
+// and Waiting are current levels.
 type Stats struct {
 	Received   uint64 // documents given to Process
-	Invalid    uint64 // documents without a usable @timestamp, skipped
-	Evaluated  uint64 // documents run against the rules
+	Unmatched  uint64 // documents no rule had a use for, dropped at once
+	Invalid    uint64 // documents a rule would use but without a usable @timestamp, skipped
+	Evaluated  uint64 // documents fed to the rules in event-time order
 	Late       uint64 // documents that arrived later than Lateness allows
 	Forced     uint64 // documents released early because the buffer was full
 	Buffered   int    // documents held for reordering now
-	Pending    int    // partial sequences held now, all rules
+	Pending    int    // partial sequences (and sample keys) held now, all rules
+	Waiting    int    // complete sequences waiting for a trailing missing-event window
 	Evicted    uint64 // partial sequences dropped to respect MaxPending
 	Expired    uint64 // partial sequences dropped after maxspan
 	Cancelled  uint64 // partial sequences ended by an until event
+	Discarded  uint64 // complete sequences rejected because a missing event occurred
 	Alerts     uint64 // alerts raised
-	Suppressed uint64 // alerts over a rule's max_signals per interval, dropped
+	Suppressed uint64 // alerts over a rule's max_signals (or head) per interval, dropped
 	Rules      []RuleStats
 }
 
@@ -72,14 +75,22 @@ type RuleStats struct {
 	Alerts     uint64
 	Suppressed uint64
 	Pending    int
+	Waiting    int
 	Evicted    uint64
 	Expired    uint64
 	Cancelled  uint64
+	Discarded  uint64
 }
 
 // Engine runs rules over a stream of ECS documents: it puts each host's
 // documents back into event-time order (within Options.Lateness), runs event
-// queries and sequence state machines, and builds alerts.
+// queries, sequence and sample state machines, and builds alerts.
+//
+// Every rule's filters are evaluated when a document arrives, before any
+// buffering: the document is dropped at once, without an allocation, when
+// no rule can use it, and otherwise carries which filters it matched, so no
+// filter is evaluated twice. Only the documents some rule uses are held
+// for reordering.
 //
 // An Engine is not safe for concurrent use: call it from one goroutine.
 type Engine struct {
@@ -87,6 +98,7 @@ type Engine struct {
 	rules      []*ruleState
 	byCategory map[string][]int
 	anyRules   []int
+	timed      []int // sequence rules with a maxspan, whose state expires with time
 	buf        *reorder.Buffer[*pending]
 	partition  *eql.Expression
 	fallback   *eql.Expression
@@ -95,15 +107,32 @@ type Engine struct {
 	stats      Stats
 	out        []event.Alert
 	candidates []int
-	seen       []uint64 // per rule: the evaluation that last selected it
+	hits       []ruleHit
+	mark       []uint64 // per rule: the round that last selected it
+	round      uint64
+	clocks     map[string]partClock // per partition: the latest event evaluated
+	fields     *eql.FieldCache      // field lookups shared by the rules' conditions
 }
 
 type ruleState struct {
 	rule     *Rule
 	meta     event.Rule
+	prog     *eql.Program
 	seq      *eql.Sequence
+	sample   *eql.Sample
 	throttle throttle
 	alerts   uint64
+}
+
+// ruleHit is a rule and the filters of its query a document matched.
+type ruleHit struct {
+	rule   int
+	stages eql.StageSet
+}
+
+// partClock is where a partition's event time stood at a processing time.
+type partClock struct {
+	event, arrival time.Time
 }
 
 // pending is a document waiting in the reorder buffer.
@@ -111,6 +140,7 @@ type pending struct {
 	doc  event.Document
 	ord  eql.Ordinal
 	part string
+	hits []ruleHit
 }
 
 func lessPending(a, b *pending) bool { return a.ord.Compare(b.ord) < 0 }
@@ -130,16 +160,16 @@ func Compile(rules []*Rule, opts Options) (*Engine, error) {
 	if opts.PartitionField == "" {
 		opts.PartitionField = DefaultPartitionField
 	}
-	e := &Engine{opts: opts, byCategory: map[string][]int{}}
+	e := &Engine{opts: opts, byCategory: map[string][]int{}, clocks: map[string]partClock{}, fields: eql.NewFieldCache()}
 	var err error
-	if e.partition, err = fieldExpr(opts.PartitionField); err != nil {
+	if e.partition, err = eql.CompileField(opts.PartitionField); err != nil {
 		return nil, fmt.Errorf("partition field: %w", err)
 	}
-	if e.fallback, err = fieldExpr("host.name"); err != nil {
+	if e.fallback, err = eql.CompileField("host.name"); err != nil {
 		return nil, err
 	}
 	if opts.Tiebreaker != "" {
-		if e.tiebreaker, err = fieldExpr(opts.Tiebreaker); err != nil {
+		if e.tiebreaker, err = eql.CompileField(opts.Tiebreaker); err != nil {
 			return nil, fmt.Errorf("tiebreaker field: %w", err)
 		}
 	}
@@ -151,23 +181,25 @@ func Compile(rules []*Rule, opts Options) (*Engine, error) {
 				continue
 			}
 			prog, err := eql.CompileString(r.Query)
+			if err == nil {
+				err = streamable(prog)
+			}
 			if err != nil {
 				errs = append(errs, fmt.Errorf("rule %q: query: %w", r.Name, err))
 				continue
 			}
 			r.program = prog
 		}
-		rs := &ruleState{rule: r, meta: r.EventRule(), throttle: throttle{interval: r.Interval, max: r.MaxSignals}}
-		if r.program.IsSequence() {
-			s, err := r.program.NewSequence(eql.SequenceOptions{MaxPending: opts.MaxPending})
-			if err != nil {
-				errs = append(errs, fmt.Errorf("rule %q: %w", r.Name, err))
-				continue
-			}
-			rs.seq = s
+		rs, err := newRuleState(r, opts, e.fields)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("rule %q: %w", r.Name, err))
+			continue
 		}
 		idx := len(e.rules)
 		e.rules = append(e.rules, rs)
+		if rs.seq != nil && r.program.MaxSpan() > 0 {
+			e.timed = append(e.timed, idx)
+		}
 		cats, anyCat := r.program.Categories()
 		if anyCat {
 			e.anyRules = append(e.anyRules, idx)
@@ -180,30 +212,78 @@ func Compile(rules []*Rule, opts Options) (*Engine, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	e.seen = make([]uint64, len(e.rules))
+	e.mark = make([]uint64, len(e.rules))
 	e.buf = reorder.New(opts.Lateness, opts.MaxBuffered, lessPending)
 	return e, nil
 }
 
-// fieldExpr compiles a field name (dots separate parts) as an expression.
-func fieldExpr(name string) (*eql.Expression, error) {
-	x, err := eql.CompileExpr(name)
+// newRuleState compiles the rule's query again with the engine's field
+// cache, so that rules testing the same fields of a document look them up
+// once.
+func newRuleState(r *Rule, opts Options, fields *eql.FieldCache) (*ruleState, error) {
+	prog, err := eql.CompileCached(r.program.Query(), fields)
 	if err != nil {
-		return nil, fmt.Errorf("%q is not a field name: %w", name, err)
+		return nil, err
 	}
-	return x, nil
+	limit := r.MaxSignals
+	for _, p := range prog.Pipes() {
+		if p.Kind == eql.PipeHead {
+			limit = min(limit, p.N)
+		}
+	}
+	rs := &ruleState{rule: r, meta: r.EventRule(), prog: prog, throttle: throttle{interval: r.Interval, max: limit}}
+	switch {
+	case prog.IsSequence():
+		rs.seq, err = prog.NewSequence(eql.SequenceOptions{MaxPending: opts.MaxPending})
+	case prog.IsSample():
+		rs.sample, err = prog.NewSample(eql.SampleOptions{MaxKeys: opts.MaxPending, Batch: opts.Lateness < 0})
+	}
+	return rs, err
+}
+
+// streamable rejects what a rule cannot do on a stream: "tail" needs the
+// end of the input. head N limits a rule's alerts per interval, as a
+// scheduled Kibana rule returns at most N results per run.
+func streamable(p *eql.Program) error {
+	for _, pipe := range p.Pipes() {
+		if pipe.Kind == eql.PipeTail {
+			line, col := eql.Position(p.Query().Source, pipe.Pos)
+			return &eql.SyntaxError{Line: line, Column: col, Offset: pipe.Pos,
+				Msg: "tail needs the end of the input and cannot run on a stream; use head, or run the query with weft eql"}
+		}
+	}
+	return nil
 }
 
 // Process takes one document. It may hold it for reordering; it returns the
 // alerts of the documents released by this call.
 func (e *Engine) Process(doc event.Document) []event.Alert {
 	e.stats.Received++
-	ts, ok := documentTime(doc)
+	e.fields.Next()
+	cats := eql.CategoriesOf(doc)
+	e.round++
+	e.candidates = e.candidates[:0]
+	e.addCandidates(e.anyRules)
+	cats.Each(func(c string) { e.addCandidates(e.byCategory[c]) })
+	if len(e.candidates) > 1 {
+		slices.Sort(e.candidates)
+	}
+	e.hits = e.hits[:0]
+	for _, i := range e.candidates {
+		if set := e.rules[i].prog.Stages(doc, cats); set != 0 {
+			e.hits = append(e.hits, ruleHit{rule: i, stages: set})
+		}
+	}
+	if len(e.hits) == 0 {
+		e.stats.Unmatched++
+		return nil
+	}
+	ts, ok := eql.Timestamp(doc)
 	if !ok {
 		e.stats.Invalid++
 		return nil
 	}
-	p := &pending{doc: doc, part: e.partitionOf(doc), ord: eql.Ordinal{Time: ts, Seq: e.seq}}
+	p := &pending{doc: doc, part: e.partitionOf(doc), ord: eql.Ordinal{Time: ts, Seq: e.seq}, hits: slices.Clone(e.hits)}
 	e.seq++
 	if e.tiebreaker != nil {
 		p.ord.Tiebreaker = e.tiebreaker.Eval(doc)
@@ -213,23 +293,65 @@ func (e *Engine) Process(doc event.Document) []event.Alert {
 	return e.out
 }
 
+func (e *Engine) addCandidates(idx []int) {
+	for _, i := range idx {
+		if e.mark[i] != e.round {
+			e.mark[i] = e.round
+			e.candidates = append(e.candidates, i)
+		}
+	}
+}
+
 // Tick releases the held documents of hosts that have been quiet for
-// Options.IdleTimeout and returns their alerts. Call it periodically on a
-// live stream; it does nothing in Batch mode.
+// Options.IdleTimeout and returns their alerts. It also closes the
+// trailing missing-event windows of quiet hosts: a host's event time is
+// taken to have moved on as much as the clock has since its last event,
+// less the lateness. Call it periodically on a live stream; it does nothing
+// in Batch mode.
 func (e *Engine) Tick() []event.Alert {
 	if e.opts.Lateness < 0 {
 		return nil
 	}
 	e.out = nil
-	e.buf.ReleaseIdle(e.opts.Now(), e.opts.IdleTimeout, e.evaluate)
+	now := e.opts.Now()
+	e.buf.ReleaseIdle(now, e.opts.IdleTimeout, e.evaluate)
+	for _, i := range e.timed {
+		rs := e.rules[i]
+		for _, part := range rs.seq.WaitingPartitions() {
+			c, ok := e.clocks[part]
+			if !ok {
+				continue
+			}
+			elapsed := now.Sub(c.arrival) - e.opts.Lateness
+			if elapsed <= 0 {
+				continue
+			}
+			for _, m := range rs.seq.Advance(part, c.event.Add(elapsed), nil) {
+				e.raise(rs, m.Events, m.JoinKeys, m.End.Time)
+			}
+		}
+	}
 	return e.out
 }
 
-// Flush releases every held document in time order and returns the alerts:
-// call it at the end of the input.
+// Flush releases every held document in time order, closes every pending
+// missing-event window and batch sample, and returns the alerts: call it
+// at the end of the input.
 func (e *Engine) Flush() []event.Alert {
 	e.out = nil
 	e.buf.Flush(e.evaluate)
+	for _, rs := range e.rules {
+		var ms []eql.Match
+		switch {
+		case rs.seq != nil:
+			ms = rs.seq.Flush()
+		case rs.sample != nil && e.opts.Lateness < 0:
+			ms = rs.sample.Results()
+		}
+		for _, m := range ms {
+			e.raise(rs, m.Events, m.JoinKeys, m.End.Time)
+		}
+	}
 	return e.out
 }
 
@@ -241,15 +363,21 @@ func (e *Engine) Stats() Stats {
 	s.Rules = make([]RuleStats, len(e.rules))
 	for i, rs := range e.rules {
 		st := RuleStats{ID: rs.rule.ID, Name: rs.rule.Name, Alerts: rs.alerts, Suppressed: rs.throttle.suppressed}
-		if rs.seq != nil {
+		switch {
+		case rs.seq != nil:
 			q := rs.seq.Stats()
-			st.Pending, st.Evicted, st.Expired, st.Cancelled = q.Pending, q.Evicted, q.Expired, q.Cancelled
+			st.Pending, st.Waiting, st.Evicted, st.Expired, st.Cancelled, st.Discarded = q.Pending, q.Waiting, q.Evicted, q.Expired, q.Cancelled, q.Discarded
+		case rs.sample != nil:
+			q := rs.sample.Stats()
+			st.Pending, st.Evicted = q.Keys, q.Evicted
 		}
 		s.Rules[i] = st
 		s.Pending += st.Pending
+		s.Waiting += st.Waiting
 		s.Evicted += st.Evicted
 		s.Expired += st.Expired
 		s.Cancelled += st.Cancelled
+		s.Discarded += st.Discarded
 		s.Suppressed += st.Suppressed
 	}
 	return s
@@ -264,58 +392,53 @@ func (e *Engine) Rules() []*Rule {
 	return out
 }
 
-func (e *Engine) partitionOf(doc event.Document) string {
-	if s, ok := e.partition.Eval(doc).(string); ok && s != "" {
-		return s
+// MaxSpan is the longest maxspan of the engine's sequence rules: how far
+// back in a partition's events a pending sequence can reach.
+func (e *Engine) MaxSpan() time.Duration {
+	var m time.Duration
+	for _, rs := range e.rules {
+		m = max(m, rs.prog.MaxSpan())
 	}
-	if s, ok := e.fallback.Eval(doc).(string); ok {
-		return s
-	}
-	return ""
+	return m
 }
 
-// evaluate runs a released document against the rules that can match its
-// event.category, in rule order.
+func (e *Engine) partitionOf(doc event.Document) string {
+	if s, ok := e.partition.EvalString(doc); ok && s != "" {
+		return s
+	}
+	s, _ := e.fallback.EvalString(doc)
+	return s
+}
+
+// evaluate feeds a released document to the rules it matched, in rule
+// order, after letting time pass for the partition's timed sequences.
 func (e *Engine) evaluate(p *pending) {
 	e.stats.Evaluated++
-	e.candidates = e.candidates[:0]
-	add := func(idx []int) {
-		for _, i := range idx {
-			if e.seen[i] != e.stats.Evaluated {
-				e.seen[i] = e.stats.Evaluated
-				e.candidates = append(e.candidates, i)
-			}
-		}
+	if e.opts.Lateness >= 0 {
+		e.clocks[p.part] = partClock{event: p.ord.Time, arrival: e.opts.Now()}
 	}
-	add(e.anyRules)
-	c, _ := p.doc.Get("event.category")
-	switch v := c.(type) {
-	case string:
-		add(e.byCategory[v])
-	case []any:
-		for _, x := range v {
-			if s, ok := x.(string); ok {
-				add(e.byCategory[s])
-			}
-		}
-	case []string:
-		for _, s := range v {
-			add(e.byCategory[s])
-		}
-	}
-	if len(e.candidates) > 1 {
-		slices.Sort(e.candidates)
-	}
-	for _, i := range e.candidates {
+	for _, i := range e.timed {
 		rs := e.rules[i]
-		if rs.seq == nil {
-			if rs.rule.program.Match(p.doc) {
-				e.raise(rs, []event.Document{p.doc}, nil, p.ord.Time)
-			}
+		if rs.seq.Pending() == 0 {
 			continue
 		}
-		for _, m := range rs.seq.Feed(p.doc, p.ord, p.part) {
-			e.raise(rs, m.Events, m.JoinKeys, p.ord.Time)
+		for _, m := range rs.seq.Advance(p.part, p.ord.Time, nil) {
+			e.raise(rs, m.Events, m.JoinKeys, m.End.Time)
+		}
+	}
+	for _, h := range p.hits {
+		rs := e.rules[h.rule]
+		switch {
+		case rs.seq != nil:
+			for _, m := range rs.seq.FeedStages(p.doc, h.stages, p.ord, p.part) {
+				e.raise(rs, m.Events, m.JoinKeys, p.ord.Time)
+			}
+		case rs.sample != nil:
+			for _, m := range rs.sample.FeedStages(p.doc, h.stages, p.ord) {
+				e.raise(rs, m.Events, m.JoinKeys, p.ord.Time)
+			}
+		default:
+			e.raise(rs, []event.Document{p.doc}, nil, p.ord.Time)
 		}
 	}
 }
@@ -327,29 +450,6 @@ func (e *Engine) raise(rs *ruleState, docs []event.Document, keys []any, at time
 	rs.alerts++
 	e.stats.Alerts++
 	e.out = append(e.out, buildAlert(rs, docs, keys, at, e.opts.Now()))
-}
-
-// documentTime reads @timestamp: an RFC 3339 string, a time.Time, or epoch
-// milliseconds as Elasticsearch accepts for date fields.
-func documentTime(doc event.Document) (time.Time, bool) {
-	v, ok := doc["@timestamp"]
-	if !ok {
-		v, ok = doc.Get("@timestamp")
-	}
-	if !ok {
-		return time.Time{}, false
-	}
-	switch t := v.(type) {
-	case time.Time:
-		return t, !t.IsZero()
-	case string:
-		ts, err := time.Parse(time.RFC3339Nano, t)
-		return ts, err == nil
-	}
-	if ms, ok := event.ToFloat(v); ok {
-		return time.UnixMilli(int64(ms)).UTC(), true
-	}
-	return time.Time{}, false
 }
 
 // throttle applies a rule's max_signals per interval. Windows are aligned

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weft-dev/weft/correlator/eql"
 	"github.com/weft-dev/weft/event"
 )
 
@@ -317,8 +318,8 @@ func generateTraffic(rng *rand.Rand, hosts, scenarios int) []event.Document {
 	}
 	// Interleave hosts by time, as a collector would see them.
 	slices.SortStableFunc(docs, func(a, b event.Document) int {
-		ta, _ := documentTime(a)
-		tb, _ := documentTime(b)
+		ta, _ := eql.Timestamp(a)
+		tb, _ := eql.Timestamp(b)
 		return ta.Compare(tb)
 	})
 	return docs
@@ -333,7 +334,7 @@ func shuffleWithin(rng *rand.Rand, docs []event.Document, lateness time.Duration
 	}
 	arr := make([]arrival, len(docs))
 	for i, d := range docs {
-		ts, _ := documentTime(d)
+		ts, _ := eql.Timestamp(d)
 		arr[i] = arrival{ts.Add(time.Duration(rng.Int64N(int64(lateness) + 1))), d}
 	}
 	slices.SortStableFunc(arr, func(a, b arrival) int { return a.at.Compare(b.at) })
@@ -445,8 +446,12 @@ func TestInvalidTimestamp(t *testing.T) {
 	d := sysmonNetwork("WS01", t0, 1)
 	d["@timestamp"] = "yesterday"
 	e.Process(d)
+	noTime := sysmonNetwork("WS01", t0, 2)
+	delete(noTime, "@timestamp")
+	e.Process(noTime)
+	// A document no rule can use is dropped before its time is read.
 	e.Process(event.Document{"event": map[string]any{"category": "network"}})
-	if st := e.Stats(); st.Invalid != 2 || st.Evaluated != 0 {
+	if st := e.Stats(); st.Invalid != 2 || st.Unmatched != 1 || st.Evaluated != 0 {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -508,49 +513,4 @@ func TestCompileRejectsBadRules(t *testing.T) {
 	if _, err := Compile(nil, Options{PartitionField: "a b"}); err == nil {
 		t.Error("a bad partition field was accepted")
 	}
-}
-
-// BenchmarkNonMatching measures documents per second through the engine
-// with the seed rule when nothing matches: the common case. Timestamps rise
-// as in a live stream, so every document goes through the reorder buffer.
-func BenchmarkNonMatching(b *testing.B) {
-	const poolSize = 1 << 12
-	pool := make([]event.Document, poolSize)
-	for i := range pool {
-		at := t0.Add(time.Duration(i) * time.Millisecond)
-		switch i % 4 {
-		case 0: // network traffic of another process
-			n := sysmonNetwork("WS01", at, i)
-			n.Set("process.name", "svchost.exe")
-			pool[i] = n
-		case 1: // a process start whose parent is not mmc.exe
-			p := sysmonProcess("WS01", at, i)
-			p.Set("process.parent.name", "explorer.exe")
-			pool[i] = p
-		case 2: // mmc.exe talking on a low port
-			n := sysmonNetwork("WS01", at, i)
-			n.Set("destination.port", int64(135))
-			pool[i] = n
-		default: // file events
-			pool[i] = event.Document{
-				"@timestamp": at.Format(time.RFC3339Nano),
-				"event":      map[string]any{"category": []any{"file"}, "type": []any{"creation"}},
-				"host":       map[string]any{"name": "WS01", "id": "id-WS01"},
-			}
-		}
-	}
-	e := newSeedEngine(b, Options{Lateness: time.Second})
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if i%poolSize == 0 && i > 0 {
-			b.StopTimer()
-			e = newSeedEngine(b, Options{Lateness: time.Second})
-			b.StartTimer()
-		}
-		if a := e.Process(pool[i%poolSize]); len(a) != 0 {
-			b.Fatal("unexpected alert")
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

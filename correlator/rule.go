@@ -212,6 +212,9 @@ func ParseRule(path string, data []byte) (*Rule, error) {
 		return nil, fail(0, 0, err)
 	}
 	prog, err := eql.CompileString(r.Query)
+	if err == nil {
+		err = streamable(prog)
+	}
 	if err != nil {
 		var se *eql.SyntaxError
 		if errors.As(err, &se) {
@@ -298,11 +301,10 @@ func parseInterval(s string) (time.Duration, error) {
 	return time.Duration(n) * unit, nil
 }
 
-// LoadRules reads rule files and folders (recursively, every *.toml). A rule
-// that does not load is reported in the errors, with its file and the line
-// and column of the problem, and the others still load. Rules come back in
-// path order; a rule_id seen twice is an error for the later file.
-func LoadRules(ctx context.Context, paths ...string) ([]*Rule, []error) {
+// RuleFiles lists the rule files that paths name: a file stands for
+// itself, a folder for every *.toml file under it (recursively), in path
+// order per argument. Paths that cannot be read are returned as errors.
+func RuleFiles(paths ...string) ([]string, []error) {
 	var files []string
 	var errs []error
 	for _, p := range paths {
@@ -329,6 +331,15 @@ func LoadRules(ctx context.Context, paths ...string) ([]*Rule, []error) {
 			errs = append(errs, &RuleError{Path: p, Err: err})
 		}
 	}
+	return files, errs
+}
+
+// LoadRules reads rule files and folders (recursively, every *.toml). A rule
+// that does not load is reported in the errors, with its file and the line
+// and column of the problem, and the others still load. Rules come back in
+// path order; a rule_id seen twice is an error for the later file.
+func LoadRules(ctx context.Context, paths ...string) ([]*Rule, []error) {
+	files, errs := RuleFiles(paths...)
 	var rules []*Rule
 	seen := map[string]string{}
 	for _, f := range files {
@@ -354,6 +365,45 @@ func LoadRules(ctx context.Context, paths ...string) ([]*Rule, []error) {
 		rules = append(rules, r)
 	}
 	return rules, errs
+}
+
+// RuleCheck is what CheckRule found about one rule file.
+type RuleCheck struct {
+	Path   string
+	RuleID string // read even from a rule that does not load, when the TOML allows
+	Name   string
+	Rule   *Rule // nil when the rule does not load
+	Err    error // why it does not load: a *RuleError with the place in the file
+	// Fields are the document fields the rule's query reads (see
+	// eql.Query.Fields); known whenever the query parses, even if the rule
+	// does not load for another reason.
+	Fields []string
+}
+
+// CheckRule loads one rule file's contents as ParseRule does and reports
+// what it found, whether the rule loads or not.
+func CheckRule(path string, data []byte) RuleCheck {
+	c := RuleCheck{Path: path}
+	var head struct {
+		Rule struct {
+			RuleID string `toml:"rule_id"`
+			Name   string `toml:"name"`
+			Query  string `toml:"query"`
+		} `toml:"rule"`
+	}
+	// A file whose other parts do not decode may still name its rule.
+	_ = toml.Unmarshal(data, &head)
+	c.RuleID, c.Name = head.Rule.RuleID, head.Rule.Name
+	if q, err := eql.Parse(head.Rule.Query); err == nil {
+		c.Fields = q.Fields()
+	}
+	r, err := ParseRule(path, data)
+	if err != nil {
+		c.Err = err
+		return c
+	}
+	c.Rule, c.RuleID, c.Name, c.Fields = r, r.ID, r.Name, r.Program().Query().Fields()
+	return c
 }
 
 // queryPosition maps a byte offset in the decoded rule.query string to the

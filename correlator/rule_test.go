@@ -287,3 +287,53 @@ func TestLoadElasticCorpus(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckRule(t *testing.T) {
+	t.Parallel()
+	rule := func(query string) []byte {
+		return []byte("[rule]\nname = \"N\"\ndescription = \"d\"\nrisk_score = 1\nrule_id = \"id-1\"\nseverity = \"low\"\ntype = \"eql\"\nquery = '''\n" + query + "\n'''\n")
+	}
+	tests := []struct {
+		name   string
+		data   []byte
+		loads  bool
+		id     string
+		fields string
+		err    string
+	}{
+		{"loads", rule(`process where process.name : "x" and ?user.name != null`), true, "id-1", "event.category,process.name,user.name", ""},
+		{"query does not parse", rule("process where\n a =="), false, "id-1", "", "r.toml:10:6: query: unexpected end of query"},
+		{"query parses but cannot stream", rule(`process where a == 1 | tail 2`), false, "id-1", "a,event.category", "tail needs the end of the input"},
+		{"bad metadata keeps the fields", []byte("[rule]\nrule_id = \"id-2\"\ntype = \"query\"\nquery = 'any where x'\n"), false, "id-2", "x", "rule.name is missing"},
+		{"not TOML", []byte("[rule\n"), false, "", "", "r.toml:1:"},
+	}
+	for _, tt := range tests {
+		c := CheckRule("r.toml", tt.data)
+		if (c.Err == nil) != tt.loads || (c.Rule != nil) != tt.loads || c.RuleID != tt.id ||
+			strings.Join(c.Fields, ",") != tt.fields || (tt.err != "" && !strings.Contains(c.Err.Error(), tt.err)) {
+			t.Errorf("%s: %+v", tt.name, c)
+		}
+	}
+}
+
+func TestRuleFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, p := range []string{"b.toml", "a.TOML", "sub/c.toml", "notes.md"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, errs := RuleFiles(dir, filepath.Join(dir, "notes.md"), filepath.Join(dir, "gone.toml"))
+	var rel []string
+	for _, f := range files {
+		r, _ := filepath.Rel(dir, f)
+		rel = append(rel, r)
+	}
+	if strings.Join(rel, " ") != "a.TOML b.toml sub/c.toml notes.md" || len(errs) != 1 {
+		t.Errorf("files %v, errors %v", rel, errs)
+	}
+}

@@ -3,6 +3,7 @@ package normalizer
 import (
 	"reflect"
 	"testing"
+	"time"
 )
 
 func TestCanonical(t *testing.T) {
@@ -176,5 +177,22 @@ func TestSlotNames(t *testing.T) {
 	}
 	if slotOf("ParentUser") != numSlots {
 		t.Error("ParentUser has a slot but the pipeline never reads it")
+	}
+}
+
+func TestFormatMillis(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in   time.Time
+		want string
+	}{
+		{time.Date(2024, 3, 5, 14, 22, 31, 476123400, time.UTC), "2024-03-05T14:22:31.476Z"},
+		{time.Date(2024, 3, 5, 15, 22, 31, 999999999, time.FixedZone("CET", 3600)), "2024-03-05T14:22:31.999Z"},
+		{time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), "0001-01-01T00:00:00.000Z"},
+		{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), "10000-01-01T00:00:00.000Z"},
+	} {
+		if got := formatMillis(tt.in); got != tt.want {
+			t.Errorf("formatMillis(%v) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

@@ -1,7 +1,5 @@
 package normalizer
 
-import "strings"
-
 // commandLineToArgv splits a Windows command line into arguments exactly as
 // the pipeline's painless script does (a port of Go's pre-1.11
 // syscall.CommandLineToArgv, after CommandLineToArgvW): spaces and tabs
@@ -11,9 +9,9 @@ import "strings"
 // inside quotes a doubled quote gives a literal quote and ends the quoting
 // (the "prior to 2008" rule). The script works on UTF-16 units and we on
 // bytes: every byte it acts on is ASCII, so the result is the same.
-func commandLineToArgv(cmd string) []any {
-	// One more than the separators bounds the count of arguments.
-	args := make([]any, 0, 1+strings.Count(cmd, " ")+strings.Count(cmd, "\t"))
+//
+// The arguments are appended to args.
+func commandLineToArgv(args []string, cmd string) []string {
 	for len(cmd) > 0 {
 		if cmd[0] == ' ' || cmd[0] == '\t' {
 			cmd = cmd[1:]

@@ -9,34 +9,34 @@ func TestCommandLineToArgv(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		cmd  string
-		want []any
+		want []string
 	}{
-		{`a b c`, []any{"a", "b", "c"}},
-		{"  a \t  b  ", []any{"a", "b"}},
-		{`"C:\Program Files\App\app.exe" -k netsvcs`, []any{`C:\Program Files\App\app.exe`, "-k", "netsvcs"}},
+		{`a b c`, []string{"a", "b", "c"}},
+		{"  a \t  b  ", []string{"a", "b"}},
+		{`"C:\Program Files\App\app.exe" -k netsvcs`, []string{`C:\Program Files\App\app.exe`, "-k", "netsvcs"}},
 		// Backslashes not followed by a quote are literal.
-		{`C:\Windows\system32\svchost.exe \\server\share\ a\`, []any{`C:\Windows\system32\svchost.exe`, `\\server\share\`, `a\`}},
+		{`C:\Windows\system32\svchost.exe \\server\share\ a\`, []string{`C:\Windows\system32\svchost.exe`, `\\server\share\`, `a\`}},
 		// 2n backslashes and a quote: n backslashes, the quote toggles quoting.
-		{`a\\"b c"`, []any{`a\b c`}},
+		{`a\\"b c"`, []string{`a\b c`}},
 		// 2n+1 backslashes and a quote: n backslashes and a literal quote.
-		{`"a\"b"`, []any{`a"b`}},
-		{`a\\\"b`, []any{`a\"b`}},
-		{`powershell -c "echo \"hi there\""`, []any{"powershell", "-c", `echo "hi there"`}},
+		{`"a\"b"`, []string{`a"b`}},
+		{`a\\\"b`, []string{`a\"b`}},
+		{`powershell -c "echo \"hi there\""`, []string{"powershell", "-c", `echo "hi there"`}},
 		// A doubled quote inside quotes is a literal quote and ends quoting,
 		// so the next quote opens it again.
-		{`"a""b" c`, []any{`a"b c`}},
-		{`"a""b c"`, []any{`a"b`, `c`}},
+		{`"a""b" c`, []string{`a"b c`}},
+		{`"a""b c"`, []string{`a"b`, `c`}},
 		// Quoting can start and stop within one argument.
-		{`"a"b"c d"`, []any{"abc d"}},
-		{`"" x ""`, []any{"", "x", ""}},
-		{`"unterminated arg`, []any{"unterminated arg"}},
-		{`"ends in slashes\\"`, []any{`ends in slashes\`}},
-		{"   ", []any{}},
-		{"", []any{}},
-		{`naïve "ünïcode arg"`, []any{"naïve", "ünïcode arg"}},
+		{`"a"b"c d"`, []string{"abc d"}},
+		{`"" x ""`, []string{"", "x", ""}},
+		{`"unterminated arg`, []string{"unterminated arg"}},
+		{`"ends in slashes\\"`, []string{`ends in slashes\`}},
+		{"   ", []string{}},
+		{"", []string{}},
+		{`naïve "ünïcode arg"`, []string{"naïve", "ünïcode arg"}},
 	}
 	for _, tt := range tests {
-		if got := commandLineToArgv(tt.cmd); !reflect.DeepEqual(got, tt.want) {
+		if got := commandLineToArgv([]string{}, tt.cmd); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("commandLineToArgv(%q) = %q, want %q", tt.cmd, got, tt.want)
 		}
 	}
@@ -45,8 +45,8 @@ func TestCommandLineToArgv(t *testing.T) {
 // referenceArgv is a literal transcription of the pipeline's painless
 // script, character by character with a string builder; commandLineToArgv
 // avoids copies and must agree with it on every input.
-func referenceArgv(cmd string) []any {
-	args := []any{}
+func referenceArgv(cmd string) []string {
+	args := []string{}
 	for len(cmd) > 0 {
 		if cmd[0] == ' ' || cmd[0] == '\t' {
 			cmd = cmd[1:]
@@ -108,7 +108,7 @@ func FuzzCommandLineToArgv(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, cmd string) {
-		if got, want := commandLineToArgv(cmd), referenceArgv(cmd); !reflect.DeepEqual(got, want) {
+		if got, want := commandLineToArgv([]string{}, cmd), referenceArgv(cmd); !reflect.DeepEqual(got, want) {
 			t.Errorf("commandLineToArgv(%q) = %q, reference %q", cmd, got, want)
 		}
 	})
@@ -121,7 +121,7 @@ func TestCommandLineMatchesReference(t *testing.T) {
 	const alphabet = "a \t\"\\"
 	var gen func(prefix string, depth int)
 	gen = func(prefix string, depth int) {
-		if got, want := commandLineToArgv(prefix), referenceArgv(prefix); !reflect.DeepEqual(got, want) {
+		if got, want := commandLineToArgv([]string{}, prefix), referenceArgv(prefix); !reflect.DeepEqual(got, want) {
 			t.Fatalf("commandLineToArgv(%q) = %q, reference %q", prefix, got, want)
 		}
 		if depth == 0 {

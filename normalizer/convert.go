@@ -91,7 +91,33 @@ func parseSysmonTime(s string) (time.Time, bool) {
 // both store it: UTC, millisecond precision (truncated), 'Z'.
 func formatMillis(t time.Time) string {
 	var b [32]byte
-	return string(t.UTC().AppendFormat(b[:0], "2006-01-02T15:04:05.000Z"))
+	return string(appendMillis(b[:0], t))
+}
+
+// appendMillis is formatMillis appending to b.
+func appendMillis(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		// Outside four digits the layout decides the form; rare enough.
+		return t.AppendFormat(b, "2006-01-02T15:04:05.000Z")
+	}
+	hour, minute, sec := t.Clock()
+	d := [24]byte{4: '-', 7: '-', 10: 'T', 13: ':', 16: ':', 19: '.', 23: 'Z'}
+	digits := func(at, n, width int) {
+		for i := at + width - 1; i >= at; i-- {
+			d[i] = byte('0' + n%10)
+			n /= 10
+		}
+	}
+	digits(0, year, 4)
+	digits(5, int(month), 2)
+	digits(8, day, 2)
+	digits(11, hour, 2)
+	digits(14, minute, 2)
+	digits(17, sec, 2)
+	digits(20, t.Nanosecond()/int(time.Millisecond), 3)
+	return append(b, d[:]...)
 }
 
 // mustache renders a value through an ingest template written with double

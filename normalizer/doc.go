@@ -5,6 +5,15 @@
 // written. Sysmon events get the whole pipeline; other events get the
 // fields Winlogbeat gives every event (winlog.*, event.code, event.provider,
 // event.kind, event.created, log.level, @timestamp, host.*, ecs.version).
+// README.md describes the documents for users.
+//
+// A Normalizer maps an event into a typed record of the fields it sets,
+// then writes the record either as an event.Document (Normalize) or as the
+// msgpack bytes bus.Encode would write for that document (AppendMsgpack),
+// which is what the stage publishes: no map is built on the hot path.
+// Serve runs the stage on the bus, unpartitioned or with host partitions
+// that keep each host's events in order across instances (Options).
+// FromWinlogbeat turns Winlogbeat JSON back into the raw event it read.
 //
 // Beyond the pipeline:
 //
@@ -23,8 +32,9 @@
 //   - Values the pipeline drops silently (an unparsable port, IP, pid or
 //     UtcTime, a broken Hashes list) are dropped too, but also recorded in
 //     error.message, as are missing fields of event IDs 1 and 3, unknown
-//     Sysmon event IDs and repeated EventData names. Normalize returns the
-//     same list as an *Error.
+//     Sysmon event IDs and repeated EventData names in Sysmon events (other
+//     providers' flattened UserData repeats names: the first value is
+//     kept, quietly). Normalize returns the same list as an *Error.
 //
 // Numbers are int64, booleans bool, and lists []any, so that JSON or
 // msgpack encoding gives what Elasticsearch would hold in _source.

@@ -219,10 +219,7 @@ func slotOf(name string) slot {
 
 type field struct {
 	name, value string
-	// boxed is value as an any, kept once made so that a value stored in
-	// two places of the document is boxed (allocated) once.
-	boxed any
-	gone  bool
+	gone        bool
 }
 
 // eventData is winlog.event_data while the pipeline works on it: the
@@ -241,7 +238,9 @@ type eventData struct {
 // a name repeats the first value is kept. Values are then canonicalised.
 // It returns the names that repeated.
 func (d *eventData) load(data []event.Field) (dups []string) {
-	d.fields = make([]field, 0, len(data))
+	d.fields = d.fields[:0]
+	d.at = [numSlots]uint8{}
+	d.present = 0
 	for i := range data {
 		name, value := data[i].Name, data[i].Value
 		s := slotOf(name)
@@ -291,22 +290,6 @@ func (d *eventData) get(s slot) (string, bool) {
 	return d.fields[i-1].value, true
 }
 
-// getBoxed is get with the value as an any.
-func (d *eventData) getBoxed(s slot) (any, bool) {
-	i := d.at[s]
-	if i == 0 || d.fields[i-1].gone {
-		return nil, false
-	}
-	return d.fields[i-1].box(), true
-}
-
-func (f *field) box() any {
-	if f.boxed == nil {
-		f.boxed = f.value
-	}
-	return f.boxed
-}
-
 // take returns the live value of slot s and removes it, as a rename does.
 func (d *eventData) take(s slot) (string, bool) {
 	i := d.at[s]
@@ -345,15 +328,4 @@ func (d *eventData) removeIf(match func(string) bool) {
 			d.fields[i].gone = true
 		}
 	}
-}
-
-// live counts the fields still in event_data.
-func (d *eventData) live() int {
-	n := 0
-	for i := range d.fields {
-		if !d.fields[i].gone {
-			n++
-		}
-	}
-	return n
 }

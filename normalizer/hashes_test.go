@@ -52,7 +52,18 @@ func TestParseHashes(t *testing.T) {
 		{in: ","},
 	}
 	for _, tt := range tests {
-		hashes, related, bad, ok := parseHashes(tt.in)
+		pairs, rel, produced, bad, ok := parseHashes(tt.in, nil, nil)
+		var hashes map[string]any
+		if produced {
+			hashes = map[string]any{}
+		}
+		for _, p := range pairs {
+			hashes[p.key] = p.value
+		}
+		var related []any
+		for _, r := range rel {
+			related = append(related, r)
+		}
 		if !reflect.DeepEqual(hashes, tt.hashes) || !reflect.DeepEqual(related, tt.related) {
 			t.Errorf("parseHashes(%q) = %v, %q; want %v, %q", tt.in, hashes, related, tt.hashes, tt.related)
 		}

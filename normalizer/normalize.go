@@ -14,6 +14,8 @@ const (
 	// ecsVersion is what the pipeline's first processor sets.
 	ecsVersion = "8.0.0"
 	zeroGUID   = "{00000000-0000-0000-0000-000000000000}"
+	// maxHostIDs bounds the host.id cache; past it the cache starts over.
+	maxHostIDs = 4096
 )
 
 // Error lists what was wrong with one raw event. The document was still
@@ -30,33 +32,118 @@ func (e *Error) Error() string {
 	return "normalize " + e.Where + ": " + strings.Join(e.Problems, "; ")
 }
 
-// Normalize turns a raw Windows event into its ECS document as Winlogbeat
-// and Elastic's windows.sysmon_operational ingest pipeline together would
-// store it. Sysmon events (provider Microsoft-Windows-Sysmon) go through the
-// whole pipeline; other events get the fields Winlogbeat gives every event.
+// Normalizer turns raw Windows events into ECS documents as Winlogbeat and
+// Elastic's windows.sysmon_operational ingest pipeline together would store
+// them. It keeps its working memory from one event to the next, so it is
+// not safe for concurrent use: give each goroutine its own.
+type Normalizer struct {
+	schema *schema
+	rec    record
+	ed     eventData
+
+	r        *event.Raw
+	code     string // event.code
+	sysmon   bool
+	problems []string
+
+	hashes   []hashPair  // process.hash or file.hash
+	related  []string    // scratch for parseHashes
+	answers  []dnsAnswer // dns.answers
+	resolved []resolvedIP
+	order    []int // event_data's live fields, ordered by name
+
+	hostIDs map[string]string
+	// The last provider GUID seen and its canonical form.
+	providerGUID, providerCanon string
+
+	// Scratch of the writers.
+	counts []uint16
+	maps   []map[string]any
+}
+
+// New returns a Normalizer.
+func New() *Normalizer {
+	s := newSchema()
+	return &Normalizer{
+		schema:  s,
+		hostIDs: make(map[string]string),
+		counts:  make([]uint16, len(s.nodes)),
+		maps:    make([]map[string]any, len(s.nodes)),
+	}
+}
+
+// Normalize is New().Normalize(r), for a single event; a stream of events
+// goes faster through one Normalizer.
+func Normalize(r *event.Raw) (event.Document, error) {
+	return New().Normalize(r)
+}
+
+// Normalize turns a raw event into its ECS document. Sysmon events
+// (provider Microsoft-Windows-Sysmon) go through the whole pipeline; other
+// events get the fields Winlogbeat gives every event.
 //
 // A document is always returned. The error, when not nil, is an *Error
 // describing the problems found in the event, which are also recorded on
 // the document as error.message; the caller only counts or logs it.
-func Normalize(r *event.Raw) (doc event.Document, err error) {
-	if r == nil {
-		problem := "no event given"
-		return event.Document{
-			"ecs":   map[string]any{"version": ecsVersion},
-			"error": map[string]any{"message": []any{problem}},
-		}, &Error{Where: "nil event", Problems: []string{problem}}
+func (n *Normalizer) Normalize(r *event.Raw) (doc event.Document, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = n.fault(p)
+			doc = n.document()
+		}
+	}()
+	err = n.mapEvent(r)
+	return n.document(), err
+}
+
+// AppendMsgpack maps a raw event like Normalize and appends its document to
+// dst in msgpack, exactly as bus.Encode writes the event.Document Normalize
+// returns (maps with sorted keys), without building the document.
+func (n *Normalizer) AppendMsgpack(dst []byte, r *event.Raw) (out []byte, err error) {
+	start := len(dst)
+	defer func() {
+		if p := recover(); p != nil {
+			err = n.fault(p)
+			out = n.appendMsgpack(dst[:start])
+		}
+	}()
+	err = n.mapEvent(r)
+	return n.appendMsgpack(dst), err
+}
+
+// fault replaces a record that could not be written with one that says
+// so and still names the event, so that a fault costs one event, not the
+// stage.
+func (n *Normalizer) fault(p any) error {
+	n.rec.reset()
+	n.problems = append(n.problems[:0], fmt.Sprintf("normalizer fault: %v", p))
+	n.rec.setConst(kECSVersion, ecsVersion)
+	n.rec.setConst(kEventKind, "pipeline_error")
+	if r := n.r; r != nil {
+		n.rec.setStr(kWinlogChannel, r.Channel)
+		n.rec.setStr(kWinlogComputerName, r.Computer)
+		n.rec.setDecimal(kWinlogRecordID, r.RecordID)
 	}
-	n := run{r: r}
+	return n.finishErrors()
+}
+
+// mapEvent fills n.rec from r.
+func (n *Normalizer) mapEvent(r *event.Raw) (err error) {
+	n.rec.reset()
+	n.problems = n.problems[:0]
+	n.r = r
+	if r == nil {
+		n.rec.setConst(kECSVersion, ecsVersion)
+		n.problem("no event given")
+		return n.finishErrors()
+	}
 	defer func() {
 		// A fault in the mapping must cost one event, not the stage: keep
 		// what was built and say what happened.
 		if p := recover(); p != nil {
-			if n.doc == nil {
-				n.doc = event.Document{}
-			}
 			n.problem(fmt.Sprintf("normalizer fault: %v", p))
-			child(n.doc, "event", 4)["kind"] = "pipeline_error"
-			doc, err = n.doc, n.finishErrors()
+			n.rec.setConst(kEventKind, "pipeline_error")
+			err = n.finishErrors()
 		}
 	}()
 	n.winlogbeat()
@@ -64,114 +151,89 @@ func Normalize(r *event.Raw) (doc event.Document, err error) {
 		n.pipeline()
 	}
 	n.finishEventData()
-	return n.doc, n.finishErrors()
+	return n.finishErrors()
 }
 
-// run is the state of one Normalize call.
-type run struct {
-	r        *event.Raw
-	doc      event.Document
-	ed       eventData
-	code     string // event.code
-	sid      any    // the System block's user SID, boxed, or nil
-	sysmon   bool
-	problems []string
+func (n *Normalizer) problem(msg string) { n.problems = append(n.problems, msg) }
 
-	// Objects of the document that most events fill, kept at hand.
-	winlog, evt, process, parent map[string]any
-}
-
-func (n *run) problem(msg string) { n.problems = append(n.problems, msg) }
-
-// winlogbeat builds what Winlogbeat sends for any event: winlog.*, the
+// winlogbeat sets what Winlogbeat sends for any event: winlog.*, the
 // event.* it sets, @timestamp from TimeCreated, log.level, and host.*.
-func (n *run) winlogbeat() {
-	r := n.r
-	n.doc = make(event.Document, 16)
-	n.code = strconv.FormatUint(uint64(r.EventID), 10)
+func (n *Normalizer) winlogbeat() {
+	r, rec := n.r, &n.rec
 	n.sysmon = strings.EqualFold(r.Provider, sysmonProvider) || strings.EqualFold(r.Channel, sysmonChannel)
 
-	n.doc["ecs"] = map[string]any{"version": ecsVersion}
-	// Values stored twice are boxed once.
-	var code, computer, provider any = n.code, r.Computer, r.Provider
-	if r.UserSID != "" {
-		n.sid = r.UserSID
-	}
-
-	w := make(map[string]any, 14)
+	rec.setConst(kECSVersion, ecsVersion)
 	// channel, computer_name and record_id are always set: the document's
 	// identity (event.Document.Identity) is read from them.
-	w["channel"] = r.Channel
-	w["computer_name"] = computer
+	rec.setStr(kWinlogChannel, r.Channel)
+	rec.setStr(kWinlogComputerName, r.Computer)
 	// The pipeline converts record_id to a string.
-	w["record_id"] = strconv.FormatUint(r.RecordID, 10)
-	w["event_id"] = code
-	w["provider_name"] = provider
+	rec.setDecimal(kWinlogRecordID, r.RecordID)
+	if c, ok := sysmonCategorization(r.EventID); ok {
+		// The table's code is a constant: stored without an allocation.
+		n.code = c.code.(string)
+		rec.setConst(kWinlogEventID, c.code)
+		rec.setConst(kEventCode, c.code)
+	} else {
+		n.code = strconv.FormatUint(uint64(r.EventID), 10)
+		rec.setStr(kWinlogEventID, n.code)
+		rec.setStr(kEventCode, n.code)
+	}
+	rec.setStr(kWinlogProviderName, r.Provider)
 	if r.ProviderGUID != "" {
-		guid := r.ProviderGUID
-		if g, ok := canonicalGUID(guid); ok {
-			guid = g
+		// A stream has few providers: the last one's canonical form is kept.
+		if r.ProviderGUID != n.providerGUID {
+			n.providerGUID, n.providerCanon = r.ProviderGUID, r.ProviderGUID
+			if g, ok := canonicalGUID(r.ProviderGUID); ok {
+				n.providerCanon = g
+			}
 		}
-		w["provider_guid"] = guid
+		rec.setStr(kWinlogProviderGUID, n.providerCanon)
 	}
 	if r.Version != 0 {
-		w["version"] = int64(r.Version)
+		rec.setInt(kWinlogVersion, int64(r.Version))
 	}
 	if op, ok := opcodeName(r.Opcode); ok {
-		w["opcode"] = op
+		rec.setConst(kWinlogOpcode, op)
 	}
 	if n.sysmon {
 		if task, ok := sysmonTask(r.Task); ok {
-			w["task"] = task
+			rec.setConst(kWinlogTask, task)
 		}
 	}
-	if r.ProcessID != 0 || r.ThreadID != 0 {
-		p := make(map[string]any, 2)
-		if r.ProcessID != 0 {
-			p["pid"] = int64(r.ProcessID)
-		}
-		if r.ThreadID != 0 {
-			p["thread"] = map[string]any{"id": int64(r.ThreadID)}
-		}
-		w["process"] = p
+	if r.ProcessID != 0 {
+		rec.setInt(kWinlogProcessPID, int64(r.ProcessID))
+	}
+	if r.ThreadID != 0 {
+		rec.setInt(kWinlogProcessThreadID, int64(r.ThreadID))
 	}
 	if r.UserSID != "" {
-		w["user"] = map[string]any{"identifier": n.sid}
+		rec.setStr(kWinlogUserIdentifier, r.UserSID)
 	}
-	n.doc["winlog"] = w
-	n.winlog = w
 
-	e := make(map[string]any, 10)
-	e["kind"] = "event"
-	e["code"] = code
+	rec.setConst(kEventKind, "event")
 	if r.Provider != "" {
-		e["provider"] = provider
+		rec.setStr(kEventProvider, r.Provider)
 	}
 	if n.sysmon {
 		// Neither is set by the pipeline itself: Winlogbeat's sysmon module
 		// sets event.module, Elastic Agent sets event.dataset.
-		e["module"] = "sysmon"
-		e["dataset"] = "windows.sysmon_operational"
+		rec.setConst(kEventModule, "sysmon")
+		rec.setConst(kEventDataset, "windows.sysmon_operational")
 	}
 	if !r.TimeCreated.IsZero() {
-		var created any = formatMillis(r.TimeCreated)
-		e["created"] = created
-		n.doc["@timestamp"] = created
+		rec.setMillis(kEventCreated, r.TimeCreated)
+		rec.setMillis(kTimestamp, r.TimeCreated)
 	}
-	n.doc["event"] = e
-	n.evt = e
-
 	if level, ok := levelName(r.Level); ok {
-		n.doc["log"] = map[string]any{"level": level}
+		rec.setConst(kLogLevel, level)
 	}
 
-	host := make(map[string]any, 3)
-	host["os"] = map[string]any{"type": "windows"}
+	rec.setConst(kHostOSType, "windows")
 	if r.Computer != "" {
-		host["name"] = computer
-		host["id"] = HostID(r.Computer)
+		rec.setStr(kHostName, r.Computer)
+		rec.setStr(kHostID, n.hostID(r.Computer))
 	}
-	n.doc["host"] = host
 
 	if r.Provider == "" {
 		n.problem("System/Provider: missing")
@@ -190,49 +252,83 @@ func (n *run) winlogbeat() {
 	}
 
 	for _, name := range n.ed.load(r.Data) {
+		n.repeated(name)
+	}
+}
+
+// repeated reports an EventData name that came twice. Sysmon names each
+// value once, so in a Sysmon event it is a broken record; other providers'
+// UserData, flattened, repeats names as a matter of course.
+func (n *Normalizer) repeated(name string) {
+	if n.sysmon {
 		n.problem("winlog.event_data." + name + ": repeated; the first value is kept")
 	}
 }
 
-// finishEventData writes winlog.event_data from the fields still in it.
-func (n *run) finishEventData() {
-	live := n.ed.live()
-	if live == 0 {
-		return
+// hostID is HostID, remembered per computer: a stream repeats few names.
+func (n *Normalizer) hostID(computer string) string {
+	if id, ok := n.hostIDs[computer]; ok {
+		return id
 	}
-	m := make(map[string]any, live)
-	for i := range n.ed.fields {
-		f := &n.ed.fields[i]
-		if f.gone {
-			continue
-		}
-		if _, dup := m[f.name]; dup {
-			n.problem("winlog.event_data." + f.name + ": repeated; the first value is kept")
-			continue
-		}
-		m[f.name] = f.box()
+	if len(n.hostIDs) >= maxHostIDs {
+		clear(n.hostIDs)
 	}
-	n.winlog["event_data"] = m
+	id := HostID(computer)
+	n.hostIDs[computer] = id
+	return id
 }
 
-// finishErrors records the problems on the document as error.message and
-// returns them as an *Error.
-func (n *run) finishErrors() error {
+// finishEventData orders the fields left in winlog.event_data by name,
+// dropping (and reporting) a name that repeats, and sets the field when
+// any is left.
+func (n *Normalizer) finishEventData() {
+	n.order = n.order[:0]
+	for i := range n.ed.fields {
+		if n.ed.fields[i].gone {
+			continue
+		}
+		// Insertion sort: a few dozen fields at most, and stable, so the
+		// first of a repeated name comes first.
+		name := n.ed.fields[i].name
+		j := len(n.order)
+		n.order = append(n.order, i)
+		for j > 0 && n.ed.fields[n.order[j-1]].name > name {
+			n.order[j] = n.order[j-1]
+			j--
+		}
+		n.order[j] = i
+	}
+	out := n.order[:0]
+	for k, i := range n.order {
+		if k > 0 && n.ed.fields[i].name == n.ed.fields[n.order[k-1]].name {
+			n.repeated(n.ed.fields[i].name)
+			continue
+		}
+		out = append(out, i)
+	}
+	n.order = out
+	if len(n.order) > 0 {
+		n.rec.setKind(kWinlogEventData, vEventData)
+	}
+}
+
+// finishErrors records the problems as error.message and returns them as
+// an *Error.
+func (n *Normalizer) finishErrors() error {
 	if len(n.problems) == 0 {
 		return nil
 	}
-	errObj := child(n.doc, "error", 2)
-	msgs, _ := errObj["message"].([]any)
-	for _, p := range n.problems {
-		msgs = append(msgs, p)
+	n.rec.setKind(kErrorMessage, vProblems)
+	where := "nil event"
+	if n.r != nil {
+		where = whereOf(n.r)
 	}
-	errObj["message"] = msgs
-	return &Error{Where: where(n.r), Problems: n.problems}
+	return &Error{Where: where, Problems: append([]string(nil), n.problems...)}
 }
 
-// where names an event for error messages: where it was read and which
+// whereOf names an event for error messages: where it was read and which
 // record it is.
-func where(r *event.Raw) string {
+func whereOf(r *event.Raw) string {
 	var b strings.Builder
 	o := r.Origin
 	switch {
@@ -247,29 +343,4 @@ func where(r *event.Raw) string {
 	}
 	fmt.Fprintf(&b, ": record %d of %s %s (event %d)", r.RecordID, r.Computer, r.Channel, r.EventID)
 	return b.String()
-}
-
-// child returns m[key] as an object, creating it when absent.
-func child(m map[string]any, key string, hint int) map[string]any {
-	if c, ok := m[key].(map[string]any); ok {
-		return c
-	}
-	c := make(map[string]any, hint)
-	m[key] = c
-	return c
-}
-
-// appendUnique appends v to the list at m[key] unless it is already there,
-// as the append processor with allow_duplicates: false does.
-func appendUnique(m map[string]any, key string, v any) {
-	list, _ := m[key].([]any)
-	for _, x := range list {
-		if x == v {
-			return
-		}
-	}
-	if list == nil {
-		list = make([]any, 0, 2)
-	}
-	m[key] = append(list, v)
 }

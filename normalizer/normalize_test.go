@@ -415,6 +415,19 @@ func TestBadInput(t *testing.T) {
 			absent:   []string{"host.id", "host.name", "@timestamp", "event.created"},
 		},
 		{
+			// A Sysmon version that renamed DestinationIp and added a field:
+			// the renamed field is reported missing and kept, unmapped, in
+			// event_data with the new one.
+			name:     "a Sysmon version with a renamed and an extra field",
+			raw:      appendData(without(networkIngress(), "DestinationIp"), "DestinationIP", "10.20.30.7", "SourceProcessTag", "x"),
+			problems: []string{"DestinationIp: missing from Sysmon event 3"},
+			want: map[string]any{
+				"winlog.event_data": map[string]any{"DestinationIP": "10.20.30.7", "SourceProcessTag": "x"},
+				"source.ip":         "10.20.30.40", "destination.port": int64(50122), "network.direction": "ingress",
+			},
+			absent: []string{"destination.ip", "network.community_id"},
+		},
+		{
 			name:     "both TargetProcessGuid spellings fail the pipeline",
 			raw:      sysmonRaw(10, 9, "2024-03-05T14:22:31Z", 1, fields("UtcTime", "2024-03-05 14:22:30.000", "TargetProcessGuid", "{11111111-2222-3333-4444-555555555555}", "TargetProcessGUID", "{11111111-2222-3333-4444-666666666666}", "User", `A\b`)),
 			problems: []string{"field [winlog.event_data.TargetProcessGUID] already exists"},

@@ -9,39 +9,62 @@ import (
 	"github.com/weft-dev/weft/normalizer/communityid"
 )
 
-// categorization is one entry of the pipeline's categorization table.
+// categorization is one entry of the pipeline's categorization table. Its
+// values are constants in interfaces, so storing them allocates nothing.
 type categorization struct {
-	action                 any // a constant string: storing it allocates nothing
-	category, typ, outcome []any
+	code, action           any
+	category, typ, outcome list3
+}
+
+// list3 is a list of up to three constants.
+type list3 struct {
+	n int
+	v [3]any
+}
+
+func (l *list3) values() []any { return l.v[:l.n] }
+
+// dnsAnswer is one entry of dns.answers; typ is null when the record type
+// is not in the pipeline's table, and data is absent for a bare "type: N".
+type dnsAnswer struct {
+	typ, data      string
+	known, hasData bool
+}
+
+// resolvedIP is one entry of dns.resolved_ip; an address the convert
+// processor rejected leaves a null behind.
+type resolvedIP struct {
+	ip   string
+	null bool
 }
 
 // pipeline applies Elastic's windows.sysmon_operational ingest pipeline to
 // a Sysmon event, processor by processor, in the spec's order. Where a
 // processor has ignore_failure the pipeline drops a bad value silently; we
 // drop it the same way but also record the problem, so bad input is seen.
-func (n *run) pipeline() {
-	d := &n.ed
+func (n *Normalizer) pipeline() {
+	d, rec := &n.ed, &n.rec
 	d.removeIf(func(v string) bool { return v == "-" || v == zeroGUID })
 
 	if v, ok := d.get(sUtcTime); ok {
 		if t, ok := parseSysmonTime(v); ok {
-			n.doc["@timestamp"] = formatMillis(t)
+			rec.setMillis(kTimestamp, t)
 		} else {
 			n.problem(fmt.Sprintf("winlog.event_data.UtcTime: %q is not a time of the form yyyy-MM-dd HH:mm:ss.SSS; @timestamp is TimeCreated", v))
 		}
 	}
 
-	if c, ok := sysmonCategorization(n.code); ok {
-		if c.category != nil {
-			n.evt["category"] = c.category
+	if c, ok := sysmonCategorization(n.r.EventID); ok {
+		if c.category.n > 0 {
+			rec.setConsts(kEventCategory, c.category.values()...)
 		}
-		if c.typ != nil {
-			n.evt["type"] = c.typ
+		if c.typ.n > 0 {
+			rec.setConsts(kEventType, c.typ.values()...)
 		}
-		if c.outcome != nil {
-			n.evt["outcome"] = c.outcome
+		if c.outcome.n > 0 {
+			rec.setConsts(kEventOutcome, c.outcome.values()...)
 		}
-		n.evt["action"] = c.action
+		rec.setConst(kEventAction, c.action)
 		n.checkRequired()
 	} else {
 		n.problem("event.code: " + n.code + " is not a Sysmon event ID the pipeline maps")
@@ -49,28 +72,27 @@ func (n *run) pipeline() {
 
 	if v, ok := d.get(sID); ok && n.code == "255" {
 		d.take(sID)
-		child(n.doc, "error", 2)["code"] = v
+		rec.setStr(kErrorCode, v)
 	}
-	if v, ok := d.get(sRuleName); ok {
-		d.take(sRuleName)
-		n.doc["rule"] = map[string]any{"name": v}
+	if v, ok := d.take(sRuleName); ok {
+		rec.setStr(kRuleName, v)
 	}
 	if v, ok := d.get(sType); ok && n.code == "25" {
 		d.take(sType)
-		n.doc["message"] = v
+		rec.setStr(kMessage, v)
 	}
 	d.renameKey(sHash, sHashes)
 
-	var hashes map[string]any
+	hashes := false
+	n.hashes, n.related = n.hashes[:0], n.related[:0]
 	if v, ok := d.get(sHashes); ok {
-		var related []any
 		var bad string
-		hashes, related, bad, ok = parseHashes(v)
+		n.hashes, n.related, hashes, bad, ok = parseHashes(v, n.hashes, n.related)
 		if !ok {
 			n.problem(fmt.Sprintf("winlog.event_data.Hashes: %q has no \"=\"; the hashes after it are lost", bad))
 		}
-		if len(related) > 0 {
-			n.doc["related"] = map[string]any{"hash": related}
+		if len(n.related) > 0 {
+			rec.setList(kRelatedHash, append(rec.newList(kRelatedHash), n.related...))
 		}
 	}
 
@@ -95,7 +117,7 @@ func (n *run) pipeline() {
 
 // checkRequired records the fields a Sysmon event of this ID always
 // carries but this one lacks.
-func (n *run) checkRequired() {
+func (n *Normalizer) checkRequired() {
 	const common = 1 << sUtcTime
 	var want uint64 = common
 	switch n.code {
@@ -114,45 +136,21 @@ func (n *run) checkRequired() {
 	}
 }
 
-func (n *run) proc() map[string]any {
-	if n.process == nil {
-		// A map of up to 8 entries is one allocation; only process
-		// creation fills more.
-		hint := 8
-		if n.code == "1" {
-			hint = 12
-		}
-		n.process = child(n.doc, "process", hint)
-	}
-	return n.process
-}
-
-func (n *run) parentProc() map[string]any {
-	if n.parent == nil {
-		n.parent = child(n.proc(), "parent", 8)
-	}
-	return n.parent
-}
-
-// rename moves event_data's s to m[key], as the rename processor does:
-// nothing happens when s is absent, and when key is already set the rename
-// fails and s stays in event_data.
-func (n *run) rename(s slot, m func() map[string]any, key string) {
+// rename moves event_data's s to k, as the rename processor does: nothing
+// happens when s is absent, and when k is already set the rename fails and
+// s stays in event_data.
+func (n *Normalizer) rename(s slot, k key) {
 	v, ok := n.ed.get(s)
-	if !ok {
-		return
-	}
-	target := m()
-	if _, exists := target[key]; exists {
+	if !ok || n.rec.has(k) {
 		return
 	}
 	n.ed.take(s)
-	target[key] = v
+	n.rec.setStr(k, v)
 }
 
-// convertLong sets m[key] to event_data's s as a long; s stays in
-// event_data (the cleanup removes it).
-func (n *run) convertLong(s slot, m func() map[string]any, key string) {
+// convertLong sets k to event_data's s as a long; s stays in event_data
+// (the cleanup removes it).
+func (n *Normalizer) convertLong(s slot, k key) {
 	v, ok := n.ed.get(s)
 	if !ok {
 		return
@@ -162,205 +160,172 @@ func (n *run) convertLong(s slot, m func() map[string]any, key string) {
 		n.problem(fmt.Sprintf("winlog.event_data.%s: %q is not a number", s.name(), v))
 		return
 	}
-	m()[key] = x
+	n.rec.setInt(k, x)
 }
 
-// copyTo sets m[key] to event_data's s, leaving s in event_data, as a set
+// copyTo sets k to event_data's s, leaving s in event_data, as a set
 // processor with copy_from does.
-func (n *run) copyTo(s slot, m func() map[string]any, key string) {
-	if v, ok := n.ed.getBoxed(s); ok {
-		m()[key] = v
+func (n *Normalizer) copyTo(s slot, k key) {
+	if v, ok := n.ed.get(s); ok {
+		n.rec.setStr(k, v)
 	}
 }
 
-func (n *run) processFields(hashes map[string]any) {
+// moveHashes puts the parsed Hashes at k and renames its imphash to
+// imphash, as the pipeline's two renames of _temp.hashes do.
+func (n *Normalizer) moveHashes(k, imphash key) {
+	n.rec.setKind(k, vHashes)
+	for i, p := range n.hashes {
+		if p.key == "imphash" {
+			n.hashes = append(n.hashes[:i], n.hashes[i+1:]...)
+			n.rec.setStr(imphash, p.value)
+			return
+		}
+	}
+}
+
+func (n *Normalizer) processFields(hashes bool) {
+	rec := &n.rec
 	switch n.code {
 	case "1", "23", "24", "25":
-		if hashes != nil {
-			n.proc()["hash"] = hashes
-			if v, ok := hashes["imphash"]; ok {
-				delete(hashes, "imphash")
-				child(n.proc(), "pe", 6)["imphash"] = v
-			}
+		if hashes {
+			n.moveHashes(kProcessHash, kProcessPEImphash)
 		}
 	}
-	proc, parent := n.proc, n.parentProc
-	n.rename(sProcessGuid, proc, "entity_id")
-	n.convertLong(sProcessId, proc, "pid")
-	n.rename(sImage, proc, "executable")
-	n.rename(sSourceProcessGuid, proc, "entity_id")
-	n.rename(sSourceProcessGUID, proc, "entity_id")
-	n.convertLong(sSourceProcessId, proc, "pid")
-	n.convertLong(sSourceThreadId, func() map[string]any { return child(n.proc(), "thread", 1) }, "id")
-	n.rename(sSourceImage, proc, "executable")
-	n.rename(sDestination, proc, "executable")
-	n.rename(sCommandLine, proc, "command_line")
-	n.rename(sCurrentDirectory, proc, "working_directory")
-	n.rename(sParentProcessGuid, parent, "entity_id")
-	n.convertLong(sParentProcessId, parent, "pid")
-	n.rename(sParentImage, parent, "executable")
-	n.rename(sParentCommandLine, parent, "command_line")
+	n.rename(sProcessGuid, kProcessEntityID)
+	n.convertLong(sProcessId, kProcessPID)
+	n.rename(sImage, kProcessExecutable)
+	n.rename(sSourceProcessGuid, kProcessEntityID)
+	n.rename(sSourceProcessGUID, kProcessEntityID)
+	n.convertLong(sSourceProcessId, kProcessPID)
+	n.convertLong(sSourceThreadId, kProcessThreadID)
+	n.rename(sSourceImage, kProcessExecutable)
+	n.rename(sDestination, kProcessExecutable)
+	n.rename(sCommandLine, kProcessCommandLine)
+	n.rename(sCurrentDirectory, kProcessWorkingDirectory)
+	n.rename(sParentProcessGuid, kParentEntityID)
+	n.convertLong(sParentProcessId, kParentPID)
+	n.rename(sParentImage, kParentExecutable)
+	n.rename(sParentCommandLine, kParentCommandLine)
 	if n.code != "7" {
-		pe := func() map[string]any { return child(n.proc(), "pe", 6) }
-		n.rename(sOriginalFileName, pe, "original_file_name")
-		n.copyTo(sCompany, pe, "company")
-		n.copyTo(sDescription, pe, "description")
-		n.copyTo(sFileVersion, pe, "file_version")
-		n.copyTo(sProduct, pe, "product")
+		n.rename(sOriginalFileName, kProcessPEOriginalFileName)
+		n.copyTo(sCompany, kProcessPECompany)
+		n.copyTo(sDescription, kProcessPEDescription)
+		n.copyTo(sFileVersion, kProcessPEFileVersion)
+		n.copyTo(sProduct, kProcessPEProduct)
 	}
 
-	if n.process == nil {
-		return
-	}
-	for _, p := range [2]map[string]any{n.process, n.parent} {
-		if p == nil {
-			continue
-		}
-		if cmd, _ := p["command_line"].(string); cmd != "" {
-			args := commandLineToArgv(cmd)
-			p["args"] = args
-			p["args_count"] = int64(len(args))
+	for _, p := range [2]struct{ cmd, args, count key }{
+		{kProcessCommandLine, kProcessArgs, kProcessArgsCount},
+		{kParentCommandLine, kParentArgs, kParentArgsCount},
+	} {
+		if cmd, _ := rec.str(p.cmd); cmd != "" {
+			args := commandLineToArgv(rec.newList(p.args), cmd)
+			rec.setList(p.args, args)
+			rec.setInt(p.count, int64(len(args)))
 		}
 	}
-	for _, p := range [2]map[string]any{n.process, n.parent} {
-		if p == nil {
-			continue
-		}
-		exe, _ := p["executable"].(string)
-		if _, named := p["name"]; exe == "" || named {
+	for _, p := range [2]struct{ exe, name key }{
+		{kProcessExecutable, kProcessName},
+		{kParentExecutable, kParentName},
+	} {
+		exe, _ := rec.str(p.exe)
+		if exe == "" || rec.has(p.name) {
 			continue
 		}
 		if i := strings.LastIndexByte(exe, '\\'); i >= 0 && i+1 < len(exe) {
-			p["name"] = exe[i+1:]
+			rec.setStr(p.name, exe[i+1:])
 		}
 	}
 }
 
-func (n *run) fileFields(hashes map[string]any) {
-	var fileM map[string]any
-	file := func() map[string]any {
-		if fileM == nil {
-			fileM = child(n.doc, "file", 8)
-		}
-		return fileM
-	}
+func (n *Normalizer) fileFields(hashes bool) {
+	rec := &n.rec
 	switch n.code {
 	case "6", "7", "15", "26", "29":
-		if hashes != nil {
-			file()["hash"] = hashes
-			if v, ok := hashes["imphash"]; ok {
-				delete(hashes, "imphash")
-				child(file(), "pe", 6)["imphash"] = v
-			}
+		if hashes {
+			n.moveHashes(kFileHash, kFilePEImphash)
 		}
 	}
-	n.rename(sTargetFilename, file, "path")
-	n.rename(sDevice, file, "path")
-	n.rename(sPipeName, file, "name")
-	n.rename(sImageLoaded, file, "path")
-	sig := func() map[string]any { return child(file(), "code_signature", 4) }
-	n.copyTo(sSignature, sig, "subject_name")
-	n.copyTo(sSignatureStatus, sig, "status")
+	n.rename(sTargetFilename, kFilePath)
+	n.rename(sDevice, kFilePath)
+	n.rename(sPipeName, kFileName)
+	n.rename(sImageLoaded, kFilePath)
+	n.copyTo(sSignature, kFileSignatureSubject)
+	n.copyTo(sSignatureStatus, kFileSignatureStatus)
 	if n.code == "7" {
-		pe := func() map[string]any { return child(file(), "pe", 6) }
-		n.rename(sOriginalFileName, pe, "original_file_name")
-		n.copyTo(sCompany, pe, "company")
-		n.copyTo(sDescription, pe, "description")
-		n.copyTo(sFileVersion, pe, "file_version")
-		n.copyTo(sProduct, pe, "product")
+		n.rename(sOriginalFileName, kFilePEOriginalFileName)
+		n.copyTo(sCompany, kFilePECompany)
+		n.copyTo(sDescription, kFilePEDescription)
+		n.copyTo(sFileVersion, kFilePEFileVersion)
+		n.copyTo(sProduct, kFilePEProduct)
 	}
 	// The pipeline sets file.code_signature.signed only when Signed == true,
 	// a boolean; event_data holds the string "true", so it never does.
 	if v, ok := n.ed.get(sSignatureStatus); ok && v == "Valid" {
-		sig()["valid"] = true
+		rec.setBool(kFileSignatureValid, true)
 	}
 
-	if fileM == nil {
-		return
-	}
-	path, _ := fileM["path"].(string)
+	path, _ := rec.str(kFilePath)
 	if len(path) <= 1 {
 		return
 	}
 	if i := strings.LastIndexByte(path, '\\'); i >= 0 {
-		fileM["name"] = path[i+1:]
-		fileM["directory"] = path[:i]
+		rec.setStr(kFileName, path[i+1:])
+		rec.setStr(kFileDirectory, path[:i])
 		// The script looks for the extension in the whole path, not the name.
 		if j := strings.LastIndexByte(path, '.'); j >= 0 {
-			fileM["extension"] = path[j+1:]
+			rec.setStr(kFileExtension, path[j+1:])
 		}
 	}
 }
 
-func (n *run) networkFields() {
-	var netM, srcM, dstM map[string]any
-	network := func() map[string]any {
-		if netM == nil {
-			netM = child(n.doc, "network", 6)
-		}
-		return netM
-	}
-	source := func() map[string]any {
-		if srcM == nil {
-			srcM = child(n.doc, "source", 3)
-		}
-		return srcM
-	}
-	destination := func() map[string]any {
-		if dstM == nil {
-			dstM = child(n.doc, "destination", 3)
-		}
-		return dstM
-	}
-	d := &n.ed
-	n.rename(sProtocol, network, "transport")
+func (n *Normalizer) networkFields() {
+	d, rec := &n.ed, &n.rec
+	n.rename(sProtocol, kNetworkTransport)
 	if n.code != "22" {
-		n.rename(sDestinationPortName, network, "protocol")
-		n.rename(sSourcePortName, network, "protocol")
+		n.rename(sDestinationPortName, kNetworkProtocol)
+		n.rename(sSourcePortName, kNetworkProtocol)
 	} else {
-		network()["protocol"] = "dns"
+		rec.setConst(kNetworkProtocol, "dns")
 	}
-	n.convertIP(sSourceIp, source)
-	n.rename(sSourceHostname, source, "domain")
-	n.convertPort(sSourcePort, source)
-	n.convertIP(sDestinationIp, destination)
-	n.rename(sDestinationHostname, destination, "domain")
-	n.convertPort(sDestinationPort, destination)
-	n.rename(sQueryName, func() map[string]any { return child(child(n.doc, "dns", 4), "question", 2) }, "name")
+	n.convertIP(sSourceIp, kSourceIP)
+	n.rename(sSourceHostname, kSourceDomain)
+	n.convertPort(sSourcePort, kSourcePort)
+	n.convertIP(sDestinationIp, kDestinationIP)
+	n.rename(sDestinationHostname, kDestinationDomain)
+	n.convertPort(sDestinationPort, kDestinationPort)
+	n.rename(sQueryName, kDNSQuestionName)
 	if v, ok := d.get(sInitiated); ok {
 		switch v {
 		case "true":
-			network()["direction"] = "egress"
+			rec.setConst(kNetworkDirection, "egress")
 		case "false":
-			network()["direction"] = "ingress"
+			rec.setConst(kNetworkDirection, "ingress")
 		}
 	}
 	if v, ok := d.get(sSourceIsIpv6); ok {
 		switch v {
 		case "false":
-			network()["type"] = "ipv4"
+			rec.setConst(kNetworkType, "ipv4")
 		case "true":
-			network()["type"] = "ipv6"
+			rec.setConst(kNetworkType, "ipv6")
 		}
 	}
 }
 
 // convertPort is convertLong for a port. The pipeline keeps a number out
 // of the port range; so do we, but we also report it.
-func (n *run) convertPort(s slot, m func() map[string]any) {
-	n.convertLong(s, m, "port")
-	v, ok := n.ed.get(s)
-	if !ok {
-		return
-	}
-	if p, ok := toLong(v); ok && (p < 0 || p > 65535) {
+func (n *Normalizer) convertPort(s slot, k key) {
+	n.convertLong(s, k)
+	if p, ok := n.rec.int(k); ok && (p < 0 || p > 65535) {
 		n.problem(fmt.Sprintf("winlog.event_data.%s: %d is not a port number", s.name(), p))
 	}
 }
 
-// convertIP sets m.ip to event_data's s when it is an IP address; type ip
+// convertIP sets k to event_data's s when it is an IP address; type ip
 // checks the value and keeps its text.
-func (n *run) convertIP(s slot, m func() map[string]any) {
+func (n *Normalizer) convertIP(s slot, k key) {
 	v, ok := n.ed.get(s)
 	if !ok {
 		return
@@ -369,7 +334,7 @@ func (n *run) convertIP(s slot, m func() map[string]any) {
 		n.problem(fmt.Sprintf("winlog.event_data.%s: %q is not an IP address", s.name(), v))
 		return
 	}
-	m()["ip"] = v
+	n.rec.setStr(k, v)
 }
 
 // dnsFields splits QueryResults into dns.answers, dns.resolved_ip and
@@ -378,95 +343,302 @@ func (n *run) convertIP(s slot, m func() map[string]any) {
 // Not reproduced: the registered_domain processor (dns.question.
 // registered_domain, subdomain, top_level_domain), which needs the public
 // suffix list.
-func (n *run) dnsFields() bool {
-	d := &n.ed
-	var dns map[string]any
-	if m, ok := n.doc["dns"].(map[string]any); ok {
-		dns = m
-	}
-	if v, ok := d.get(sQueryResults); ok {
-		var answers, ips, hosts []any
+func (n *Normalizer) dnsFields() bool {
+	rec := &n.rec
+	n.answers, n.resolved = n.answers[:0], n.resolved[:0]
+	if v, ok := n.ed.get(sQueryResults); ok {
+		hosts := 0
 		for _, answer := range javaSplit(v, ';') {
 			if answer == "" {
 				continue
 			}
 			if !strings.HasPrefix(answer, "type:") {
-				ips = append(ips, answer)
+				n.resolved = append(n.resolved, resolvedIP{ip: answer})
 				continue
 			}
 			parts := javaSplitSpace(answer)
 			if len(parts) < 2 {
 				return n.fail("unexpected QueryResult format")
 			}
-			var typ any
-			if name, ok := dnsRecordType(parts[1]); ok {
-				typ = name
-			}
+			a := dnsAnswer{}
+			a.typ, a.known = dnsRecordType(parts[1])
 			if len(parts) == 3 {
-				answers = append(answers, map[string]any{"type": typ, "data": parts[2]})
-				hosts = append(hosts, parts[2])
-			} else {
-				answers = append(answers, map[string]any{"type": typ})
+				a.data, a.hasData = parts[2], true
+				hosts++
 			}
+			n.answers = append(n.answers, a)
 		}
-		if len(answers) > 0 || len(ips) > 0 {
-			if dns == nil {
-				// The script writes into ctx.dns, which only QueryName creates.
-				return n.fail("cannot write dns.answers: the event has no QueryName")
+		if (len(n.answers) > 0 || len(n.resolved) > 0) && !rec.has(kDNSQuestionName) {
+			// The script writes into ctx.dns, which only QueryName creates.
+			return n.fail("cannot write dns.answers: the event has no QueryName")
+		}
+		if len(n.answers) > 0 {
+			rec.setKind(kDNSAnswers, vAnswers)
+		}
+		if len(n.resolved) > 0 {
+			rec.setKind(kDNSResolvedIP, vResolvedIP)
+		}
+		if hosts > 0 {
+			// The script replaces related.hosts with its own list.
+			list := rec.newList(kRelatedHosts)
+			for _, a := range n.answers {
+				if a.hasData {
+					list = append(list, a.data)
+				}
 			}
-		}
-		if len(answers) > 0 {
-			dns["answers"] = answers
-		}
-		if len(ips) > 0 {
-			dns["resolved_ip"] = ips
-		}
-		if len(hosts) > 0 {
-			child(n.doc, "related", 4)["hosts"] = hosts
+			rec.setList(kRelatedHosts, list)
 		}
 	}
 
-	if ips, ok := dns["resolved_ip"].([]any); ok {
-		for i, ip := range ips {
-			s := unmapIPv4(ip.(string))
+	if rec.has(kDNSResolvedIP) {
+		for i := range n.resolved {
+			s := unmapIPv4(n.resolved[i].ip)
 			if _, ok := parseIP(s); !ok {
 				// The foreach's on_failure removes the value, leaving a hole.
 				n.problem(fmt.Sprintf("winlog.event_data.QueryResults: %q is not an IP address", s))
-				ips[i] = nil
+				n.resolved[i] = resolvedIP{null: true}
 				continue
 			}
-			ips[i] = s
+			n.resolved[i].ip = s
 		}
-		answers, _ := dns["answers"].([]any)
 		// The script deletes a hole and moves on, so it never looks at the
 		// value that slid into the hole's place; we keep that quirk.
+		ips := n.resolved
 		for i := 0; i < len(ips); i++ {
-			if ips[i] == nil {
+			if ips[i].null {
 				ips = append(ips[:i], ips[i+1:]...)
 				continue
 			}
 			typ := "A"
-			if strings.IndexByte(ips[i].(string), ':') >= 0 {
+			if strings.IndexByte(ips[i].ip, ':') >= 0 {
 				typ = "AAAA"
 			}
-			answers = append(answers, map[string]any{"type": typ, "data": ips[i]})
+			n.answers = append(n.answers, dnsAnswer{typ: typ, known: true, data: ips[i].ip, hasData: true})
 		}
-		dns["resolved_ip"] = ips
-		dns["answers"] = answers
+		n.resolved = ips
+		rec.setKind(kDNSAnswers, vAnswers)
 	}
-	if q, ok := dns["question"].(map[string]any); ok {
-		if name, _ := q["name"].(string); name != "" {
-			appendUnique(child(n.doc, "related", 4), "hosts", mustache(name))
-		}
+	if q, _ := rec.str(kDNSQuestionName); q != "" {
+		rec.appendUnique(kRelatedHosts, mustache(q))
 	}
-	if ips, ok := dns["resolved_ip"].([]any); ok {
-		related := child(n.doc, "related", 4)
-		for _, ip := range ips {
-			s, _ := ip.(string)
-			appendUnique(related, "ip", mustache(s))
+	if rec.has(kDNSResolvedIP) {
+		for _, ip := range n.resolved {
+			// A hole renders as the empty string.
+			rec.appendUnique(kRelatedIP, mustache(ip.ip))
 		}
 	}
 	return true
+}
+
+// communityID is the community_id processor with its defaults (seed 0).
+func (n *Normalizer) communityID() {
+	rec := &n.rec
+	srcIP, _ := rec.str(kSourceIP)
+	dstIP, _ := rec.str(kDestinationIP)
+	transport, _ := rec.str(kNetworkTransport)
+	if srcIP == "" || dstIP == "" || transport == "" {
+		return // the processor fails on a missing field; ignore_failure
+	}
+	proto, ok := communityid.ProtocolNumber(transport)
+	if !ok {
+		n.problem(fmt.Sprintf("network.community_id: could not convert string [%s] to transport protocol", transport))
+		return
+	}
+	flow := communityid.Flow{Protocol: proto}
+	flow.Source, _ = parseIP(srcIP)
+	flow.Destination, _ = parseIP(dstIP)
+	switch proto {
+	case communityid.TCP, communityid.UDP, communityid.SCTP:
+		sp, okS := rec.int(kSourcePort)
+		dp, okD := rec.int(kDestinationPort)
+		if !okS || !okD {
+			return
+		}
+		// Elasticsearch reads the ports as Java ints before checking them;
+		// a port out of range was reported when it was converted.
+		sp, dp = int64(int32(sp)), int64(int32(dp))
+		if sp < 0 || sp > 65535 || dp < 0 || dp > 65535 {
+			return
+		}
+		flow.SourcePort, flow.DestinationPort = uint16(sp), uint16(dp)
+	}
+	// For ICMP the processor reads icmp.type and icmp.code, which this
+	// pipeline never sets: both count as 0.
+	rec.setStr(kNetworkCommunityID, communityid.ID(flow, 0))
+}
+
+func (n *Normalizer) userFields() {
+	rec := &n.rec
+	if sid, ok := rec.str(kWinlogUserIdentifier); ok && sid != "" {
+		rec.setStr(kUserID, sid)
+	}
+	if v, ok := n.ed.get(sUser); ok {
+		if domain, name, ok := splitUser(v); ok {
+			if domain != "" {
+				rec.setStr(kUserDomain, mustache(domain))
+			}
+			if name != "" {
+				rec.setStr(kUserName, mustache(name))
+			}
+		}
+	}
+	// Fields that Winlogbeat's translate_sid processor adds.
+	n.rename(sMemberUserName, kUserName)
+	n.rename(sMemberDomain, kUserDomain)
+	if v, ok := n.ed.take(sMemberAccountType); ok {
+		rec.appendUnique(kUserRoles, v)
+	}
+}
+
+func (n *Normalizer) sysmonFields() {
+	rec := &n.rec
+	if v, ok := n.ed.take(sQueryStatus); ok {
+		if name, ok := dnsStatusName(v); ok {
+			v = name
+		}
+		rec.setStr(kSysmonDNSStatus, v)
+	}
+	for _, f := range [2]struct {
+		s slot
+		k key
+	}{{sArchived, kSysmonFileArchived}, {sIsExecutable, kSysmonFileIsExecutable}} {
+		v, ok := n.ed.get(f.s)
+		if !ok {
+			continue
+		}
+		b, ok := toBool(v)
+		if !ok {
+			n.problem(fmt.Sprintf("winlog.event_data.%s: %q is not a boolean", f.s.name(), v))
+			continue
+		}
+		rec.setBool(f.k, b)
+	}
+}
+
+// relatedFields appends "{{field}}" to related.* for the fields the
+// pipeline's templates render; the templates escape the values for JSON.
+func (n *Normalizer) relatedFields() {
+	rec := &n.rec
+	for _, f := range [3]struct{ from, to key }{
+		{kUserName, kRelatedUser}, {kSourceIP, kRelatedIP}, {kDestinationIP, kRelatedIP},
+	} {
+		if s, _ := rec.str(f.from); s != "" {
+			rec.appendUnique(f.to, mustache(s))
+		}
+	}
+}
+
+// registryFields is the pipeline's "Set registry fields." script. It
+// returns false when the pipeline fails on the event.
+func (n *Normalizer) registryFields() bool {
+	switch n.code {
+	case "12", "13", "14":
+	default:
+		return true
+	}
+	rec := &n.rec
+	path, ok := n.ed.get(sTargetObject)
+	if !ok {
+		return true
+	}
+	rec.setStr(kRegistryPath, path)
+	tokens := javaSplit(path, '\\')
+	if len(tokens) == 0 {
+		// Java's split of a path made only of backslashes leaves no token,
+		// and the script fails indexing it; ignore_failure does not apply.
+		return n.fail("registry: TargetObject " + strconv.Quote(path) + " has no key")
+	}
+	if hive, ok := registryHive(tokens[0]); ok {
+		rec.setStr(kRegistryHive, hive)
+		if len(tokens) > 1 {
+			rec.setStr(kRegistryKey, strings.Join(tokens[1:], `\`))
+		}
+	}
+	rec.setStr(kRegistryValue, tokens[len(tokens)-1])
+
+	data, ok := n.ed.get(sDetails)
+	if !ok {
+		return true
+	}
+	var value string
+	if hi, lo, ok := parseQword(data); ok {
+		// The script shifts the high word by 8 bits, not 32; so does this.
+		value = strconv.FormatInt(hi<<8+lo, 10)
+		rec.setConst(kRegistryDataType, "SZ_QWORD")
+	} else if v, ok := parseDword(data); ok {
+		value = strconv.FormatInt(v, 10)
+		rec.setConst(kRegistryDataType, "SZ_DWORD")
+	} else {
+		value = data
+		if data == "Binary Data" {
+			rec.setConst(kRegistryDataType, "REG_BINARY")
+		} else {
+			rec.setConst(kRegistryDataType, "REG_SZ")
+		}
+	}
+	rec.setList(kRegistryDataStrings, append(rec.newList(kRegistryDataStrings), value))
+	return true
+}
+
+// parseQword matches (?i)QWORD \(((0x[0-9A-F]{8})-(0x[0-9A-F]{8}))\).
+func parseQword(s string) (hi, lo int64, ok bool) {
+	if len(s) != len("QWORD (0x00000000-0x00000000)") || !strings.EqualFold(s[:7], "QWORD (") || s[len(s)-1] != ')' || s[17] != '-' {
+		return 0, 0, false
+	}
+	hi, okHi := hex8(s[7:17])
+	lo, okLo := hex8(s[18:28])
+	return hi, lo, okHi && okLo
+}
+
+// parseDword matches (?i)DWORD \((0x[0-9A-F]{8})\).
+func parseDword(s string) (int64, bool) {
+	if len(s) != len("DWORD (0x00000000)") || !strings.EqualFold(s[:7], "DWORD (") || s[len(s)-1] != ')' {
+		return 0, false
+	}
+	return hex8(s[7:17])
+}
+
+// hex8 reads 0x followed by exactly eight hex digits, case-insensitively.
+func hex8(s string) (int64, bool) {
+	if len(s) != 10 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(s[2:], 16, 64)
+	return v, err == nil
+}
+
+// conformity renames TargetProcessGuid to TargetProcessGUID. The processor
+// has no ignore_failure: when both exist the whole pipeline fails.
+func (n *Normalizer) conformity() bool {
+	if _, ok := n.ed.get(sTargetProcessGuid); !ok {
+		return true
+	}
+	if !n.ed.renameKey(sTargetProcessGuid, sTargetProcessGUID) {
+		return n.fail("field [winlog.event_data.TargetProcessGUID] already exists")
+	}
+	return true
+}
+
+// fail is the pipeline's on_failure: the processors after the failing one
+// do not run, event.kind becomes pipeline_error and the failure is noted.
+func (n *Normalizer) fail(msg string) bool {
+	n.rec.setConst(kEventKind, "pipeline_error")
+	n.problem(msg)
+	return false
+}
+
+// cleanup removes what the pipeline consumed from event_data; empty values
+// were never kept, so only the listed fields go.
+func (n *Normalizer) cleanup() {
+	for _, s := range [...]slot{
+		sProcessId, sParentProcessId, sSourceProcessId, sSourceThreadId,
+		sSourceIp, sSourcePort, sSourcePortName, sDestinationIp, sDestinationPort,
+		sDestinationPortName, sRuleName, sUser, sInitiated, sSourceIsIpv6,
+		sDestinationIsIpv6, sQueryStatus, sArchived, sIsExecutable, sQueryResults,
+		sUtcTime, sHash, sHashes, sTargetObject,
+	} {
+		n.ed.remove(s)
+	}
 }
 
 // unmapIPv4 is the pipeline's gsub that turns "::ffff:1.2.3.4" (optionally
@@ -511,75 +683,6 @@ func unmapIPv4(s string) string {
 	return ip
 }
 
-// communityID is the community_id processor with its defaults (seed 0).
-func (n *run) communityID() {
-	src, _ := n.doc["source"].(map[string]any)
-	dst, _ := n.doc["destination"].(map[string]any)
-	netM, _ := n.doc["network"].(map[string]any)
-	srcIP, _ := src["ip"].(string)
-	dstIP, _ := dst["ip"].(string)
-	transport, _ := netM["transport"].(string)
-	if srcIP == "" || dstIP == "" || transport == "" {
-		return // the processor fails on a missing field; ignore_failure
-	}
-	proto, ok := communityid.ProtocolNumber(transport)
-	if !ok {
-		n.problem(fmt.Sprintf("network.community_id: could not convert string [%s] to transport protocol", transport))
-		return
-	}
-	flow := communityid.Flow{Protocol: proto}
-	flow.Source, _ = parseIP(srcIP)
-	flow.Destination, _ = parseIP(dstIP)
-	switch proto {
-	case communityid.TCP, communityid.UDP, communityid.SCTP:
-		sp, okS := src["port"].(int64)
-		dp, okD := dst["port"].(int64)
-		if !okS || !okD {
-			return
-		}
-		// Elasticsearch reads the ports as Java ints before checking them;
-		// a port out of range was reported when it was converted.
-		sp, dp = int64(int32(sp)), int64(int32(dp))
-		if sp < 0 || sp > 65535 || dp < 0 || dp > 65535 {
-			return
-		}
-		flow.SourcePort, flow.DestinationPort = uint16(sp), uint16(dp)
-	}
-	// For ICMP the processor reads icmp.type and icmp.code, which this
-	// pipeline never sets: both count as 0.
-	netM["community_id"] = communityid.ID(flow, 0)
-}
-
-func (n *run) userFields() {
-	var userM map[string]any
-	user := func() map[string]any {
-		if userM == nil {
-			userM = child(n.doc, "user", 4)
-		}
-		return userM
-	}
-	if n.sid != nil {
-		user()["id"] = n.sid
-	}
-	if v, ok := n.ed.get(sUser); ok {
-		if domain, name, ok := splitUser(v); ok {
-			if domain != "" {
-				user()["domain"] = mustache(domain)
-			}
-			if name != "" {
-				user()["name"] = mustache(name)
-			}
-		}
-	}
-	// Fields that Winlogbeat's translate_sid processor adds.
-	n.rename(sMemberUserName, user, "name")
-	n.rename(sMemberDomain, user, "domain")
-	if v, ok := n.ed.get(sMemberAccountType); ok {
-		appendUnique(user(), "roles", v)
-		n.ed.take(sMemberAccountType)
-	}
-}
-
 // splitUser is the split processor on User (separator a backslash) when it
 // yields exactly two parts. Java's split drops trailing empty parts, so
 // `DOMAIN\user\` has two parts and `DOMAIN\` one.
@@ -590,171 +693,4 @@ func splitUser(v string) (domain, name string, ok bool) {
 		return "", "", false
 	}
 	return v[:i], v[i+1:], true
-}
-
-func (n *run) sysmonFields() {
-	var sysmonM map[string]any
-	sysmon := func() map[string]any {
-		if sysmonM == nil {
-			sysmonM = child(n.doc, "sysmon", 2)
-		}
-		return sysmonM
-	}
-	if v, ok := n.ed.take(sQueryStatus); ok {
-		if name, ok := dnsStatusName(v); ok {
-			v = name
-		}
-		child(sysmon(), "dns", 1)["status"] = v
-	}
-	for _, f := range [2]struct {
-		s   slot
-		key string
-	}{{sArchived, "archived"}, {sIsExecutable, "is_executable"}} {
-		v, ok := n.ed.get(f.s)
-		if !ok {
-			continue
-		}
-		b, ok := toBool(v)
-		if !ok {
-			n.problem(fmt.Sprintf("winlog.event_data.%s: %q is not a boolean", f.s.name(), v))
-			continue
-		}
-		child(sysmon(), "file", 2)[f.key] = b
-	}
-}
-
-func (n *run) relatedFields() {
-	if user, ok := n.doc["user"].(map[string]any); ok {
-		appendTemplate(n.doc, "user", user["name"])
-	}
-	for _, side := range [2]string{"source", "destination"} {
-		if m, ok := n.doc[side].(map[string]any); ok {
-			appendTemplate(n.doc, "ip", m["ip"])
-		}
-	}
-}
-
-// appendTemplate appends "{{field}}" to related.<key> for a non-empty
-// string field, reusing the field's boxed value when escaping leaves it
-// unchanged.
-func appendTemplate(doc map[string]any, key string, v any) {
-	s, _ := v.(string)
-	if s == "" {
-		return
-	}
-	if e := mustache(s); e != s {
-		v = e
-	}
-	appendUnique(child(doc, "related", 4), key, v)
-}
-
-// registryFields is the pipeline's "Set registry fields." script. It
-// returns false when the pipeline fails on the event.
-func (n *run) registryFields() bool {
-	switch n.code {
-	case "12", "13", "14":
-	default:
-		return true
-	}
-	path, ok := n.ed.get(sTargetObject)
-	if !ok {
-		return true
-	}
-	reg := make(map[string]any, 5)
-	n.doc["registry"] = reg
-	reg["path"] = path
-	tokens := javaSplit(path, '\\')
-	if len(tokens) == 0 {
-		// Java's split of a path made only of backslashes leaves no token,
-		// and the script fails indexing it; ignore_failure does not apply.
-		return n.fail("registry: TargetObject " + strconv.Quote(path) + " has no key")
-	}
-	if hive, ok := registryHive(tokens[0]); ok {
-		reg["hive"] = hive
-		if len(tokens) > 1 {
-			reg["key"] = strings.Join(tokens[1:], `\`)
-		}
-	}
-	reg["value"] = tokens[len(tokens)-1]
-
-	data, ok := n.ed.get(sDetails)
-	if !ok {
-		return true
-	}
-	if hi, lo, ok := parseQword(data); ok {
-		// The script shifts the high word by 8 bits, not 32; so does this.
-		reg["data"] = map[string]any{"strings": []any{strconv.FormatInt(hi<<8+lo, 10)}, "type": "SZ_QWORD"}
-		return true
-	}
-	if v, ok := parseDword(data); ok {
-		reg["data"] = map[string]any{"strings": []any{strconv.FormatInt(v, 10)}, "type": "SZ_DWORD"}
-		return true
-	}
-	typ := "REG_SZ"
-	if data == "Binary Data" {
-		typ = "REG_BINARY"
-	}
-	reg["data"] = map[string]any{"strings": []any{data}, "type": typ}
-	return true
-}
-
-// parseQword matches (?i)QWORD \(((0x[0-9A-F]{8})-(0x[0-9A-F]{8}))\).
-func parseQword(s string) (hi, lo int64, ok bool) {
-	if len(s) != len("QWORD (0x00000000-0x00000000)") || !strings.EqualFold(s[:7], "QWORD (") || s[len(s)-1] != ')' || s[17] != '-' {
-		return 0, 0, false
-	}
-	hi, okHi := hex8(s[7:17])
-	lo, okLo := hex8(s[18:28])
-	return hi, lo, okHi && okLo
-}
-
-// parseDword matches (?i)DWORD \((0x[0-9A-F]{8})\).
-func parseDword(s string) (int64, bool) {
-	if len(s) != len("DWORD (0x00000000)") || !strings.EqualFold(s[:7], "DWORD (") || s[len(s)-1] != ')' {
-		return 0, false
-	}
-	return hex8(s[7:17])
-}
-
-// hex8 reads 0x followed by exactly eight hex digits, case-insensitively.
-func hex8(s string) (int64, bool) {
-	if len(s) != 10 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') {
-		return 0, false
-	}
-	v, err := strconv.ParseInt(s[2:], 16, 64)
-	return v, err == nil
-}
-
-// conformity renames TargetProcessGuid to TargetProcessGUID. The processor
-// has no ignore_failure: when both exist the whole pipeline fails.
-func (n *run) conformity() bool {
-	if _, ok := n.ed.get(sTargetProcessGuid); !ok {
-		return true
-	}
-	if !n.ed.renameKey(sTargetProcessGuid, sTargetProcessGUID) {
-		return n.fail("field [winlog.event_data.TargetProcessGUID] already exists")
-	}
-	return true
-}
-
-// fail is the pipeline's on_failure: the processors after the failing one
-// do not run, event.kind becomes pipeline_error and the failure is noted.
-func (n *run) fail(msg string) bool {
-	n.evt["kind"] = "pipeline_error"
-	n.problem(msg)
-	return false
-}
-
-// cleanup removes what the pipeline consumed from event_data; empty values
-// were never kept, so only the listed fields go.
-func (n *run) cleanup() {
-	for _, s := range [...]slot{
-		sProcessId, sParentProcessId, sSourceProcessId, sSourceThreadId,
-		sSourceIp, sSourcePort, sSourcePortName, sDestinationIp, sDestinationPort,
-		sDestinationPortName, sRuleName, sUser, sInitiated, sSourceIsIpv6,
-		sDestinationIsIpv6, sQueryStatus, sArchived, sIsExecutable, sQueryResults,
-		sUtcTime, sHash, sHashes, sTargetObject,
-	} {
-		n.ed.remove(s)
-	}
 }

@@ -1,6 +1,6 @@
 package normalizer
 
-import "math/bits"
+import "time"
 
 // vkind says how a field's value is held.
 type vkind uint8
@@ -17,12 +17,18 @@ const (
 	vAnswers                     // Normalizer.answers
 	vResolvedIP                  // Normalizer.resolved
 	vProblems                    // Normalizer.problems
+	vMillis                      // t, written as formatMillis writes it
+	vDecimal                     // uint64(n), written in decimal
 )
 
+// val is one field's value. Times and numbers that the document holds as
+// strings are kept as they are and rendered only when written, which the
+// msgpack writer does without allocating.
 type val struct {
 	kind   vkind
 	s      string
 	n      int64
+	t      time.Time
 	box    any
 	list   []string
 	consts []any
@@ -45,17 +51,6 @@ func (r *record) mark(k key) *val {
 	return &r.vals[k]
 }
 
-func (r *record) del(k key) { r.set[k/64] &^= 1 << (k % 64) }
-
-// count is the number of fields set.
-func (r *record) count() int {
-	n := 0
-	for _, w := range r.set {
-		n += bits.OnesCount64(w)
-	}
-	return n
-}
-
 func (r *record) setStr(k key, s string) {
 	v := r.mark(k)
 	v.kind, v.s = vStr, s
@@ -66,6 +61,16 @@ func (r *record) setStr(k key, s string) {
 func (r *record) setConst(k key, c any) {
 	v := r.mark(k)
 	v.kind, v.box = vConst, c
+}
+
+func (r *record) setMillis(k key, t time.Time) {
+	v := r.mark(k)
+	v.kind, v.t = vMillis, t
+}
+
+func (r *record) setDecimal(k key, n uint64) {
+	v := r.mark(k)
+	v.kind, v.n = vDecimal, int64(n)
 }
 
 func (r *record) setInt(k key, n int64) {

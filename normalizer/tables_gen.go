@@ -2,69 +2,70 @@
 
 package normalizer
 
-// sysmonCategorization is the pipeline's "Add ECS categorization fields" table.
-func sysmonCategorization(code string) (c categorization, ok bool) {
-	switch code {
-	case "1":
-		return categorization{action: "Process creation", category: []any{"process"}, typ: []any{"start"}}, true
-	case "2":
-		return categorization{action: "A process changed a file creation time", category: []any{"file"}, typ: []any{"change"}}, true
-	case "3":
-		return categorization{action: "Network connection", category: []any{"network"}, typ: []any{"start", "connection", "protocol"}}, true
-	case "4":
-		return categorization{action: "Sysmon service state changed", category: []any{"process"}, typ: []any{"change"}}, true
-	case "5":
-		return categorization{action: "Process terminated", category: []any{"process"}, typ: []any{"end"}}, true
-	case "6":
-		return categorization{action: "Driver loaded", category: []any{"driver"}, typ: []any{"start"}}, true
-	case "7":
-		return categorization{action: "Image loaded", category: []any{"process"}, typ: []any{"change"}}, true
-	case "8":
-		return categorization{action: "CreateRemoteThread", category: []any{"process"}, typ: []any{"change"}}, true
-	case "9":
-		return categorization{action: "RawAccessRead", category: []any{"process"}, typ: []any{"access"}}, true
-	case "10":
-		return categorization{action: "ProcessAccess", category: []any{"process"}, typ: []any{"access"}}, true
-	case "11":
-		return categorization{action: "FileCreate", category: []any{"file"}, typ: []any{"creation"}}, true
-	case "12":
-		return categorization{action: "RegistryEvent (Object create and delete)", category: []any{"configuration", "registry"}, typ: []any{"change"}}, true
-	case "13":
-		return categorization{action: "RegistryEvent (Value Set)", category: []any{"configuration", "registry"}, typ: []any{"change"}}, true
-	case "14":
-		return categorization{action: "RegistryEvent (Key and Value Rename)", category: []any{"configuration", "registry"}, typ: []any{"change"}}, true
-	case "15":
-		return categorization{action: "FileCreateStreamHash", category: []any{"file"}, typ: []any{"access"}}, true
-	case "16":
-		return categorization{action: "ServiceConfigurationChange", category: []any{"configuration"}, typ: []any{"change"}}, true
-	case "17":
-		return categorization{action: "PipeEvent (Pipe Created)", category: []any{"file"}, typ: []any{"creation"}}, true
-	case "18":
-		return categorization{action: "PipeEvent (Pipe Connected)", category: []any{"file"}, typ: []any{"access"}}, true
-	case "19":
-		return categorization{action: "WmiEvent (WmiEventFilter activity detected)", category: []any{"process"}, typ: []any{"info"}}, true
-	case "20":
-		return categorization{action: "WmiEvent (WmiEventConsumer activity detected)", category: []any{"process"}, typ: []any{"change"}}, true
-	case "21":
-		return categorization{action: "WmiEvent (WmiEventConsumerToFilter activity detected)", category: []any{"process"}, typ: []any{"access"}}, true
-	case "22":
-		return categorization{action: "DNSEvent (DNS query)", category: []any{"network"}, typ: []any{"connection", "protocol", "info"}}, true
-	case "23":
-		return categorization{action: "FileDelete (File Delete archived)", category: []any{"file"}, typ: []any{"deletion"}}, true
-	case "24":
-		return categorization{action: "ClipboardChange (New content in the clipboard)", typ: []any{"change"}}, true
-	case "25":
-		return categorization{action: "ProcessTampering (Process image change)", category: []any{"process"}, typ: []any{"change"}}, true
-	case "26":
-		return categorization{action: "FileDeleteDetected (File Delete logged)", category: []any{"file"}, typ: []any{"deletion"}}, true
-	case "27":
-		return categorization{action: "FileBlockExecutable", category: []any{"file"}, typ: []any{"creation"}, outcome: []any{"failure"}}, true
-	case "28":
-		return categorization{action: "FileBlockShredding", category: []any{"file"}, typ: []any{"deletion"}}, true
-	case "29":
-		return categorization{action: "FileExecutableDetected", category: []any{"file"}, typ: []any{"creation"}}, true
-	case "255":
-		return categorization{action: "Error", category: []any{"process"}, outcome: []any{"failure"}}, true
+// sysmonCategorization is the pipeline's "Add ECS categorization fields" table,
+// with event.code as a constant for each event ID it maps.
+func sysmonCategorization(id uint32) (c categorization, ok bool) {
+	switch id {
+	case 1:
+		return categorization{code: "1", action: "Process creation", category: list3{n: 1, v: [3]any{"process"}}, typ: list3{n: 1, v: [3]any{"start"}}}, true
+	case 2:
+		return categorization{code: "2", action: "A process changed a file creation time", category: list3{n: 1, v: [3]any{"file"}}, typ: list3{n: 1, v: [3]any{"change"}}}, true
+	case 3:
+		return categorization{code: "3", action: "Network connection", category: list3{n: 1, v: [3]any{"network"}}, typ: list3{n: 3, v: [3]any{"start", "connection", "protocol"}}}, true
+	case 4:
+		return categorization{code: "4", action: "Sysmon service state changed", category: list3{n: 1, v: [3]any{"process"}}, typ: list3{n: 1, v: [3]any{"change"}}}, true
+	case 5:
+		return categorization{code: "5", action: "Process terminated", category: list3{n: 1, v: [3]any{"process"}}, typ: list3{n: 1, v: [3]any{"end"}}}, true
+	case 6:
+		return categorization{code: "6", action: "Driver loaded", category: list3{n: 1, v: [3]any{"driver"}}, typ: list3{n: 1, v: [3]any{"start"}}}, true
+	case 7:
+		return categorization{code: "7", action: "Image loaded", category: list3{n: 1, v: [3]any{"process"}}, typ: list3{n: 1, v: [3]any{"change"}}}, true
+	case 8:
+		return categorization{code: "8", action: "CreateRemoteThread", category: list3{n: 1, v: [3]any{"process"}}, typ: list3{n: 1, v: [3]any{"change"}}}, true
+	case 9:
+		return categorization{code: "9", action: "RawAccessRead", category: list3{n: 1, v: [3]any{"process"}}, typ: list3{n: 1, v: [3]any{"access"}}}, true
+	case 10:
+		return categorization{code: "10", action: "ProcessAccess", category: list3{n: 1, v: [3]any{"process"}}, typ: list3{n: 1, v: [3]any{"access"}}}, true
+	case 11:
+		return categorization{code: "11", action: "FileCreate", category: list3{n: 1, v: [3]any{"file"}}, typ: list3{n: 1, v: [3]any{"creation"}}}, true
+	case 12:
+		return categorization{code: "12", action: "RegistryEvent (Object create and delete)", category: list3{n: 2, v: [3]any{"configuration", "registry"}}, typ: list3{n: 1, v: [3]any{"change"}}}, true
+	case 13:
+		return categorization{code: "13", action: "RegistryEvent (Value Set)", category: list3{n: 2, v: [3]any{"configuration", "registry"}}, typ: list3{n: 1, v: [3]any{"change"}}}, true
+	case 14:
+		return categorization{code: "14", action: "RegistryEvent (Key and Value Rename)", category: list3{n: 2, v: [3]any{"configuration", "registry"}}, typ: list3{n: 1, v: [3]any{"change"}}}, true
+	case 15:
+		return categorization{code: "15", action: "FileCreateStreamHash", category: list3{n: 1, v: [3]any{"file"}}, typ: list3{n: 1, v: [3]any{"access"}}}, true
+	case 16:
+		return categorization{code: "16", action: "ServiceConfigurationChange", category: list3{n: 1, v: [3]any{"configuration"}}, typ: list3{n: 1, v: [3]any{"change"}}}, true
+	case 17:
+		return categorization{code: "17", action: "PipeEvent (Pipe Created)", category: list3{n: 1, v: [3]any{"file"}}, typ: list3{n: 1, v: [3]any{"creation"}}}, true
+	case 18:
+		return categorization{code: "18", action: "PipeEvent (Pipe Connected)", category: list3{n: 1, v: [3]any{"file"}}, typ: list3{n: 1, v: [3]any{"access"}}}, true
+	case 19:
+		return categorization{code: "19", action: "WmiEvent (WmiEventFilter activity detected)", category: list3{n: 1, v: [3]any{"process"}}, typ: list3{n: 1, v: [3]any{"info"}}}, true
+	case 20:
+		return categorization{code: "20", action: "WmiEvent (WmiEventConsumer activity detected)", category: list3{n: 1, v: [3]any{"process"}}, typ: list3{n: 1, v: [3]any{"change"}}}, true
+	case 21:
+		return categorization{code: "21", action: "WmiEvent (WmiEventConsumerToFilter activity detected)", category: list3{n: 1, v: [3]any{"process"}}, typ: list3{n: 1, v: [3]any{"access"}}}, true
+	case 22:
+		return categorization{code: "22", action: "DNSEvent (DNS query)", category: list3{n: 1, v: [3]any{"network"}}, typ: list3{n: 3, v: [3]any{"connection", "protocol", "info"}}}, true
+	case 23:
+		return categorization{code: "23", action: "FileDelete (File Delete archived)", category: list3{n: 1, v: [3]any{"file"}}, typ: list3{n: 1, v: [3]any{"deletion"}}}, true
+	case 24:
+		return categorization{code: "24", action: "ClipboardChange (New content in the clipboard)", typ: list3{n: 1, v: [3]any{"change"}}}, true
+	case 25:
+		return categorization{code: "25", action: "ProcessTampering (Process image change)", category: list3{n: 1, v: [3]any{"process"}}, typ: list3{n: 1, v: [3]any{"change"}}}, true
+	case 26:
+		return categorization{code: "26", action: "FileDeleteDetected (File Delete logged)", category: list3{n: 1, v: [3]any{"file"}}, typ: list3{n: 1, v: [3]any{"deletion"}}}, true
+	case 27:
+		return categorization{code: "27", action: "FileBlockExecutable", category: list3{n: 1, v: [3]any{"file"}}, typ: list3{n: 1, v: [3]any{"creation"}}, outcome: list3{n: 1, v: [3]any{"failure"}}}, true
+	case 28:
+		return categorization{code: "28", action: "FileBlockShredding", category: list3{n: 1, v: [3]any{"file"}}, typ: list3{n: 1, v: [3]any{"deletion"}}}, true
+	case 29:
+		return categorization{code: "29", action: "FileExecutableDetected", category: list3{n: 1, v: [3]any{"file"}}, typ: list3{n: 1, v: [3]any{"creation"}}}, true
+	case 255:
+		return categorization{code: "255", action: "Error", category: list3{n: 1, v: [3]any{"process"}}, outcome: list3{n: 1, v: [3]any{"failure"}}}, true
 	}
 	return categorization{}, false
 }

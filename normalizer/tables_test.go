@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -68,24 +69,32 @@ func TestTablesMatchSpec(t *testing.T) {
 	cats := params(func(_, tag string) bool { return tag == "Add ECS categorization fields" })
 	for code, v := range cats {
 		entry := v.(map[string]any)
-		c, ok := sysmonCategorization(code)
+		id, err := strconv.ParseUint(code, 10, 32)
+		if err != nil {
+			t.Errorf("categorization %q: not an event ID", code)
+			continue
+		}
+		c, ok := sysmonCategorization(uint32(id))
 		if !ok {
 			t.Errorf("categorization %s missing", code)
 			continue
 		}
+		if c.code != code {
+			t.Errorf("categorization %s: code %v", code, c.code)
+		}
 		got := map[string]any{"action": c.action}
-		for k, list := range map[string][]any{"category": c.category, "type": c.typ, "outcome": c.outcome} {
-			if list != nil {
-				got[k] = list
+		for k, list := range map[string]list3{"category": c.category, "type": c.typ, "outcome": c.outcome} {
+			if list.n > 0 {
+				got[k] = list.values()
 			}
 		}
 		if !reflect.DeepEqual(got, entry) {
 			t.Errorf("categorization %s = %v, spec %v", code, got, entry)
 		}
 	}
-	for code := range 300 {
+	for code := range uint32(300) {
 		_, inSpec := cats[fmt.Sprint(code)]
-		if _, ok := sysmonCategorization(fmt.Sprint(code)); ok != inSpec {
+		if _, ok := sysmonCategorization(code); ok != inSpec {
 			t.Errorf("categorization %d: known %v, in spec %v", code, ok, inSpec)
 		}
 	}

@@ -11,6 +11,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/weft-dev/weft/bus"
+	"github.com/weft-dev/weft/collector"
+	"github.com/weft-dev/weft/collector/listen"
+	"github.com/weft-dev/weft/collector/winlog"
 	"github.com/weft-dev/weft/sinks"
 	"github.com/weft-dev/weft/sinks/jsonl"
 	"github.com/weft-dev/weft/sinks/slack"
@@ -28,10 +31,28 @@ type config struct {
 }
 
 // sourceConfig is one input. type "files" reads EVTX and XML files,
-// folders and globs once at start.
+// folders and globs once at start; type "watch" reads each file that
+// appears in a folder (archived logs, dropped backups) once it is complete.
+// Both keep checkpoints: a restart resumes where the last run stopped.
 type sourceConfig struct {
 	Type  string   `yaml:"type"`
 	Paths []string `yaml:"paths"`
+	// watch: the folder (with its subfolders), a pattern for file names
+	// (e.g. "Archive-*.evtx"), and how long a file must stay unchanged
+	// before it is read (default 5s).
+	Path    string        `yaml:"path"`
+	Pattern string        `yaml:"pattern"`
+	Settle  time.Duration `yaml:"settle"`
+	// tcp, http and beats: forwarded events taken on a network listener
+	// (listen, tls, max_event_size, ...; collector/listen/README.md).
+	Listen listen.Config `yaml:",inline"`
+	// winlog: channels subscribed to live on Windows (channels, query,
+	// start_at).
+	Winlog winlog.Config `yaml:",inline"`
+}
+
+func (s sourceConfig) watch() collector.WatchConfig {
+	return collector.WatchConfig{Dir: s.Path, Pattern: s.Pattern, Settle: s.Settle}
 }
 
 type rulesConfig struct {
@@ -55,6 +76,9 @@ type sinkConfig struct {
 	Name    string
 	Type    string
 	options yaml.Node
+	// delivery is the sink's delivery section (sinks.DeliveryOptions):
+	// concurrency, retries and when an alert goes to the dead-letter queue.
+	delivery yaml.Node
 }
 
 func (s *sinkConfig) UnmarshalYAML(n *yaml.Node) error {
@@ -69,6 +93,8 @@ func (s *sinkConfig) UnmarshalYAML(n *yaml.Node) error {
 			s.Type = v.Value
 		case "name":
 			s.Name = v.Value
+		case "delivery":
+			s.delivery = *v
 		default:
 			rest.Content = append(rest.Content, k, v)
 		}
@@ -107,13 +133,21 @@ func loadConfig(path string) (*config, error) {
 func (c *config) validate() error {
 	var errs []error
 	for i, s := range c.Sources {
+		if err := s.validateLive(); err != nil {
+			errs = append(errs, fmt.Errorf("sources[%d] (%s): %w", i, s.Type, err))
+		}
 		switch s.Type {
+		case "tcp", "http", "beats", "winlog":
 		case "files":
 			if len(s.Paths) == 0 {
 				errs = append(errs, fmt.Errorf("sources[%d]: files source without paths", i))
 			}
+		case "watch":
+			if err := s.watch().Validate(); err != nil {
+				errs = append(errs, fmt.Errorf("sources[%d]: %w", i, err))
+			}
 		default:
-			errs = append(errs, fmt.Errorf("sources[%d].type %q: want files", i, s.Type))
+			errs = append(errs, fmt.Errorf("sources[%d].type %q: want files, watch, tcp, http, beats or winlog", i, s.Type))
 		}
 	}
 	names := map[string]bool{}
@@ -138,8 +172,33 @@ func (c *config) lateness() time.Duration {
 
 func (r rulesConfig) seed() bool { return r.Seed == nil || *r.Seed }
 
-// openSink builds the sink a sinkConfig describes.
+// openSink builds the sink a sinkConfig describes, with its delivery
+// options.
 func openSink(s sinkConfig, version string) (sinks.Sink, error) {
+	var opts sinks.DeliveryOptions
+	if s.delivery.Kind != 0 {
+		data, err := yaml.Marshal(&s.delivery)
+		if err != nil {
+			return nil, err
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&opts); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("sink %q (%s): delivery: %w", s.Name, s.Type, err)
+		}
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("sink %q (%s): %w", s.Name, s.Type, err)
+	}
+	out, err := newSink(s, version)
+	if err != nil {
+		return nil, err
+	}
+	return sinks.WithDelivery(out, opts), nil
+}
+
+// newSink builds the sink of a sinkConfig's type from its options.
+func newSink(s sinkConfig, version string) (sinks.Sink, error) {
 	decode := func(v any) error {
 		data, err := yaml.Marshal(&s.options)
 		if err != nil {

@@ -17,6 +17,7 @@ type dumpFlags struct {
 	errors bool
 	xml    bool
 	strict bool
+	quiet  bool
 }
 
 func (a *app) dumpCmd() *cobra.Command {
@@ -29,10 +30,16 @@ for standard input) and prints each event as one JSON object per line: the
 System block, EventData in order, and where the event was read (file, chunk,
 offset). It is weft's evtxdump. Damaged records are skipped with an error on
 stderr naming the file, chunk and record; with --errors only those errors are
-printed, one per line on stdout.
+printed, one per line on stdout, and each file's counts on stderr.
+
+EVTX files are checked as Windows writes them (header and chunk checksums),
+damaged chunks and records are read around, and chunks are decoded on every
+core with the events kept in record order. On a terminal a status line shows
+files, bytes, events/s, errors and the time left; --quiet turns it off.
 
 Exit codes: 0 the run reached its end, whatever it had to skip; 1 no readable
-input; 2 bad command line; 3 --strict and some input had to be skipped.`,
+input; 2 bad command line; 3 --strict and some input was damaged or had to
+be skipped.`,
 		Example: `  weft dump Security.evtx | jq .event_id
   weft dump --errors backups/`,
 		Args: cobra.MinimumNArgs(1),
@@ -42,7 +49,8 @@ input; 2 bad command line; 3 --strict and some input had to be skipped.`,
 	}
 	cmd.Flags().BoolVar(&f.errors, "errors", false, "print only the errors (skipped chunks and records), one per line")
 	cmd.Flags().BoolVar(&f.xml, "xml", false, "include each event's XML")
-	cmd.Flags().BoolVar(&f.strict, "strict", false, "exit 3 when any input had to be skipped")
+	cmd.Flags().BoolVar(&f.strict, "strict", false, "exit 3 when any input was damaged or had to be skipped")
+	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no status line on the terminal")
 	return cmd
 }
 
@@ -70,19 +78,39 @@ func (a *app) dump(ctx context.Context, f dumpFlags, args []string) error {
 		}
 		return enc.Encode(r)
 	}
+	counters := &collector.Counters{}
+	stopProgress := a.startProgress(f.quiet, true, inputs, counters)
+	defer stopProgress()
+	opts := collector.Options{KeepXML: f.xml, Counters: counters}
 	var total collector.Stats
+	type fileStats struct {
+		path string
+		collector.Stats
+	}
+	var files []fileStats
 	for _, in := range inputs {
-		st, err := collector.Read(ctx, in, a.stdin, collector.Options{KeepXML: f.xml}, emit, report)
-		total.Records += st.Records
+		st, err := collector.Read(ctx, in, a.stdin, opts, emit, report)
 		if err != nil {
 			if !collector.IsInputError(err) {
 				return err
 			}
+			st.Errors++
+			counters.Errors.Add(1)
 			report(err)
 		}
+		total.Records += st.Records
+		files = append(files, fileStats{in.Path, st})
 	}
+	stopProgress()
 	if err := w.Flush(); err != nil {
 		return err
+	}
+	if len(files) > 1 {
+		for _, fs := range files {
+			if fs.Errors > 0 {
+				fmt.Fprintf(a.stderr, "weft dump: %s: %s, %s\n", fs.path, plural(fs.Records, "event"), plural(fs.Errors, "error"))
+			}
+		}
 	}
 	fmt.Fprintf(a.stderr, "weft dump: %s, %s, %s\n", plural(len(inputs), "file"), plural(total.Records, "event"), plural(errs, "error"))
 	if f.strict && errs > 0 {

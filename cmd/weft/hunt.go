@@ -28,6 +28,7 @@ type huntFlags struct {
 	rules  []string
 	noSeed bool
 	strict bool
+	quiet  bool
 }
 
 func (a *app) huntCmd() *cobra.Command {
@@ -44,11 +45,13 @@ not only by their names.
 Alerts go to stdout: a table for people, or with --json exactly one alert JSON
 object per line and nothing else. A summary (files, events, alerts, errors)
 goes to stderr. Damaged input is skipped with an error naming the file, chunk
-and record, and the run goes on.
+and record, and the run goes on. On a terminal a status line shows files,
+bytes, events/s, errors and the time left while the files are read; --quiet
+turns it off.
 
 Exit codes: 0 the run reached its end, with or without alerts; 1 weft could not
 run (no readable input, no rule, bus failure); 2 bad command line; 3 --strict
-and some input had to be skipped.`,
+and some input was damaged or had to be skipped.`,
 		Example: `  weft hunt testdata/xml/mmc-positive.xml
   weft hunt --json 'backups/**/*.evtx' > alerts.ndjson
   weft hunt --rules my-rules/ C:/cases/host17/`,
@@ -61,7 +64,8 @@ and some input had to be skipped.`,
 	fl.BoolVar(&f.json, "json", false, "print one alert JSON object per line on stdout, nothing else")
 	fl.StringSliceVar(&f.rules, "rules", nil, "more rule files or folders (Elastic detection-rules TOML); repeatable")
 	fl.BoolVar(&f.noSeed, "no-seed", false, "do not run the built-in seed rule")
-	fl.BoolVar(&f.strict, "strict", false, "exit 3 when any input had to be skipped")
+	fl.BoolVar(&f.strict, "strict", false, "exit 3 when any input was damaged or had to be skipped")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no status line on the terminal")
 	return cmd
 }
 
@@ -125,13 +129,17 @@ func (a *app) hunt(ctx context.Context, f huntFlags, args []string) error {
 	}
 	defer p.stop()
 
-	st, err := collector.Publish(ctx, p.bus, inputs, a.stdin, collector.Options{}, report)
+	counters := &collector.Counters{}
+	stopProgress := a.startProgress(f.quiet, f.json, inputs, counters)
+	defer stopProgress()
+	st, err := collector.Publish(ctx, p.bus, inputs, a.stdin, collector.Options{Counters: counters}, report)
 	if err != nil {
 		return fmt.Errorf("publishing events: %w", err)
 	}
 	if err := p.drain(ctx); err != nil {
 		return err
 	}
+	stopProgress()
 	sum.events = st.Records
 	sum.alerts = int(p.sinks["hunt"].(*countingSink).n.Load())
 	sum.normProblems = int(p.norm.Errors.Load())

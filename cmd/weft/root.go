@@ -87,7 +87,7 @@ WEFT_NATS_PASSWORD only.`,
 	pf.StringVar(&a.natsKey, "nats-key", "", "client key file for an external NATS server")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%w", err) })
 
-	root.AddCommand(a.huntCmd(), a.runCmd(), a.dumpCmd(), newVersionCmd())
+	root.AddCommand(a.huntCmd(), a.runCmd(), a.dumpCmd(), a.normalizeCmd(), a.eqlCmd(), a.rulesCmd(), a.alertsCmd(), a.serviceCmd(), newVersionCmd())
 	return root
 }
 

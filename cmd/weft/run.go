@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/weft-dev/weft/collector"
 	"github.com/weft-dev/weft/correlator"
 	"github.com/weft-dev/weft/sinks"
 )
@@ -24,7 +24,27 @@ every stage and the sinks deliver their alerts, then exits 0.
 
 The config file is YAML (see weft.example.yaml); unknown keys are errors.
 --data-dir keeps the embedded server's streams on disk so a restart finds
-undelivered events and alerts.`,
+undelivered events and alerts.
+
+Sources of type "files" read their files once; sources of type "watch" read
+each file that appears in a folder (Windows' Archive-*.evtx, dropped backups)
+once its size has stayed the same for "settle", oldest first. How far each
+file was read is kept in the bus (key-value bucket weft_checkpoints, by file
+content, so renames do not matter): after a restart, even a kill, reading
+resumes after the last event that reached the bus.
+
+Forwarded events come in live: "tcp" takes streams of rendered event XML or
+NDJSON (OpenWEC, NXLog om_tcp), "http" takes POST /v1/events with an XML or
+NDJSON body (NXLog om_http, scripts), "beats" speaks the Beats protocol
+(Winlogbeat's Logstash output), and "winlog" subscribes to event log
+channels on Windows (ForwardedEvents and Sysmon's by default). Listeners
+take "listen: [host:]port" (loopback unless a host is given), "tls"
+(cert_file, key_file, client_ca_file to require client certificates),
+max_event_size, max_connections, idle_timeout, max_batch_bytes, and for http
+token/token_env/token_file and publish_timeout. A sender is acknowledged
+only once its events are stored on the bus; while the bus is behind, TCP
+stops reading, HTTP answers 503 with Retry-After and Beats get no ACK.
+See collector/listen/README.md for each sender's configuration.`,
 		Example: `  weft run --config weft.yaml
   weft run --config weft.yaml --data-dir /var/lib/weft --nats-listen 4222`,
 		Args: cobra.NoArgs,
@@ -69,6 +89,15 @@ func (a *app) run(ctx context.Context, cfg *config) error {
 		}
 		outs[sc.Name] = s
 	}
+	live, err := a.openLive(cfg.Sources)
+	if err != nil {
+		closeAll()
+		return err
+	}
+	defer live.close()
+	if cfg.Bus.URL == "" && cfg.Bus.DataDir == "" && a.natsURL == "" {
+		a.log.Warn().Msg("streams are kept in memory: events and alerts not yet delivered are lost on a restart; use --data-dir to keep them on disk")
+	}
 	if len(outs) == 0 {
 		a.log.Warn().Msg("no sinks configured: alerts stay on the bus (weft.alerts.*)")
 	}
@@ -87,18 +116,26 @@ func (a *app) run(ctx context.Context, cfg *config) error {
 	defer p.stop()
 	a.log.Info().Int("rules", len(rules)).Int("sinks", len(outs)).Int("sources", len(cfg.Sources)).Msg("weft running")
 
+	pub, err := a.publisher(ctx, p.bus)
+	if err != nil {
+		return err
+	}
 	sourcesDone := make(chan struct{})
 	go func() {
 		defer close(sourcesDone)
-		for _, src := range cfg.Sources {
-			report := func(err error) { a.log.Warn().Err(err).Msg("skipped input") }
-			inputs := collector.Expand(src.Paths, report)
-			st, err := collector.Publish(ctx, p.bus, inputs, a.stdin, collector.Options{}, report)
-			if err != nil && ctx.Err() == nil {
-				a.log.Error().Err(err).Msg("source stopped")
-			}
-			a.log.Info().Int("files", len(inputs)).Int("events", st.Records).Int("errors", st.Errors).Msg("files read")
+		var wg sync.WaitGroup
+		for i, src := range cfg.Sources {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if live[i] != nil {
+					a.serveLive(ctx, live[i], p.bus)
+					return
+				}
+				a.runSource(ctx, src, pub)
+			}()
 		}
+		wg.Wait()
 	}()
 
 	<-ctx.Done()

@@ -15,6 +15,13 @@ type evaluator interface {
 
 type compiler struct {
 	src string
+	// plain leaves conditions as written (no optimize), for tests that
+	// compare the two.
+	plain bool
+	// cache, when set, shares the field lookups of conditions (not of
+	// join keys: inKeys) with the other programs compiled with it.
+	cache  *FieldCache
+	inKeys bool
 }
 
 func (c *compiler) errorf(off int, format string, args ...any) error {
@@ -55,7 +62,11 @@ func (c *compiler) expr(e Expr) (evaluator, error) {
 	case *Literal:
 		return constNode{literalValue(x.Value)}, nil
 	case *Field:
-		return &fieldNode{fp: newFieldPath(x.Path)}, nil
+		fp := newFieldPath(x.Path)
+		if c.cache != nil && !c.inKeys {
+			fp.cache, fp.slot = c.cache, c.cache.slot(fp.name)
+		}
+		return &fieldNode{fp: fp}, nil
 	case *Not:
 		inner, err := c.condition(x.X)
 		if err != nil {
@@ -356,6 +367,7 @@ func foldOneSide(op Op, k bool, other evaluator) evaluator {
 type constNode struct{ v value }
 
 func (n constNode) eval(event.Document) value { return n.v }
+func (n constNode) test(event.Document) bool  { return truthy(n.v) }
 
 type fieldNode struct{ fp *fieldPath }
 

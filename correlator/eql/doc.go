@@ -1,20 +1,35 @@
 // Package eql implements Elasticsearch's Event Query Language: a lexer and
 // parser producing an AST (Parse, ParseExpr), a compiler to matchers
-// (Compile, CompileString, CompileExpr) and the streaming state machine of
-// sequence queries (Program.NewSequence, Sequence.Feed).
+// (Compile, CompileString, CompileExpr), the streaming state machines of
+// sequence and sample queries (Program.NewSequence, Program.NewSample) and
+// a batch search over a finite set of documents (Program.NewSearch) that
+// returns what Elasticsearch's EQL search API would.
 //
-// Supported: event queries ("category where cond", "any where cond"),
-// sequences with "by" keys, "with maxspan=N(ms|s|m|h|d)", per-stage "by" keys,
-// "with runs=N" and "until"; and, or, not; == != < <= > >=; ':' (case-
-// insensitive, '*' and '?' wildcards, also against a parenthesised list);
-// in, in~, not in, not in~; like, like~, regex, regex~; + - * / %;
-// strings with escapes and """raw""" strings, numbers, true, false, null,
-// dotted and `backquoted` field names, ?optional fields, // and /* */
-// comments; the functions add, between[~], cidrMatch, concat, divide,
-// endsWith[~], indexOf[~], length, modulo, multiply, number, startsWith[~],
-// string, stringContains[~], substring, subtract (names match
-// case-insensitively, as in Elasticsearch). Not supported, with a clear
-// error: pipes, sample and join queries, missing-event stages ![...].
+// Supported: event queries ("category where cond", "any where cond");
+// sequences with "by" keys, "with maxspan=N(ms|s|m|h|d)", per-stage "by"
+// keys, "with runs=N", "until" and missing-event stages "![...]" (leading,
+// middle and trailing); samples ("sample by keys [filter] by keys ...", up
+// to five filters); the pipes "| head N" and "| tail N"; and, or, not; ==
+// != < <= > >=; ':' (case-insensitive, '*' and '?' wildcards, also against
+// a parenthesised list); in, in~, not in, not in~; like, like~, regex,
+// regex~; + - * / %; strings with escapes and """raw""" strings, numbers,
+// true, false, null, dotted and `backquoted` field names, ?optional fields,
+// // and /* */ comments; the functions add, between[~], cidrMatch, concat,
+// divide, endsWith[~], indexOf[~], length, modulo, multiply, number,
+// startsWith[~], string, stringContains[~], substring, subtract (names
+// match case-insensitively, as in Elasticsearch). Rejected with a clear
+// error, as Elasticsearch rejects them: join queries, the Endgame pipes
+// (count, filter, sort, unique, unique_count), pipes after a sample.
+//
+// Conditions compile once into matchers: field paths are resolved at
+// compile time, constants folded, chains of and/or flattened and ordered
+// cheapest test first, and comparisons of a field with a string constant
+// read the document value where it lies, so a document a query rejects
+// costs a few map lookups and no allocation. Program.Stages evaluates all
+// of a query's filters at once and returns a StageSet, which callers keep
+// so that no filter is evaluated twice. Programs compiled with a shared
+// FieldCache (CompileCached) look each field of a document up once between
+// them, which matters when many rules read the same fields.
 //
 // Semantics follow Elasticsearch, with these decisions where its documents
 // are silent or depend on index mappings, which weft does not have:
@@ -45,4 +60,15 @@
 //   - The event category is read from event.category (string or list) and
 //     compared exactly; "any" also matches documents without one.
 //   - String positions (length, indexOf, substring) count characters (runes).
+//   - Missing events are compared by @timestamp only, as Elasticsearch does;
+//     an event at the same time as a positive event of the sequence is
+//     neither between nor before nor after it.
+//   - A sample considers, per filter and join key, the first N matching
+//     events (N being the number of filters) in time order, then arrival
+//     order (Elasticsearch takes them in index order), and picks distinct
+//     events by backtracking as Elasticsearch does. Samples come out
+//     ordered by join-key values, null first, like composite aggregation
+//     buckets; a key gives one sample (max_samples_per_key 1).
+//   - Sequences come out ordered by their last event; head and tail apply
+//     to that order, and to time order for event queries.
 package eql

@@ -36,3 +36,7 @@ func position(src string, off int) (line, col int) {
 	}
 	return line, utf8.RuneCountInString(before) + 1
 }
+
+// Position turns a byte offset in a query into its 1-based line and
+// character column.
+func Position(src string, offset int) (line, column int) { return position(src, offset) }

@@ -12,6 +12,8 @@ type fieldPath struct {
 	name   string
 	parts  []string
 	joined [][]string // joined[i][j-i] is parts[i..j] joined with dots
+	cache  *FieldCache
+	slot   *cacheSlot // this field's entry in cache
 }
 
 func newFieldPath(parts []string) *fieldPath {
@@ -31,8 +33,47 @@ func newFieldPath(parts []string) *fieldPath {
 // ("process": {"parent.name": ...}), and arrays of objects, whose leaves are
 // gathered into one multi-value.
 func (fp *fieldPath) lookup(d event.Document) any {
+	if fp.cache != nil {
+		if fp.slot.gen == fp.cache.gen {
+			return fp.slot.v
+		}
+		v, _ := fp.walk(map[string]any(d), 0)
+		fp.slot.gen, fp.slot.v = fp.cache.gen, v
+		return v
+	}
 	v, _ := fp.walk(map[string]any(d), 0)
 	return v
+}
+
+// FieldCache lets the programs compiled with it (CompileCached) look each
+// field of a document up once between them: a document is read by many
+// rules, most of which test the same few fields. It belongs to one
+// goroutine, and Next must be called before each new document is
+// evaluated. Only conditions use it; join keys, evaluated later on other
+// documents, read the document each time.
+type FieldCache struct {
+	gen   uint64
+	slots map[string]*cacheSlot
+}
+
+type cacheSlot struct {
+	gen uint64
+	v   any
+}
+
+// NewFieldCache makes an empty cache.
+func NewFieldCache() *FieldCache { return &FieldCache{gen: 1, slots: map[string]*cacheSlot{}} }
+
+// Next forgets the values of the previous document.
+func (c *FieldCache) Next() { c.gen++ }
+
+func (c *FieldCache) slot(name string) *cacheSlot {
+	s := c.slots[name]
+	if s == nil {
+		s = &cacheSlot{}
+		c.slots[name] = s
+	}
+	return s
 }
 
 func (fp *fieldPath) walk(m map[string]any, i int) (any, bool) {

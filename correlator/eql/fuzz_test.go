@@ -15,6 +15,9 @@ func FuzzQuery(f *testing.F) {
 		`any where length(concat(a, "\u{41}", """raw\""")) / 2 % 3 == -1.5e3`,
 		"process where `x-y`.z != null // c\n/* d */",
 		`file where between~(a, "\\", ".", true) like "*" or cidrMatch(?ip, "::1/128")`,
+		"sequence by a with maxspan=1s ![x where b] [y where true] ![z where c] with runs=2 [w where d] ![v where true] | tail 3",
+		"sample by a [x where b > 1] by c [y where true] by c",
+		"any where true | head 5 | tail 2",
 	} {
 		f.Add(s)
 	}
@@ -44,6 +47,17 @@ func FuzzQuery(f *testing.F) {
 			for i := 0; i < 3; i++ {
 				s.Feed(doc, Ordinal{Time: base, Seq: uint64(i)}, "h")
 			}
+			s.Flush()
+		}
+		if p.IsSample() {
+			s, err := p.NewSample(SampleOptions{MaxKeys: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 3; i++ {
+				s.Feed(doc, Ordinal{Time: base, Seq: uint64(i)})
+			}
+			s.Results()
 		}
 	})
 }

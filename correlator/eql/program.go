@@ -36,7 +36,7 @@ func (s StageSet) Has(i int) bool { return s&(1<<uint(i)) != 0 }
 type stage struct {
 	id       int
 	category string // "" matches any category
-	cond     evaluator
+	cond     tester
 	keys     []keyExpr
 }
 
@@ -68,7 +68,18 @@ type sampleSpec struct {
 
 // Compile compiles a parsed query.
 func Compile(q *Query) (*Program, error) {
-	c := &compiler{src: q.Source}
+	return compile(&compiler{src: q.Source}, q)
+}
+
+// CompileCached compiles a query whose conditions share their field
+// lookups through cache with the other programs compiled with it. Such a
+// program is used from the cache's goroutine only, with cache.Next called
+// before each new document's Stages or Match.
+func CompileCached(q *Query, cache *FieldCache) (*Program, error) {
+	return compile(&compiler{src: q.Source, cache: cache}, q)
+}
+
+func compile(c *compiler, q *Query) (*Program, error) {
 	p := &Program{query: q, pipes: q.Pipes}
 	switch {
 	case q.Event != nil:
@@ -183,10 +194,15 @@ func (c *compiler) stage(q *EventQuery, by []Expr, id int) (*stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stage{id: id, category: q.Category, cond: optimize(cond), keys: keys}, nil
+	if !c.plain {
+		cond = optimize(cond)
+	}
+	return &stage{id: id, category: q.Category, cond: asTester(cond), keys: keys}, nil
 }
 
 func (c *compiler) keys(exprs []Expr) ([]keyExpr, error) {
+	c.inKeys = true
+	defer func() { c.inKeys = false }()
 	out := make([]keyExpr, 0, len(exprs))
 	for _, e := range exprs {
 		ev, err := c.expr(e)
@@ -204,7 +220,7 @@ func (s *stage) matches(d event.Document, categories any) bool {
 	if s.category != "" && !hasCategory(categories, s.category) {
 		return false
 	}
-	return truthy(s.cond.eval(d))
+	return s.cond.test(d)
 }
 
 // Query returns the parsed query.

@@ -84,11 +84,11 @@ func (s *sink) Name() string { return "slack" }
 // else is an error with Slack's reason (e.g. invalid_payload, no_service).
 func (s *sink) Send(ctx context.Context, a *event.Alert) error {
 	if a == nil {
-		return errors.New("slack: nil alert")
+		return sinks.Permanent(errors.New("slack: nil alert"))
 	}
 	body, err := encode(render(a))
 	if err != nil {
-		return fmt.Errorf("slack: alert %s: %w", a.Event.ID, err)
+		return sinks.Permanent(fmt.Errorf("slack: alert %s: %w", a.Event.ID, err))
 	}
 	err = s.client.Post(ctx, s.url, body, func(h http.Header) {
 		h.Set("Content-Type", "application/json; charset=utf-8")

@@ -404,3 +404,47 @@ func TestSampleConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Control characters cannot lay out fields of their own, bytes that are
+// not UTF-8 become U+FFFD, and a megabyte of command line is cut to
+// Slack's limits with a visible marker.
+func TestSendHostileText(t *testing.T) {
+	t.Parallel()
+	srv := newSlackServer(t, 200)
+	a := alerttest.Seed("cmd.exe /c \xff\xfeecho\x1b[2J line1\nline2\x00 " + strings.Repeat("A", 1<<20))
+	a.Host.Name = "WKS-01\n*Severity*\nlow\r\x07"
+	a.Message = "alert\n<!channel>"
+	m := send(t, srv, a)
+	body := srv.received()[0]
+	if len(body) > 40<<10 {
+		t.Errorf("payload of %d bytes for a 1 MiB command line", len(body))
+	}
+	var hostField string
+	for _, b := range m.Blocks {
+		for _, f := range b.Fields {
+			if strings.HasPrefix(f.Text, "*Host*\n") {
+				hostField = f.Text
+			}
+		}
+	}
+	if want := "*Host*\nWKS-01␊*Severity*␊low␍␇"; hostField != want {
+		t.Errorf("host field %q, want %q", hostField, want)
+	}
+	if m.Text != "alert␊&lt;!channel&gt;" {
+		t.Errorf("text = %q", m.Text)
+	}
+	cl := findSection(m, "*Command line*")
+	if !strings.HasPrefix(cl, "*Command line*\n```cmd.exe /c \uFFFDecho␛[2J line1\nline2␀ AAAA") {
+		t.Errorf("command line section starts %.80q", cl)
+	}
+	if len(cl) > sectionLimit || !strings.HasSuffix(cl, truncated+"```") {
+		t.Errorf("command line section of %d bytes ends %q", len(cl), cl[max(0, len(cl)-20):])
+	}
+	for _, text := range texts(m) {
+		for _, r := range text {
+			if r < 0x20 && r != '\n' {
+				t.Fatalf("control character %U in %.60q", r, text)
+			}
+		}
+	}
+}

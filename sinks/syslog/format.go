@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/weft-dev/weft/event"
@@ -24,13 +25,15 @@ const (
 	truncated    = "…(truncated)"
 )
 
-// formatter renders alerts as RFC 5424 messages.
+// formatter renders alerts as RFC 5424 messages, or with the header of
+// RFC 3164.
 type formatter struct {
 	facility int
 	hostname string
 	procID   string
 	sdID     string
 	maxSize  int
+	rfc3164  bool
 }
 
 // format renders one message of at most f.maxSize bytes. When the full
@@ -73,17 +76,31 @@ func (f *formatter) render(a *event.Alert, params []sdParam, omitted []string) (
 	var b []byte
 	b = append(b, '<')
 	b = strconv.AppendInt(b, int64(f.facility*8+severity(a)), 10)
-	b = append(b, ">1 "...)
-	b = append(b, timestamp(a)...)
-	b = append(b, ' ')
-	b = append(b, f.hostname...)
-	b = append(b, ' ')
-	b = append(b, appName...)
-	b = append(b, ' ')
-	b = append(b, f.procID...)
-	b = append(b, ' ')
-	b = append(b, headerField(a.Rule.ID, maxMsgID)...)
-	b = append(b, ' ')
+	b = append(b, '>')
+	if f.rfc3164 {
+		// TIMESTAMP HOSTNAME TAG: the structured data and the JSON form
+		// the CONTENT.
+		b = append(b, timestamp3164(a)...)
+		b = append(b, ' ')
+		b = append(b, f.hostname...)
+		b = append(b, ' ')
+		b = append(b, appName...)
+		b = append(b, '[')
+		b = append(b, f.procID...)
+		b = append(b, "]: "...)
+	} else {
+		b = append(b, "1 "...)
+		b = append(b, timestamp(a)...)
+		b = append(b, ' ')
+		b = append(b, f.hostname...)
+		b = append(b, ' ')
+		b = append(b, appName...)
+		b = append(b, ' ')
+		b = append(b, f.procID...)
+		b = append(b, ' ')
+		b = append(b, headerField(a.Rule.ID, maxMsgID)...)
+		b = append(b, ' ')
+	}
 	b = f.appendSD(b, params, omitted)
 	b = append(b, ' ')
 	// MSG is the JSON made 7-bit: RFC 5424 requires a BOM before UTF-8
@@ -133,6 +150,20 @@ func timestamp(a *event.Alert) string {
 		return "-"
 	}
 	return t.UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+}
+
+// timestamp3164 is the alert's time in RFC 3164's "Mmm dd hh:mm:ss", in
+// UTC (the format has no zone), or the current time when the alert has
+// none: the format has no nil value.
+func timestamp3164(a *event.Alert) string {
+	t := a.Timestamp
+	if t.IsZero() {
+		t = a.Event.Created
+	}
+	if t.IsZero() {
+		t = time.Now()
+	}
+	return t.UTC().Format(time.Stamp)
 }
 
 // headerField makes s a valid header field: printable US-ASCII (others
@@ -224,9 +255,13 @@ func techniqueIDs(threats []event.Threat) string {
 }
 
 // appendSDValue writes a PARAM-VALUE: UTF-8 with '"', '\' and ']'
-// escaped by a backslash (RFC 5424 §6.3.3), cut visibly at sdValueLimit.
+// escaped by a backslash (RFC 5424 §6.3.3), control characters shown as
+// their Unicode pictures (␊ for a line feed: receivers that split or
+// escape on them would otherwise garble the field), cut visibly at
+// sdValueLimit.
 func appendSDValue(b []byte, v string) []byte {
 	v = strings.ToValidUTF8(v, "\uFFFD")
+	v = strings.Map(controlPicture, v)
 	cut := false
 	if len(v) > sdValueLimit {
 		v = v[:sdValueLimit-len(truncated)]
@@ -249,8 +284,20 @@ func appendSDValue(b []byte, v string) []byte {
 	return b
 }
 
-// appendASCIIJSON copies JSON produced by encoding/json, escaping every
-// non-ASCII character as \uXXXX (a surrogate pair above U+FFFF). Such
+// controlPicture maps a C0 control character or DEL to the Unicode
+// character that pictures it.
+func controlPicture(r rune) rune {
+	switch {
+	case r < 0x20:
+		return 0x2400 + r
+	case r == 0x7f:
+		return 0x2421
+	}
+	return r
+}
+
+// appendASCIIJSON copies JSON produced by encoding/json, escaping DEL and
+// every non-ASCII character as \uXXXX (a surrogate pair above U+FFFF). Such
 // characters can only occur inside strings, where the escape is
 // equivalent.
 func appendASCIIJSON(b, js []byte) []byte {
@@ -260,6 +307,12 @@ func appendASCIIJSON(b, js []byte) []byte {
 	}
 	for i := 0; i < len(js); {
 		c := js[i]
+		if c == 0x7f {
+			// encoding/json escapes the other control characters.
+			b = u(b, rune(c))
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
 			b = append(b, c)
 			i++

@@ -2,6 +2,8 @@ package syslog
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -28,6 +30,7 @@ const (
 	DefaultTimeout  = 5 * time.Second
 	DefaultMaxSize  = 8192
 	defaultPort     = "514"
+	defaultTLSPort  = "6514"
 	// maxUDPPayload is the largest IPv4 UDP datagram payload.
 	maxUDPPayload = 65507
 	maxTCPSize    = 1 << 20
@@ -36,12 +39,16 @@ const (
 // Config configures the syslog sink. Zero values take the documented
 // defaults.
 type Config struct {
-	// Network is udp (default) or tcp; udp4, udp6, tcp4, tcp6 pin the
-	// address family.
+	// Network is udp (default), tcp or tls (RFC 5425: TCP with TLS, octet
+	// counting); udp4, udp6, tcp4, tcp6 pin the address family.
 	Network string `yaml:"network"`
-	// Address is the receiver, host:port; the port defaults to 514.
-	// Required.
+	// Address is the receiver, host:port; the port defaults to 514, or
+	// 6514 for tls. Required.
 	Address string `yaml:"address"`
+	// Format is rfc5424 (default) or rfc3164, the older BSD header
+	// ("<PRI>Mmm dd hh:mm:ss HOST weft[PID]: ") before the same
+	// structured data and JSON.
+	Format string `yaml:"format"`
 	// Facility is a name (kern, user, mail, daemon, auth, syslog, lpr,
 	// news, uucp, cron, authpriv, ftp, ntp, audit, alert, clock,
 	// local0-local7) or a number 0-23. Default local0.
@@ -52,23 +59,35 @@ type Config struct {
 	// the example enterprise number of RFC 5612; use your own if you have
 	// one).
 	SDID string `yaml:"sd_id"`
-	// Timeout bounds connecting and writing one message. Default 5s.
+	// Timeout bounds connecting (TLS handshake included) and writing one
+	// message. Default 5s.
 	Timeout time.Duration `yaml:"timeout"`
 	// MaxSize is the largest message in bytes (framing excluded). Default
 	// 8192, what rsyslog accepts by default; at most 65507 over UDP.
 	MaxSize int `yaml:"max_size"`
+	// TLS options, for network tls only. CAFile is a PEM bundle trusted
+	// instead of the system roots; the server's certificate is always
+	// verified, against ServerName (default: the host of Address).
+	// CertFile and KeyFile are a client certificate for receivers that
+	// authenticate senders; the key is read from its file only.
+	CAFile     string `yaml:"ca_file"`
+	ServerName string `yaml:"server_name"`
+	CertFile   string `yaml:"cert_file"`
+	KeyFile    string `yaml:"key_file"`
 }
 
 type sink struct {
-	network string
+	network string // as configured: udp, tcp or tls and their variants
+	dialNet string // what net.Dial gets
 	address string
 	timeout time.Duration
-	tcp     bool
+	stream  bool // tcp or tls: octet-counted frames on one connection
+	tls     *tls.Config
 	f       formatter
 
 	mu     sync.Mutex
 	conn   net.Conn
-	dead   chan struct{} // closed when a TCP receiver closes its end
+	dead   chan struct{} // closed when a stream receiver closes its end
 	closed bool
 }
 
@@ -82,22 +101,28 @@ func New(cfg Config) (sinks.Sink, error) {
 }
 
 func build(cfg Config) (*sink, error) {
-	s := &sink{network: cfg.Network, timeout: cfg.Timeout}
+	s := &sink{network: cfg.Network, dialNet: cfg.Network, timeout: cfg.Timeout}
+	port := defaultPort
 	switch s.network {
 	case "":
-		s.network = "udp"
+		s.network, s.dialNet = "udp", "udp"
 	case "udp", "udp4", "udp6":
 	case "tcp", "tcp4", "tcp6":
-		s.tcp = true
+		s.stream = true
+	case "tls":
+		s.stream, s.dialNet, port = true, "tcp", defaultTLSPort
 	default:
-		return nil, fmt.Errorf("network %q is not udp or tcp", cfg.Network)
+		return nil, fmt.Errorf("network %q is not udp, tcp or tls", cfg.Network)
+	}
+	if s.network != "tls" && (cfg.CAFile != "" || cfg.ServerName != "" || cfg.CertFile != "" || cfg.KeyFile != "") {
+		return nil, fmt.Errorf("ca_file, server_name, cert_file and key_file apply to network tls only, not %s", s.network)
 	}
 	if cfg.Address == "" {
 		return nil, errors.New("address is required")
 	}
 	s.address = cfg.Address
 	if _, _, err := net.SplitHostPort(cfg.Address); err != nil {
-		s.address = net.JoinHostPort(cfg.Address, defaultPort)
+		s.address = net.JoinHostPort(cfg.Address, port)
 		if _, _, err := net.SplitHostPort(s.address); err != nil {
 			return nil, fmt.Errorf("address %q is not host:port", cfg.Address)
 		}
@@ -107,6 +132,20 @@ func build(cfg Config) (*sink, error) {
 	}
 	if s.timeout == 0 {
 		s.timeout = DefaultTimeout
+	}
+	if s.network == "tls" {
+		conf, err := tlsConfig(cfg, s.address)
+		if err != nil {
+			return nil, err
+		}
+		s.tls = conf
+	}
+	switch cfg.Format {
+	case "", "rfc5424":
+	case "rfc3164":
+		s.f.rfc3164 = true
+	default:
+		return nil, fmt.Errorf("format %q is not rfc5424 or rfc3164", cfg.Format)
 	}
 
 	facility := cfg.Facility
@@ -133,7 +172,7 @@ func build(cfg Config) (*sink, error) {
 		return nil, err
 	}
 	limit := maxTCPSize
-	if !s.tcp {
+	if !s.stream {
 		limit = maxUDPPayload
 	}
 	maxSize := cfg.MaxSize
@@ -144,33 +183,65 @@ func build(cfg Config) (*sink, error) {
 		// RFC 5424 receivers must accept 480 octets.
 		return nil, fmt.Errorf("max_size %d is outside 480-%d for %s", maxSize, limit, s.network)
 	}
-	s.f = formatter{
-		facility: fac,
-		hostname: headerField(host, maxHostname),
-		procID:   strconv.Itoa(os.Getpid()),
-		sdID:     sdID,
-		maxSize:  maxSize,
-	}
+	s.f.facility = fac
+	s.f.hostname = headerField(host, maxHostname)
+	s.f.procID = strconv.Itoa(os.Getpid())
+	s.f.sdID = sdID
+	s.f.maxSize = maxSize
 	return s, nil
+}
+
+// tlsConfig builds the client side of RFC 5425: TLS 1.2 or later, the
+// server verified against the CA file (or the system roots) and the
+// server name.
+func tlsConfig(cfg Config, address string) (*tls.Config, error) {
+	conf := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.ServerName}
+	if conf.ServerName == "" {
+		conf.ServerName, _, _ = net.SplitHostPort(address)
+	}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file: %s holds no PEM certificate", cfg.CAFile)
+		}
+		conf.RootCAs = pool
+	}
+	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
+		return nil, errors.New("cert_file and key_file go together")
+	}
+	if cfg.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			// The error names the files and what is wrong with them; it
+			// never quotes the key.
+			return nil, fmt.Errorf("cert_file/key_file: %w", err)
+		}
+		conf.Certificates = []tls.Certificate{cert}
+	}
+	return conf, nil
 }
 
 func (s *sink) Name() string { return "syslog" }
 
 // Send formats the alert and writes it. A failed write closes the
 // connection and the same message is written once more on a fresh one, so
-// a receiver restart costs no alert. Over TCP, a receiver that closed its
-// end is noticed before writing; a close that races the write itself can
-// still lose the message, which only an acknowledging protocol (RELP)
-// would prevent.
+// a receiver restart costs no alert. Over TCP and TLS, a receiver that
+// closed its end is noticed before writing; a close that races the write
+// itself can still lose the message, which only an acknowledging protocol
+// (RELP) would prevent.
 func (s *sink) Send(ctx context.Context, a *event.Alert) error {
 	if a == nil {
-		return errors.New("syslog: nil alert")
+		return sinks.Permanent(errors.New("syslog: nil alert"))
 	}
 	msg, err := s.f.format(a)
 	if err != nil {
-		return fmt.Errorf("syslog: alert %s: %w", a.Event.ID, err)
+		return sinks.Permanent(fmt.Errorf("syslog: alert %s: %w", a.Event.ID, err))
 	}
-	if s.tcp {
+	if s.stream {
 		// RFC 6587 octet counting: MSG-LEN SP SYSLOG-MSG.
 		framed := strconv.AppendInt(make([]byte, 0, len(msg)+8), int64(len(msg)), 10)
 		framed = append(framed, ' ')
@@ -199,7 +270,7 @@ func (s *sink) Send(ctx context.Context, a *event.Alert) error {
 // write sends one message, connecting first when there is no live
 // connection. The caller holds s.mu.
 func (s *sink) write(ctx context.Context, msg []byte) error {
-	if s.conn != nil && s.tcp {
+	if s.conn != nil && s.stream {
 		select {
 		case <-s.dead:
 			s.drop()
@@ -237,17 +308,25 @@ func (s *sink) write(ctx context.Context, msg []byte) error {
 }
 
 func (s *sink) dial(ctx context.Context) error {
-	d := net.Dialer{Timeout: s.timeout}
-	conn, err := d.DialContext(ctx, s.network, s.address)
+	d := &net.Dialer{Timeout: s.timeout}
+	var conn net.Conn
+	var err error
+	if s.tls != nil {
+		// The dialer's timeout covers the handshake too.
+		conn, err = (&tls.Dialer{NetDialer: d, Config: s.tls}).DialContext(ctx, s.dialNet, s.address)
+	} else {
+		conn, err = d.DialContext(ctx, s.dialNet, s.address)
+	}
 	if err != nil {
 		return err
 	}
 	s.conn = conn
-	if s.tcp {
-		// Receivers never send on a syslog connection, so the only thing
-		// this read can see is the receiver closing: mark the connection
-		// dead so the next Send reconnects instead of writing into a
-		// socket the peer has left. It ends when the connection is closed.
+	if s.stream {
+		// Receivers never send syslog data on the connection (TLS's own
+		// records are handled inside tls.Conn), so the only thing this
+		// read can see is the receiver closing: mark the connection dead
+		// so the next Send reconnects instead of writing into a socket the
+		// peer has left. It ends when the connection is closed.
 		dead := make(chan struct{})
 		s.dead = dead
 		go func() {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -291,6 +292,7 @@ type tcpReceiver struct {
 	ln     net.Listener
 	frames chan frame
 	conns  chan net.Conn
+	stop   func()
 }
 
 type frame struct {
@@ -304,6 +306,12 @@ func newTCPReceiver(t *testing.T) *tcpReceiver {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newStreamReceiver(t, ln)
+}
+
+// newStreamReceiver serves ln (plain TCP or TLS) until the test ends.
+func newStreamReceiver(t *testing.T, ln net.Listener) *tcpReceiver {
+	t.Helper()
 	r := &tcpReceiver{ln: ln, frames: make(chan frame, 16), conns: make(chan net.Conn, 16)}
 	done := make(chan struct{})
 	go func() {
@@ -326,7 +334,9 @@ func newTCPReceiver(t *testing.T) *tcpReceiver {
 			}()
 		}
 	}()
-	t.Cleanup(func() {
+	// stop closes the listener and every connection, as a receiver that
+	// goes down does.
+	r.stop = sync.OnceFunc(func() {
 		ln.Close()
 		<-done
 		close(r.conns)
@@ -334,6 +344,7 @@ func newTCPReceiver(t *testing.T) *tcpReceiver {
 			c.Close()
 		}
 	})
+	t.Cleanup(r.stop)
 	return r
 }
 
@@ -513,10 +524,10 @@ func TestNew(t *testing.T) {
 		}},
 		{name: "ipv6 without port", cfg: Config{Address: "::1"}, check: func(s *sink) bool { return s.address == "[::1]:514" }},
 		{name: "tcp", cfg: Config{Network: "tcp", Address: "127.0.0.1:1514", Facility: "23", MaxSize: 200000}, check: func(s *sink) bool {
-			return s.tcp && s.f.facility == 23 && s.f.maxSize == 200000
+			return s.stream && s.f.facility == 23 && s.f.maxSize == 200000
 		}},
 		{name: "no address", cfg: Config{}, wantErr: "syslog: address is required"},
-		{name: "bad network", cfg: Config{Network: "sctp", Address: "h:1"}, wantErr: `network "sctp" is not udp or tcp`},
+		{name: "bad network", cfg: Config{Network: "sctp", Address: "h:1"}, wantErr: `network "sctp" is not udp, tcp or tls`},
 		{name: "bad facility", cfg: Config{Address: "h:1", Facility: "local8"}, wantErr: `facility "local8" is not a facility name`},
 		{name: "facility out of range", cfg: Config{Address: "h:1", Facility: "24"}, wantErr: "facility \"24\""},
 		{name: "bad hostname", cfg: Config{Address: "h:1", Hostname: "wec 01"}, wantErr: "hostname \"wec 01\" must be 1-255 printable ASCII"},

@@ -198,14 +198,16 @@ func (s *sink) Name() string { return "webhook" }
 // Send posts the alert, retrying as configured.
 func (s *sink) Send(ctx context.Context, a *event.Alert) error {
 	if a == nil {
-		return errors.New("webhook: nil alert")
+		return sinks.Permanent(errors.New("webhook: nil alert"))
 	}
 	body, err := json.Marshal(a)
 	if err != nil {
-		return fmt.Errorf("webhook: encode alert %s: %w", a.Event.ID, err)
+		return sinks.Permanent(fmt.Errorf("webhook: encode alert %s: %w", a.Event.ID, err))
 	}
 	key := a.Event.ID
-	if key == "" {
+	if !validKey(key) {
+		// An id that cannot be a header value would fail every request;
+		// the derived id is as stable across retries and replays.
 		key = event.AlertID(a.Rule.ID, a.Weft.Events)
 	}
 	err = s.client.Post(ctx, s.url, body, func(h http.Header) {
@@ -225,6 +227,20 @@ func (s *sink) Send(ctx context.Context, a *event.Alert) error {
 		return fmt.Errorf("webhook: alert %s: %w", key, err)
 	}
 	return nil
+}
+
+// validKey reports whether an alert id can be sent as Idempotency-Key:
+// 1 to 200 printable ASCII characters.
+func validKey(s string) bool {
+	if s == "" || len(s) > 200 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // Signature is the X-Weft-Signature value for a body sent at timestamp

@@ -325,3 +325,33 @@ func TestSignature(t *testing.T) {
 		t.Fatalf("Signature = %s, want %s", got, want)
 	}
 }
+
+// The body is the alert JSON whatever the events hold: control characters
+// and invalid UTF-8 are escaped or replaced by encoding/json, and a
+// megabyte of command line is sent whole.
+func TestSendHostileFields(t *testing.T) {
+	t.Parallel()
+	srv, rec := newServer(t, http.StatusOK)
+	s := mustNew(t, Config{URL: srv.URL, Secret: "k"})
+	cmd := "cmd.exe /c \x00\x1b\r\n\xff " + strings.Repeat("B", 1<<20)
+	a := alerttest.Seed(cmd)
+	a.Event.ID = "id\r\nX-Injected: 1"
+	if err := s.Send(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	r := rec.requests()[0]
+	var back event.Alert
+	if err := json.Unmarshal(r.body, &back); err != nil {
+		t.Fatalf("body is not JSON: %v", err)
+	}
+	if got := back.Weft.Events[1].String("process.command_line"); got != strings.ToValidUTF8(cmd, "\uFFFD") {
+		t.Errorf("command line of %d bytes came back as %d bytes", len(cmd), len(got))
+	}
+	if key := r.header.Get("Idempotency-Key"); key != event.AlertID(a.Rule.ID, a.Weft.Events) {
+		t.Errorf("Idempotency-Key %q: an id unfit for a header must be replaced by the derived one", key)
+	}
+	if r.header.Get("X-Injected") != "" {
+		t.Error("header injected through the alert id")
+	}
+	checkSignature(t, "k", r)
+}

@@ -315,3 +315,123 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// Receivers that misbehave: each failure is a clear error naming only the
+// host, within the timeout, and never a silent success.
+func TestPostBadReceivers(t *testing.T) {
+	t.Parallel()
+	other, otherCalls := server(t, status(200, "stolen"))
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		calls   int32
+		wantErr string
+	}{
+		{
+			name: "hangs without answering",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				// With the body read, the server notices the client
+				// leaving and ends the request's context.
+				_, _ = io.Copy(io.Discard, r.Body)
+				<-r.Context().Done()
+			},
+			calls: 2, wantErr: "Client.Timeout exceeded",
+		},
+		{
+			name: "closes the connection mid-request",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.CopyN(io.Discard, r.Body, 10)
+				conn, _, err := w.(http.Hijacker).Hijack()
+				if err == nil {
+					conn.Close()
+				}
+			},
+			calls: 2, wantErr: "EOF",
+		},
+		{
+			name: "301 to another host",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, other.URL+"/collect?token=SECRET", http.StatusMovedPermanently)
+			},
+			calls: 1, wantErr: "status 301 Moved Permanently: \"redirect to " + other.URL + " not followed\"",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n.Add(1)
+				tt.handler(w, r)
+			}))
+			t.Cleanup(srv.Close)
+			c, err := New(fast(sinks.HTTPOptions{Timeout: 300 * time.Millisecond, Attempts: 2}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			start := time.Now()
+			err = c.Post(context.Background(), srv.URL+"/hook/SECRET", []byte(`{"a":1}`), func(http.Header) {})
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "SECRET") || !strings.Contains(err.Error(), "post "+srv.URL+": attempt") {
+				t.Errorf("error should name the host only: %v", err)
+			}
+			if got := n.Load(); got != tt.calls {
+				t.Errorf("receiver saw %d requests, want %d", got, tt.calls)
+			}
+			if took := time.Since(start); took > 3*time.Second {
+				t.Errorf("took %s", took)
+			}
+		})
+	}
+	if n := otherCalls.Load(); n != 0 {
+		t.Errorf("the redirect target received %d requests", n)
+	}
+}
+
+// The final error tells the caller's redelivery what the receiver said:
+// a rejected body is permanent, a Retry-After is passed on.
+func TestPostClassifiesFinalError(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		answer    func(http.ResponseWriter)
+		opts      sinks.HTTPOptions
+		permanent bool
+		after     time.Duration
+	}{
+		{name: "400", answer: status(400, "invalid_payload"), permanent: true},
+		{name: "413", answer: status(413, ""), permanent: true},
+		{name: "422", answer: status(422, ""), permanent: true},
+		{name: "401 may be fixed", answer: status(401, "")},
+		{name: "404 may be fixed", answer: status(404, "no_service")},
+		{name: "500", answer: status(500, "")},
+		{name: "301", answer: status(301, "", "Location", "http://127.0.0.1:9/")},
+		{name: "503 with a long Retry-After", answer: status(503, "", "Retry-After", "120"), opts: sinks.HTTPOptions{MaxRetryAfter: time.Second}, after: 2 * time.Minute},
+		{name: "429 on the last attempt", answer: status(429, "", "Retry-After", "7"), after: 7 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, _ := server(t, tt.answer)
+			tt.opts.Attempts = 1
+			c, err := New(tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			err = c.Post(context.Background(), srv.URL, nil, func(http.Header) {})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if sinks.IsPermanent(err) != tt.permanent {
+				t.Errorf("IsPermanent(%v) = %v", err, !tt.permanent)
+			}
+			if got, ok := sinks.RetryAfter(err); got != tt.after || ok != (tt.after > 0) {
+				t.Errorf("RetryAfter(%v) = %s, %v; want %s", err, got, ok, tt.after)
+			}
+		})
+	}
+}

@@ -1,4 +1,5 @@
-// Package tlstest writes CA files for the TLS tests of the HTTP sinks: the
-// certificate of an httptest TLS server, and an unrelated CA that must not
-// be able to vouch for it.
+// Package tlstest makes the certificates of the sinks' TLS tests: the CA
+// of an httptest TLS server, and a CA of its own that issues server and
+// client certificates for chosen names (or, unused, stands for a CA that
+// must not be able to vouch for a server).
 package tlstest

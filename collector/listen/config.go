@@ -1,0 +1,224 @@
+package listen
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+)
+
+// Kinds of network source, as weft.yaml names them.
+const (
+	KindTCP   = "tcp"
+	KindHTTP  = "http"
+	KindBeats = "beats"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxEventSize   = 1 << 20
+	DefaultMaxConnections = 256
+	DefaultIdleTimeout    = 5 * time.Minute
+	DefaultMaxBatchBytes  = 64 << 20
+	DefaultPublishTimeout = 10 * time.Second
+	// DrainTimeout is how long a stopping listener waits for the events
+	// it has read to be stored.
+	DrainTimeout = 10 * time.Second
+	// BeatsPort is the port Beats' Logstash output sends to by default.
+	BeatsPort = "5044"
+)
+
+// Config is a network source's section of weft.yaml.
+type Config struct {
+	// Listen is the [host:]port to listen on. Without a host it is
+	// loopback only; give 0.0.0.0 or [::] (or an address) to take events
+	// from other machines.
+	Listen string `yaml:"listen"`
+	TLS    TLS    `yaml:"tls"`
+	// MaxEventSize is the largest event accepted, in bytes; a larger one
+	// is reported and skipped.
+	MaxEventSize int `yaml:"max_event_size"`
+	// MaxConnections caps connections open at once; more are refused.
+	MaxConnections int `yaml:"max_connections"`
+	// IdleTimeout closes a connection that sends nothing for this long
+	// (a silent or half-open peer).
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxBatchBytes bounds what is acknowledged together: an HTTP body,
+	// or a Beats window once decompressed.
+	MaxBatchBytes int64 `yaml:"max_batch_bytes"`
+
+	// HTTP only. A bearer token the sender must present
+	// (Authorization: Bearer ...), given as is, or read from an
+	// environment variable or a file.
+	Token     string `yaml:"token"`
+	TokenEnv  string `yaml:"token_env"`
+	TokenFile string `yaml:"token_file"`
+	// PublishTimeout is how long a request waits for the bus to store its
+	// events before it is answered 503 with Retry-After.
+	PublishTimeout time.Duration `yaml:"publish_timeout"`
+}
+
+// TLS turns on TLS with a server certificate; ClientCAFile turns on
+// client-certificate authentication: senders must present a certificate
+// that CA signed.
+type TLS struct {
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" || t.ClientCAFile != "" }
+
+// Validate checks a config for a kind of source without touching files or
+// sockets.
+func (c Config) Validate(kind string) error {
+	var errs []error
+	switch kind {
+	case KindTCP, KindHTTP, KindBeats:
+	default:
+		return fmt.Errorf("listen: unknown kind %q (want tcp, http or beats)", kind)
+	}
+	if c.Listen == "" && kind != KindBeats {
+		errs = append(errs, fmt.Errorf("%s source without listen: give a [host:]port", kind))
+	}
+	if c.Listen != "" {
+		if _, err := listenAddr(c.Listen); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.TLS.Enabled() && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
+		errs = append(errs, errors.New("tls: cert_file and key_file are both needed (client_ca_file needs them too)"))
+	}
+	if c.MaxEventSize < 0 || c.MaxConnections < 0 || c.IdleTimeout < 0 || c.MaxBatchBytes < 0 || c.PublishTimeout < 0 {
+		errs = append(errs, errors.New("max_event_size, max_connections, idle_timeout, max_batch_bytes and publish_timeout must not be negative"))
+	}
+	if c.MaxBatchBytes > 0 && c.MaxBatchBytes < int64(c.maxEventSize()) {
+		errs = append(errs, errors.New("max_batch_bytes is smaller than max_event_size"))
+	}
+	tokens := 0
+	for _, s := range []string{c.Token, c.TokenEnv, c.TokenFile} {
+		if s != "" {
+			tokens++
+		}
+	}
+	if kind != KindHTTP && (tokens > 0 || c.PublishTimeout != 0) {
+		errs = append(errs, fmt.Errorf("token, token_env, token_file and publish_timeout are for http sources, not %s", kind))
+	}
+	if tokens > 1 {
+		errs = append(errs, errors.New("give one of token, token_env and token_file"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) address(kind string) string {
+	if c.Listen == "" && kind == KindBeats {
+		return BeatsPort
+	}
+	return c.Listen
+}
+
+func (c Config) maxEventSize() int {
+	if c.MaxEventSize > 0 {
+		return c.MaxEventSize
+	}
+	return DefaultMaxEventSize
+}
+
+func (c Config) maxConnections() int {
+	if c.MaxConnections > 0 {
+		return c.MaxConnections
+	}
+	return DefaultMaxConnections
+}
+
+func (c Config) idleTimeout() time.Duration {
+	if c.IdleTimeout > 0 {
+		return c.IdleTimeout
+	}
+	return DefaultIdleTimeout
+}
+
+func (c Config) maxBatchBytes() int64 {
+	if c.MaxBatchBytes > 0 {
+		return c.MaxBatchBytes
+	}
+	return DefaultMaxBatchBytes
+}
+
+func (c Config) publishTimeout() time.Duration {
+	if c.PublishTimeout > 0 {
+		return c.PublishTimeout
+	}
+	return DefaultPublishTimeout
+}
+
+// token resolves the bearer token; "" means none is required.
+func (c Config) token() (string, error) {
+	switch {
+	case c.Token != "":
+		return c.Token, nil
+	case c.TokenEnv != "":
+		v, ok := os.LookupEnv(c.TokenEnv)
+		if !ok || strings.TrimSpace(v) == "" {
+			return "", fmt.Errorf("token_env: environment variable %s is not set", c.TokenEnv)
+		}
+		return strings.TrimSpace(v), nil
+	case c.TokenFile != "":
+		data, err := os.ReadFile(c.TokenFile)
+		if err != nil {
+			return "", fmt.Errorf("token_file: %w", err)
+		}
+		v := strings.TrimSpace(string(data))
+		if v == "" {
+			return "", fmt.Errorf("token_file %s is empty", c.TokenFile)
+		}
+		return v, nil
+	}
+	return "", nil
+}
+
+// serverTLS builds the TLS configuration, or nil without TLS.
+func (t TLS) serverTLS() (*tls.Config, error) {
+	if !t.Enabled() {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if t.ClientCAFile != "" {
+		pem, err := os.ReadFile(t.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls: client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls: client_ca_file %s holds no PEM certificate", t.ClientCAFile)
+		}
+		cfg.ClientCAs = pool
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
+// listenAddr resolves [host:]port, with loopback for a missing host.
+func listenAddr(s string) (string, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		host, port = "", s
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	addr, err := net.ResolveTCPAddr("tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return "", fmt.Errorf("listen %q: %w", s, err)
+	}
+	return addr.String(), nil
+}

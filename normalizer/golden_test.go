@@ -1,0 +1,46 @@
+package normalizer
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/weft-dev/weft/event"
+)
+
+// TestGoldenEventIDs normalizes testdata/golden/*.input.json, one Sysmon
+// event per ID the pipeline maps, and compares each document with the
+// golden beside it. The goldens were written by hand from the pipeline
+// spec; testdata/golden/README.md says which processors decide each.
+func TestGoldenEventIDs(t *testing.T) {
+	t.Parallel()
+	inputs, err := filepath.Glob(filepath.Join("testdata", "golden", "*.input.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := map[uint32]bool{1: true, 3: true} // TestGolden
+	n := New()
+	for _, in := range inputs {
+		data, err := os.ReadFile(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r event.Raw
+		if err := json.Unmarshal(data, &r); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		covered[r.EventID] = true
+		doc, err := n.Normalize(&r)
+		if err != nil {
+			t.Errorf("%s: unexpected problems: %v", in, err)
+		}
+		compareGolden(t, strings.TrimSuffix(filepath.Base(in), ".input.json")+".json", doc)
+	}
+	for id := range uint32(256) {
+		if _, mapped := sysmonCategorization(id); mapped && !covered[id] {
+			t.Errorf("Sysmon event %d has no golden test", id)
+		}
+	}
+}
