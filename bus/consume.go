@@ -113,25 +113,55 @@ func (b *Bus) Consume(ctx context.Context, c Consumer, h Handler, onErr func(err
 // Idle reports whether the consumer has nothing left to deliver and nothing
 // delivered but unacknowledged.
 func (b *Bus) Idle(ctx context.Context, c Consumer) (bool, error) {
-	cons, err := b.js.Consumer(ctx, c.Stream, c.Durable)
+	info, err := b.consumerInfo(ctx, c)
 	if err != nil {
-		return false, fmt.Errorf("bus: consumer %s: %w", c.Durable, err)
-	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		return false, fmt.Errorf("bus: consumer %s: %w", c.Durable, err)
+		return false, err
 	}
 	return info.NumPending == 0 && info.NumAckPending == 0, nil
 }
 
-// WaitIdle blocks until Idle is true or ctx ends.
+func (b *Bus) consumerInfo(ctx context.Context, c Consumer) (*jetstream.ConsumerInfo, error) {
+	cons, err := b.js.Consumer(ctx, c.Stream, c.Durable)
+	if err != nil {
+		return nil, fmt.Errorf("bus: consumer %s: %w", c.Durable, err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("bus: consumer %s: %w", c.Durable, err)
+	}
+	return info, nil
+}
+
+// WaitIdle blocks until the consumer has handled every message its stream
+// held when WaitIdle was called, or ctx ends. Messages published meanwhile
+// do not keep it waiting.
 func (b *Bus) WaitIdle(ctx context.Context, c Consumer) error {
+	target, err := b.lastSeq(ctx, c.Stream)
+	if err != nil {
+		return err
+	}
+	filtered := c.FilterSubject != "" || len(c.FilterSubjects) > 0
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
+	seen := 0
 	for {
-		idle, err := b.Idle(ctx, c)
-		if err == nil && idle {
-			return nil
+		info, err := b.consumerInfo(ctx, c)
+		if err == nil {
+			switch {
+			case !filtered && info.AckFloor.Stream >= target:
+				// The stream's last sequence is set before a publish is
+				// acknowledged, so the ack floor is the reliable measure;
+				// the consumer's counts catch up a moment later.
+				return nil
+			case filtered && info.NumPending == 0 && info.NumAckPending == 0:
+				// A filtered consumer may never see the stream's last
+				// message; its counts must stay at zero for a few polls.
+				if seen++; seen >= 4 {
+					return nil
+				}
+			default:
+				seen = 0
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -142,6 +172,18 @@ func (b *Bus) WaitIdle(ctx context.Context, c Consumer) error {
 		case <-tick.C:
 		}
 	}
+}
+
+func (b *Bus) lastSeq(ctx context.Context, stream string) (uint64, error) {
+	s, err := b.js.Stream(ctx, stream)
+	if err != nil {
+		return 0, fmt.Errorf("bus: stream %s: %w", stream, err)
+	}
+	si, err := s.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("bus: stream %s: %w", stream, err)
+	}
+	return si.State.LastSeq, nil
 }
 
 // EnsureConsumer creates the durable consumer now, so messages published

@@ -46,7 +46,7 @@ var (
 type guardedReader struct {
 	r     *bytes.Reader
 	reads int
-	pcs   [maxParseFrames]uintptr
+	pc    [1]uintptr
 }
 
 type budgetPanic struct{ err error }
@@ -56,7 +56,9 @@ func (g *guardedReader) Read(p []byte) (int, error) {
 	if g.reads > maxRecordReads {
 		panic(budgetPanic{errParseBudget})
 	}
-	if g.reads%depthCheckEvery == 0 && runtime.Callers(0, g.pcs[:]) == len(g.pcs) {
+	// Past maxParseFrames frames there is still one to report only when
+	// the stack is deeper than that.
+	if g.reads%depthCheckEvery == 0 && runtime.Callers(maxParseFrames, g.pc[:]) == 1 {
 		panic(budgetPanic{errParseDepth})
 	}
 	return g.r.Read(p)
@@ -70,10 +72,13 @@ func (g *guardedReader) Seek(offset int64, whence int) (int64, error) {
 type recordDecoder struct {
 	chunk  evtx.Chunk
 	reader guardedReader
+	// names caches element and attribute names by chunk offset: records
+	// of a chunk share their names, and converting them is costly.
+	names map[int32]string
 }
 
 func newRecordDecoder(data []byte, offset int64) *recordDecoder {
-	d := &recordDecoder{chunk: evtx.NewChunk()}
+	d := &recordDecoder{chunk: evtx.NewChunk(), names: map[int32]string{}}
 	d.chunk.Data = data
 	d.chunk.Offset = offset
 	d.reader.r = bytes.NewReader(data)
@@ -122,7 +127,7 @@ func (d *recordDecoder) decodeOnce(off int64) (ev *element, err error) {
 		}
 		return nil, fmt.Errorf("BinXML: record starts with %T, want a fragment", parsed)
 	}
-	w := walker{data: d.chunk.Data, reader: &d.reader}
+	w := walker{data: d.chunk.Data, reader: &d.reader, names: d.names}
 	root := &element{}
 	if err := w.fragment(frag, root); err != nil {
 		// The walker's own findings (a substitution value it could not
@@ -206,6 +211,7 @@ func panicError(p any) error {
 type walker struct {
 	data     []byte // chunk bytes, for values the library leaves undecoded
 	reader   *guardedReader
+	names    map[int32]string
 	depth    int
 	repaired int
 }
@@ -262,12 +268,22 @@ func (w *walker) instance(ti *evtx.TemplateInstance, parent *element) error {
 	return nil
 }
 
+// name returns the name parsed at a chunk offset, converting it once.
+func (w *walker) name(off int32, n *evtx.Name) string {
+	if s, ok := w.names[off]; ok {
+		return s
+	}
+	s := n.String()
+	w.names[off] = s
+	return s
+}
+
 // start makes an element of a start tag with its attributes. Namespace
 // declarations are dropped: rendering puts back the event namespace.
 func (w *walker) start(ti *evtx.TemplateInstance, es *evtx.ElementStart) (*element, error) {
-	el := &element{Name: es.Name.String()}
+	el := &element{Name: w.name(es.NameOffset, &es.Name)}
 	for _, a := range es.AttributeList.Attributes {
-		name := a.Name.String()
+		name := w.name(a.NameOffset, &a.Name)
 		if isNamespaceDecl(name) {
 			continue
 		}

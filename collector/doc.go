@@ -3,12 +3,20 @@
 // event XML that wevtutil, PowerShell and Windows Event Forwarding produce.
 //
 // Readers call emit once per event, in record order, and report once per
-// record they cannot use; a damaged record or chunk is skipped with an
-// *Error that says where, and everything readable around it still comes out.
-// Expand turns command-line paths, folders and patterns into inputs.
+// problem; a damaged record or chunk is skipped with an *Error that says
+// where (file, chunk, record, offset) and why, and everything readable
+// around it still comes out. EVTX chunks are decoded in parallel with a
+// bounded amount of memory. Expand turns command-line paths, folders and
+// patterns into inputs; Watch hands over the files that appear in a
+// folder once they are complete.
+//
+// Publisher sends what the readers emit to the bus, and with Checkpoints
+// (a JetStream key-value bucket keyed by FileID, a file's identity by
+// content) resumes each file after the last event that reached the bus.
 //
 // EVTX decoding uses github.com/0xrawsec/golang-evtx, which writes a line
 // (and often a stack trace) to the standard library's logger for each
 // damaged record it meets; programs that log otherwise should point that
-// logger elsewhere (log.SetOutput).
+// logger elsewhere (log.SetOutput). README.md in this folder is the user
+// guide: damage handling, exit codes, watch mode, checkpoints, performance.
 package collector

@@ -25,7 +25,7 @@ import (
 )
 
 // winlogbeatDocs are the positive MMC events as Winlogbeat sends them.
-func winlogbeatDocs(t *testing.T) []any {
+func winlogbeatDocs(t testing.TB) []any {
 	t.Helper()
 	data, err := os.ReadFile("../jsonevent/testdata/winlogbeat/mmc-positive.ndjson")
 	if err != nil {
@@ -234,7 +234,7 @@ func eventFrame(seq uint32, payload []byte) []byte {
 	return append(b, payload...)
 }
 
-func compressedFrame(t *testing.T, inner []byte) []byte {
+func compressedFrame(t testing.TB, inner []byte) []byte {
 	t.Helper()
 	var z bytes.Buffer
 	w := zlib.NewWriter(&z)

@@ -19,10 +19,10 @@ import (
 // window consumes input or fails), never panics, and stays within the
 // configured bounds.
 func FuzzReadWindow(f *testing.F) {
-	docs := winlogbeatDocs(&testing.T{})
+	docs := winlogbeatDocs(f)
 	doc := docs[0].(json.RawMessage)
 	f.Add(append(windowFrame(1), eventFrame(1, doc)...))
-	f.Add(append(windowFrame(2), compressedFrame(&testing.T{}, append(eventFrame(1, doc), eventFrame(2, []byte(`{"x":1}`))...))...))
+	f.Add(append(windowFrame(2), compressedFrame(f, append(eventFrame(1, doc), eventFrame(2, []byte(`{"x":1}`))...))...))
 	f.Add(append(windowFrame(1), []byte{'2', 'J', 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff}...))
 	f.Add([]byte{'1', 'W', 0, 0, 0, 1})
 	f.Add(append(windowFrame(0), windowFrame(1)...))

@@ -355,3 +355,24 @@ func TestSendHostileFields(t *testing.T) {
 	}
 	checkSignature(t, "k", r)
 }
+
+// A server whose certificate names another host is refused even with the
+// right CA: verification is never skipped.
+func TestSendWrongNameCertificate(t *testing.T) {
+	t.Parallel()
+	ca := tlstest.NewCA(t)
+	rec := &recorder{codes: []int{200}}
+	srv := httptest.NewUnstartedServer(rec)
+	srv.TLS = ca.ServerConfig(t, "hooks.example")
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	s := mustNew(t, Config{URL: srv.URL + "/SECRET", HTTPOptions: sinks.HTTPOptions{CAFile: ca.File, Attempts: 1}})
+	err := s.Send(context.Background(), alerttest.Seed("cmd.exe"))
+	if err == nil || !strings.Contains(err.Error(), "x509: cannot validate certificate for 127.0.0.1") || strings.Contains(err.Error(), "SECRET") {
+		t.Fatalf("err = %v, want a certificate name error without the path", err)
+	}
+	if n := len(rec.requests()); n != 0 {
+		t.Fatalf("%d requests reached a server with the wrong name", n)
+	}
+}
