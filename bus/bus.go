@@ -177,6 +177,9 @@ func (b *Bus) ClientURL() string {
 // Connected reports whether the connection to NATS is up.
 func (b *Bus) Connected() bool { return b.nc != nil && b.nc.IsConnected() }
 
+// Partitions is the number of host partitions of the raw stream.
+func (b *Bus) Partitions() int { return b.cfg.partitions() }
+
 // BatchSize is the number of events a publisher puts in one message.
 func (b *Bus) BatchSize() int { return b.cfg.batchSize() }
 

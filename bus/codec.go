@@ -21,8 +21,13 @@ func Encode(v any) ([]byte, error) {
 }
 
 // Decode reads a msgpack batch into v. Numbers inside documents come back
-// as int64, uint64 or float64 whatever width they were sent with.
+// as int64, uint64 or float64 whatever width they were sent with. Messages
+// come from the network: the structure is checked before anything is
+// allocated for it.
 func Decode(data []byte, v any) error {
+	if err := validate(data); err != nil {
+		return fmt.Errorf("bus: decode: %w", err)
+	}
 	dec := msgpack.NewDecoder(bytes.NewReader(data))
 	dec.UseLooseInterfaceDecoding(true)
 	if err := dec.Decode(v); err != nil {

@@ -37,6 +37,11 @@ type Config struct {
 	MaxBytes int64 `yaml:"max_bytes"`
 	// BatchSize is the number of events per NATS message.
 	BatchSize int `yaml:"batch_size"`
+	// Partitions splits the raw stream by host into this many partitions
+	// (weft.raw.<partition>.<host>), so several normalizers share the work
+	// while each host's events stay in order. Every process on one bus
+	// must use the same number. 0 means DefaultPartitions.
+	Partitions int `yaml:"partitions"`
 }
 
 // TLS options for an external server.
@@ -48,9 +53,10 @@ type TLS struct {
 
 // Defaults.
 const (
-	DefaultBatchSize = 256
-	DefaultMaxAge    = 24 * time.Hour
-	defaultMemBytes  = 512 << 20
+	DefaultBatchSize  = 256
+	DefaultPartitions = 8
+	DefaultMaxAge     = 24 * time.Hour
+	defaultMemBytes   = 512 << 20
 )
 
 // Validate reports configuration mistakes before anything is started.
@@ -70,10 +76,20 @@ func (c Config) Validate() error {
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("bus: tls.cert_file and tls.key_file go together"))
 	}
-	if c.BatchSize < 0 || c.Replicas < 0 || c.MaxBytes < 0 || c.MaxAge < 0 {
-		errs = append(errs, errors.New("bus: batch_size, replicas, max_bytes and max_age must not be negative"))
+	if c.BatchSize < 0 || c.Replicas < 0 || c.MaxBytes < 0 || c.MaxAge < 0 || c.Partitions < 0 {
+		errs = append(errs, errors.New("bus: batch_size, replicas, max_bytes, max_age and partitions must not be negative"))
+	}
+	if c.Partitions > 1024 {
+		errs = append(errs, errors.New("bus: partitions must be at most 1024"))
 	}
 	return errors.Join(errs...)
+}
+
+func (c Config) partitions() int {
+	if c.Partitions > 0 {
+		return c.Partitions
+	}
+	return DefaultPartitions
 }
 
 func (c Config) batchSize() int {

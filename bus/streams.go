@@ -32,6 +32,15 @@ func (b *Bus) streamConfig(name, subject string) jetstream.StreamConfig {
 		Replicas:   max(b.cfg.Replicas, 1),
 		MaxBytes:   b.cfg.MaxBytes,
 	}
+	if name == StreamRaw {
+		// Publishers say only the host (weft.raw.<host>); the server files
+		// each message under its host's partition, the same for every
+		// publisher, so the partitioning cannot disagree between them.
+		cfg.SubjectTransform = &jetstream.SubjectTransformConfig{
+			Source:      subject + ".*",
+			Destination: fmt.Sprintf("%s.{{partition(%d,1)}}.{{wildcard(1)}}", subject, b.cfg.partitions()),
+		}
+	}
 	if b.memory() {
 		// A hunt keeps only what is in flight: a message leaves the stream
 		// once every consumer has acknowledged it, and a full stream makes

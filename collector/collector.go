@@ -35,8 +35,9 @@ type Options struct {
 	Counters *Counters
 	// Resume, when set, continues an earlier read of the same file (a
 	// checkpoint): the records up to and including the one at
-	// Resume.Offset, in the order the reader emits them, are skipped
-	// without being emitted or reported.
+	// Resume.Offset, in the order the reader emits them, are skipped, and
+	// the problems among them are not reported again. (Problems of the
+	// file as a whole, such as a damaged header, are.)
 	Resume *Position
 }
 

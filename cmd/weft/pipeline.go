@@ -18,11 +18,12 @@ import (
 // pipeline is the normalizer, correlator and sinks of one process, joined
 // by the bus. Sources publish into it from outside.
 type pipeline struct {
-	bus   *bus.Bus
-	log   zerolog.Logger
-	norm  normalizer.Counters
-	stage *correlator.Stage
-	sinks map[string]sinks.Sink
+	bus      *bus.Bus
+	log      zerolog.Logger
+	norm     normalizer.Counters
+	normOpts normalizer.Options
+	stage    *correlator.Stage
+	sinks    map[string]sinks.Sink
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -52,7 +53,8 @@ func startPipeline(ctx context.Context, cfg pipelineConfig, log zerolog.Logger) 
 		cfg.onOpen(b)
 	}
 	p := &pipeline{bus: b, log: log, sinks: cfg.sinks, stage: correlator.NewStage(b, engine, log)}
-	consumers := []bus.Consumer{normalizer.Consumer(), correlator.Consumer()}
+	p.normOpts = normalizer.Options{Partitions: b.Partitions()}
+	consumers := append(p.normOpts.Consumers(), correlator.Consumer())
 	for name := range cfg.sinks {
 		consumers = append(consumers, sinks.Consumer(name))
 	}
@@ -64,7 +66,7 @@ func startPipeline(ctx context.Context, cfg pipelineConfig, log zerolog.Logger) 
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p.cancel = cancel
-	p.goStage("normalizer", func() error { return normalizer.Serve(runCtx, b, &p.norm, log) })
+	p.goStage("normalizer", func() error { return p.normOpts.Serve(runCtx, b, &p.norm, log) })
 	p.goStage("correlator", func() error { return p.stage.Serve(runCtx, cfg.tick) })
 	for name, s := range cfg.sinks {
 		p.goStage("sink "+name, func() error { return sinks.Deliver(runCtx, b, name, s, log) })
@@ -86,8 +88,10 @@ func (p *pipeline) goStage(name string, run func() error) {
 // stage: normalized, correlated (with the engine flushed, so held events
 // are evaluated) and delivered by every sink.
 func (p *pipeline) drain(ctx context.Context) error {
-	if err := p.bus.WaitIdle(ctx, normalizer.Consumer()); err != nil {
-		return fmt.Errorf("waiting for the normalizer: %w", err)
+	for _, c := range p.normOpts.Consumers() {
+		if err := p.bus.WaitIdle(ctx, c); err != nil {
+			return fmt.Errorf("waiting for the normalizer: %w", err)
+		}
 	}
 	if err := p.bus.WaitIdle(ctx, correlator.Consumer()); err != nil {
 		return fmt.Errorf("waiting for the correlator: %w", err)
