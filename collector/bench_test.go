@@ -111,6 +111,9 @@ var (
 func loadBenchCorpus(b *testing.B) []benchFile {
 	root := filepath.Dir(corpusDir(b, "evtx-dirty"))
 	benchCorpusOnce.Do(func() {
+		if root, benchCorpusErr = filepath.EvalSymlinks(root); benchCorpusErr != nil {
+			return
+		}
 		benchCorpusErr = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".evtx") {
 				return err

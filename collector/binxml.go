@@ -75,6 +75,9 @@ type recordDecoder struct {
 	// names caches element and attribute names by chunk offset: records
 	// of a chunk share their names, and converting them is costly.
 	names map[int32]string
+	// patched lists the value descriptors deferBinXML changed, to put
+	// back once the record is decoded.
+	patched []int64
 }
 
 func newRecordDecoder(data []byte, offset int64) *recordDecoder {
@@ -106,15 +109,18 @@ func (d *recordDecoder) decode(off int64) (*element, error) {
 }
 
 func (d *recordDecoder) decodeOnce(off int64) (ev *element, err error) {
+	defer d.restore()
 	defer func() {
 		if p := recover(); p != nil {
 			ev, err = nil, panicError(p)
 		}
 	}()
 	d.reader.reads = 0
-	if _, err := d.reader.Seek(off+evtx.EventHeaderSize, io.SeekStart); err != nil {
+	body := off + evtx.EventHeaderSize
+	if _, err := d.reader.Seek(body, io.SeekStart); err != nil {
 		return nil, err
 	}
+	d.deferBinXML(body)
 	parsed, perr := evtx.Parse(&d.reader, &d.chunk, false)
 	if perr == io.EOF {
 		perr = nil
@@ -127,7 +133,7 @@ func (d *recordDecoder) decodeOnce(off int64) (ev *element, err error) {
 		}
 		return nil, fmt.Errorf("BinXML: record starts with %T, want a fragment", parsed)
 	}
-	w := walker{data: d.chunk.Data, reader: &d.reader, names: d.names}
+	w := walker{dec: d, data: d.chunk.Data, reader: &d.reader, names: d.names}
 	root := &element{}
 	if err := w.fragment(frag, root); err != nil {
 		// The walker's own findings (a substitution value it could not
@@ -149,6 +155,64 @@ func (d *recordDecoder) decodeOnce(off int64) (ev *element, err error) {
 		return nil, fmt.Errorf("BinXML: record holds %d top-level elements, want 1", len(root.Children))
 	}
 	return root.Children[0], nil
+}
+
+// deferredBinXML is the value type deferBinXML gives BinXML substitution
+// values. It is no EVTX type, so the library leaves such a value unparsed,
+// as an *evtx.UnkVal that says where it is.
+const deferredBinXML evtx.ValueType = 0x7f
+
+// deferBinXML hides from the library the BinXML substitution values of the
+// template instance in the fragment at pos, by changing their type in the
+// instance's value descriptors (d.restore puts it back). The library would
+// parse each such value on its own, without the chunk's template cache, and
+// so read a nested template's whole definition again for every record that
+// uses it; and it takes plain BinXML (no template) for a template
+// definition. The walker parses deferred values itself, with the cache. An
+// instance laid out otherwise than expected is left to the library.
+//
+// The fragment header is 4 bytes; the template instance is its token, a
+// byte, the template id and the definition offset (4 bytes each), the
+// definition itself when it follows inline (24 bytes of header, then as
+// many bytes as its size says), the number of values, and a 4-byte
+// descriptor per value: size, type, a byte.
+func (d *recordDecoder) deferBinXML(pos int64) {
+	data := d.chunk.Data
+	size := int64(len(data))
+	if pos < 0 || pos+14 > size || data[pos] != evtx.FragmentHeaderToken || data[pos+4] != evtx.TokenTemplateInstance {
+		return
+	}
+	p := pos + 10
+	def := int64(binary.LittleEndian.Uint32(data[p:]))
+	p += 4
+	if def == p {
+		if p+24 > size {
+			return
+		}
+		p += 24 + int64(binary.LittleEndian.Uint32(data[p+20:]))
+	}
+	if p < 0 || p+4 > size {
+		return
+	}
+	n := int64(binary.LittleEndian.Uint32(data[p:]))
+	p += 4
+	if n > (size-p)/4 {
+		return
+	}
+	for k := range n {
+		if t := p + 4*k + 2; data[t] == evtx.BinXmlType {
+			data[t] = byte(deferredBinXML)
+			d.patched = append(d.patched, t)
+		}
+	}
+}
+
+// restore undoes deferBinXML.
+func (d *recordDecoder) restore() {
+	for _, t := range d.patched {
+		d.chunk.Data[t] = evtx.BinXmlType
+	}
+	d.patched = d.patched[:0]
 }
 
 // repairError is a failure of the walker's own re-reading of values.
@@ -209,6 +273,7 @@ func panicError(p any) error {
 // walker converts the library's parsed BinXML into elements, resolving
 // template substitutions.
 type walker struct {
+	dec      *recordDecoder
 	data     []byte // chunk bytes, for values the library leaves undecoded
 	reader   *guardedReader
 	names    map[int32]string
@@ -418,6 +483,9 @@ func (w *walker) value(ti *evtx.TemplateInstance, e evtx.Element, el *element) (
 	case *evtx.ValueNull:
 		return true, nil
 	case *evtx.UnkVal:
+		if v.Token == deferredBinXML {
+			return false, w.binXMLValue(v, el)
+		}
 		s, err := w.unknownValue(v)
 		if err != nil {
 			return false, err
@@ -443,6 +511,39 @@ func (w *walker) substitute(ti *evtx.TemplateInstance, id int16, el *element) (b
 		return false, fmt.Errorf("substitution %d refers to another substitution", id)
 	}
 	return w.value(ti, v, el)
+}
+
+// binXMLValue adds to el a BinXML substitution value deferBinXML hid from
+// the library: a fragment holding a template instance, parsed with the
+// chunk's template cache, or plain BinXML elements.
+func (w *walker) binXMLValue(v *evtx.UnkVal, el *element) error {
+	start, end := v.Offset, v.Offset+int64(v.Desc.Size)
+	if start == end {
+		return nil
+	}
+	if start < 0 || end > int64(len(w.data)) {
+		return fmt.Errorf("BinXML value [%#x, %#x) lies outside the chunk", start, end)
+	}
+	if end-start > 5 && w.data[start] == evtx.FragmentHeaderToken && w.data[start+4] == evtx.TokenTemplateInstance {
+		if _, err := w.reader.Seek(start, io.SeekStart); err != nil {
+			return err
+		}
+		w.dec.deferBinXML(start)
+		parsed, err := evtx.Parse(w.reader, &w.dec.chunk, false)
+		if err != nil && err != io.EOF {
+			return &repairError{fmt.Errorf("BinXML value at %#x: %w", start, explainLibraryError(err))}
+		}
+		frag, ok := parsed.(*evtx.Fragment)
+		if !ok {
+			return &repairError{fmt.Errorf("BinXML value at %#x holds %T, want a fragment", start, parsed)}
+		}
+		return w.fragment(frag, el)
+	}
+	ti, err := w.parseRaw(start, end)
+	if err != nil {
+		return &repairError{fmt.Errorf("BinXML value at %#x: %w", start, explainLibraryError(err))}
+	}
+	return w.instance(ti, el)
 }
 
 // unknownValue decodes the value types golang-evtx skips (it leaves their

@@ -120,7 +120,7 @@ func (a *app) hunt(ctx context.Context, f huntFlags, args []string) error {
 	p, err := startPipeline(ctx, pipelineConfig{
 		bus:    a.busConfig(bus.Config{}),
 		rules:  rules,
-		engine: correlator.Options{Lateness: correlator.Batch},
+		engine: correlator.Options{Lateness: correlator.Batch, Tiebreaker: "winlog.record_id"},
 		sinks:  map[string]sinks.Sink{"hunt": &countingSink{Sink: sink}},
 		onOpen: a.busReady,
 	}, a.log)

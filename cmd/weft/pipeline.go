@@ -36,6 +36,9 @@ type pipelineConfig struct {
 	sinks  map[string]sinks.Sink
 	tick   time.Duration
 	onOpen func(*bus.Bus)
+	// durable: the streams outlive this process (weft run), so the
+	// correlator rebuilds and deduplicates across restarts.
+	durable bool
 }
 
 // startPipeline opens the bus and starts every stage. Consumers are created
@@ -52,9 +55,17 @@ func startPipeline(ctx context.Context, cfg pipelineConfig, log zerolog.Logger) 
 	if cfg.onOpen != nil {
 		cfg.onOpen(b)
 	}
-	p := &pipeline{bus: b, log: log, sinks: cfg.sinks, stage: correlator.NewStage(b, engine, log)}
+	var stageOpts []correlator.StageOption
+	if cfg.durable {
+		// A restarted service rebuilds pending sequences from the ECS
+		// stream and does not raise an alert it already published.
+		stageOpts = append(stageOpts,
+			correlator.WithRebuild(engine.RebuildWindow()),
+			correlator.WithAlertDedup(correlator.DefaultDedupBucket, 24*time.Hour))
+	}
+	p := &pipeline{bus: b, log: log, sinks: cfg.sinks, stage: correlator.NewStage(b, engine, log, stageOpts...)}
 	p.normOpts = normalizer.Options{Partitions: b.Partitions()}
-	consumers := append(p.normOpts.Consumers(), correlator.Consumer())
+	consumers := append(p.normOpts.Consumers(), p.stage.Consumer())
 	for name := range cfg.sinks {
 		consumers = append(consumers, sinks.Consumer(name))
 	}
@@ -93,7 +104,7 @@ func (p *pipeline) drain(ctx context.Context) error {
 			return fmt.Errorf("waiting for the normalizer: %w", err)
 		}
 	}
-	if err := p.bus.WaitIdle(ctx, correlator.Consumer()); err != nil {
+	if err := p.bus.WaitIdle(ctx, p.stage.Consumer()); err != nil {
 		return fmt.Errorf("waiting for the correlator: %w", err)
 	}
 	if err := p.stage.Flush(ctx); err != nil {

@@ -102,12 +102,13 @@ func (a *app) run(ctx context.Context, cfg *config) error {
 		a.log.Warn().Msg("no sinks configured: alerts stay on the bus (weft.alerts.*)")
 	}
 	p, err := startPipeline(ctx, pipelineConfig{
-		bus:    a.busConfig(cfg.Bus),
-		rules:  rules,
-		engine: correlator.Options{Lateness: cfg.lateness(), MaxPending: cfg.Correlator.MaxPending},
-		sinks:  outs,
-		tick:   time.Second,
-		onOpen: a.busReady,
+		bus:     a.busConfig(cfg.Bus),
+		rules:   rules,
+		engine:  correlator.Options{Lateness: cfg.lateness(), MaxPending: cfg.Correlator.MaxPending, Tiebreaker: "winlog.record_id"},
+		durable: true,
+		sinks:   outs,
+		tick:    time.Second,
+		onOpen:  a.busReady,
 	}, a.log)
 	if err != nil {
 		closeAll()

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -36,15 +35,6 @@ func FuzzReadWindow(f *testing.F) {
 	defer l.Close()
 	b := listentest.OpenBus(f, bus.Config{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		done := make(chan struct{})
-		defer close(done)
-		go func() {
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				panic("hang")
-			}
-		}()
 		s := &session{
 			l: l, c: &listen.Conn{Peer: "fuzz"}, in: bufio.NewReader(bytes.NewReader(data)),
 			out: bus.NewBatcher[*event.Raw](b, "raw"), log: zerolog.Nop(),

@@ -275,11 +275,23 @@ func plainIdent(s string) bool {
 }
 
 func (e *Binary) String() string {
-	return "(" + e.L.String() + " " + e.Op.String() + " " + e.R.String() + ")"
+	if e.Op == OpAnd || e.Op == OpOr {
+		return "(" + e.L.String() + " " + e.Op.String() + " " + e.R.String() + ")"
+	}
+	return "(" + operand(e.L) + " " + e.Op.String() + " " + operand(e.R) + ")"
+}
+
+// operand prints an operand of a comparison, arithmetic or predicate: "not"
+// stands there only in parentheses.
+func operand(e Expr) string {
+	if _, ok := e.(*Not); ok {
+		return "(" + e.String() + ")"
+	}
+	return e.String()
 }
 
 func (e *Not) String() string { return "not " + e.X.String() }
-func (e *Neg) String() string { return "-" + e.X.String() }
+func (e *Neg) String() string { return "-" + operand(e.X) }
 
 func (e *In) String() string {
 	op := " in"
@@ -289,7 +301,7 @@ func (e *In) String() string {
 	if e.Insensitive {
 		op += "~"
 	}
-	return e.X.String() + op + " (" + joinExprs(e.List) + ")"
+	return operand(e.X) + op + " (" + joinExprs(e.List) + ")"
 }
 
 func (e *PatternMatch) String() string {
@@ -301,7 +313,7 @@ func (e *PatternMatch) String() string {
 	if e.List {
 		rhs = "(" + rhs + ")"
 	}
-	return e.X.String() + " " + e.Kind.String() + " " + rhs
+	return operand(e.X) + " " + e.Kind.String() + " " + rhs
 }
 
 func (e *Call) String() string {

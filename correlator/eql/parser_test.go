@@ -85,6 +85,7 @@ func TestParseCanonical(t *testing.T) {
 			"sample by host [any where (uptime > 0)] by os [any where (port > 100)] by op_sys"},
 		{"sample [a where true] by x, ?y [b where true] by x, ?y", "sample [a where true] by x, ?y [b where true] by x, ?y"},
 		{"process where true | head 5 | tail 2", "process where true | head 5 | tail 2"},
+		{"any where (not a) == b and -(not c) in (d) and (not e) : \"x\"", `any where ((((not a) == b) and -(not c) in (d)) and (not e) : "x")`},
 		{"process where true | head 2 * 3 | tail 0", "process where true | head 6 | tail 0"},
 		{"sequence [a where true] [b where true] | tail 1", "sequence [a where true] [b where true] | tail 1"},
 	}
