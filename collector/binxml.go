@@ -301,7 +301,7 @@ func (w *walker) instance(ti *evtx.TemplateInstance, parent *element) error {
 	}
 	if ti.Token == evtx.TokenTemplateInstance {
 		if id, def := uint32(ti.Definition.Header.Unknown2), binary.LittleEndian.Uint32(ti.Definition.Data.ID[:4]); id != def {
-			return fmt.Errorf("template instance names template %#08x, but the definition at %#x is %#08x", id, ti.Definition.Header.DataOffset, def)
+			return fmt.Errorf("template instance names template %#08x, but the definition at chunk offset %#x is %#08x", id, ti.Definition.Header.DataOffset, def)
 		}
 	}
 	if err := w.repair(ti); err != nil {
@@ -387,7 +387,7 @@ func (w *walker) repair(ti *evtx.TemplateInstance) error {
 		end := start + int64(descs[k].Size)
 		fixed, err := w.parseRaw(start, end)
 		if err != nil {
-			return &repairError{fmt.Errorf("substitution %d (BinXML at %#x): %w", k, start, explainLibraryError(err))}
+			return &repairError{fmt.Errorf("substitution %d (BinXML at chunk offset %#x): %w", k, start, explainLibraryError(err))}
 		}
 		vals[k] = fixed
 		w.repaired++
@@ -398,7 +398,7 @@ func (w *walker) repair(ti *evtx.TemplateInstance) error {
 			}
 			v, err := evtx.ParseValueReader(descs[j], w.reader)
 			if err != nil {
-				return &repairError{fmt.Errorf("substitution %d at %#x: %w", j, pos, explainLibraryError(err))}
+				return &repairError{fmt.Errorf("substitution %d at chunk offset %#x: %w", j, pos, explainLibraryError(err))}
 			}
 			vals[j] = v
 			pos += int64(descs[j].Size)
@@ -484,7 +484,10 @@ func (w *walker) value(ti *evtx.TemplateInstance, e evtx.Element, el *element) (
 		return true, nil
 	case *evtx.UnkVal:
 		if v.Token == deferredBinXML {
-			return false, w.binXMLValue(v, el)
+			if err := w.binXMLValue(v, el); err != nil {
+				return false, err
+			}
+			return false, nil
 		}
 		s, err := w.unknownValue(v)
 		if err != nil {
@@ -506,9 +509,16 @@ func (w *walker) substitute(ti *evtx.TemplateInstance, id int16, el *element) (b
 		return false, fmt.Errorf("substitution %d out of range (%d values)", id, len(ti.Data.Values))
 	}
 	v := ti.Data.Values[id]
-	switch v.(type) {
+	switch v := v.(type) {
 	case *evtx.NormalSubstitution, *evtx.OptionalSubstitution:
 		return false, fmt.Errorf("substitution %d refers to another substitution", id)
+	case *evtx.UnkVal:
+		if v.Token == deferredBinXML {
+			if err := w.binXMLValue(v, el); err != nil {
+				return false, &repairError{fmt.Errorf("substitution %d: %w", id, err)}
+			}
+			return false, nil
+		}
 	}
 	return w.value(ti, v, el)
 }
@@ -531,17 +541,17 @@ func (w *walker) binXMLValue(v *evtx.UnkVal, el *element) error {
 		w.dec.deferBinXML(start)
 		parsed, err := evtx.Parse(w.reader, &w.dec.chunk, false)
 		if err != nil && err != io.EOF {
-			return &repairError{fmt.Errorf("BinXML value at %#x: %w", start, explainLibraryError(err))}
+			return &repairError{fmt.Errorf("BinXML value at chunk offset %#x: %w", start, explainLibraryError(err))}
 		}
 		frag, ok := parsed.(*evtx.Fragment)
 		if !ok {
-			return &repairError{fmt.Errorf("BinXML value at %#x holds %T, want a fragment", start, parsed)}
+			return &repairError{fmt.Errorf("BinXML value at chunk offset %#x holds %T, want a fragment", start, parsed)}
 		}
 		return w.fragment(frag, el)
 	}
 	ti, err := w.parseRaw(start, end)
 	if err != nil {
-		return &repairError{fmt.Errorf("BinXML value at %#x: %w", start, explainLibraryError(err))}
+		return &repairError{fmt.Errorf("BinXML value at chunk offset %#x: %w", start, explainLibraryError(err))}
 	}
 	return w.instance(ti, el)
 }

@@ -673,9 +673,9 @@ func templateGone(data []byte, body int64) error {
 	case def+24 > int64(len(data)):
 		return fmt.Errorf("BinXML: template definition offset %#x lies outside the chunk", def)
 	case isZero(data[def : def+24]):
-		return fmt.Errorf("BinXML: its template definition at %#x is gone (zeros there)", def)
+		return fmt.Errorf("BinXML: its template definition at chunk offset %#x is gone (zeros there)", def)
 	case binary.LittleEndian.Uint32(data[def+4:]) != id:
-		return fmt.Errorf("BinXML: its template definition at %#x is gone (template %#08x there, want %#08x)", def, binary.LittleEndian.Uint32(data[def+4:]), id)
+		return fmt.Errorf("BinXML: its template definition at chunk offset %#x is gone (template %#08x there, want %#08x)", def, binary.LittleEndian.Uint32(data[def+4:]), id)
 	}
 	return nil
 }

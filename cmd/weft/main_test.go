@@ -44,7 +44,7 @@ func runWeft(t *testing.T, ctx context.Context, a *app, args ...string) (int, st
 }
 
 func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
