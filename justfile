@@ -37,3 +37,15 @@ bench-tools:
 # What CI runs.
 ci:
     bash .ci/run
+
+# Cross-compile release binaries into ./dist: linux/amd64, linux/arm64 and
+# windows/amd64, static, with the version from git (weft version prints it
+# and the commit Go records from the checkout).
+release version=`git describe --tags --always --dirty 2>/dev/null || echo devel`:
+    mkdir -p dist
+    for target in linux/amd64 linux/arm64 windows/amd64; do \
+        os=${target%/*}; arch=${target#*/}; ext=""; [ "$os" = windows ] && ext=.exe; \
+        CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -ldflags "-s -w -X main.version={{version}}" \
+            -o dist/weft-{{version}}-$os-$arch$ext ./cmd/weft || exit 1; \
+    done
+    ls -l dist

@@ -22,6 +22,10 @@ type Bus struct {
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	log    zerolog.Logger
+
+	// observePublish, set by NewMetrics before anything publishes, sees
+	// how long each Publish took.
+	observePublish func(subject string, took time.Duration)
 }
 
 // Open starts the embedded server (unless cfg.URL names an external one),

@@ -24,9 +24,13 @@ func (b *Bus) Publish(ctx context.Context, subject string, data []byte, msgID st
 		msg.Header.Set(jetstream.MsgIDHeader, msgID)
 	}
 	backoff := 5 * time.Millisecond
+	start := time.Now()
 	for {
 		_, err := b.js.PublishMsg(ctx, msg)
 		if err == nil {
+			if b.observePublish != nil {
+				b.observePublish(subject, time.Since(start))
+			}
 			return nil
 		}
 		if !retryable(err) {

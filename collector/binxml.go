@@ -483,12 +483,6 @@ func (w *walker) value(ti *evtx.TemplateInstance, e evtx.Element, el *element) (
 	case *evtx.ValueNull:
 		return true, nil
 	case *evtx.UnkVal:
-		if v.Token == deferredBinXML {
-			if err := w.binXMLValue(v, el); err != nil {
-				return false, err
-			}
-			return false, nil
-		}
 		s, err := w.unknownValue(v)
 		if err != nil {
 			return false, err

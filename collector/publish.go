@@ -107,8 +107,11 @@ func (p *Publisher) Publish(ctx context.Context, in Input, stdin io.Reader) (Sta
 	case err != nil && !IsInputError(err):
 		return st, err
 	case err != nil:
+		// Not read to its end (it could not be opened, or reading it
+		// failed): the checkpoint stays where the last round left it.
 		st.Errors++
 		p.reportInput(err)
+		return st, out.flush(ctx)
 	}
 	if err := out.flush(ctx); err != nil {
 		return st, err
@@ -129,7 +132,7 @@ func (p *Publisher) Publish(ctx context.Context, in Input, stdin io.Reader) (Sta
 func (p *Publisher) checkpoint(ctx context.Context, in Input) (FileID, Checkpoint, bool, error) {
 	id, err := Identify(in.Path)
 	if err != nil {
-		return "", Checkpoint{}, false, &Error{Path: in.Path, Chunk: -1, Offset: -1, Err: err}
+		return "", Checkpoint{}, false, fileError(in.Path, err)
 	}
 	cp, _, err := p.checkpoints.Get(ctx, id)
 	if err != nil {

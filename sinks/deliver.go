@@ -147,6 +147,8 @@ func Deliver(ctx context.Context, b *bus.Bus, name string, s Sink, log zerolog.L
 		log:   log,
 		slots: make(chan struct{}, opts.Concurrency),
 		sent:  map[uint64]*progress{},
+
+		deadLettered: deadLetterHook(s),
 	}
 	return b.ConsumeConcurrently(ctx, Consumer(name), opts.Concurrency, d.handle, d.report)
 }
@@ -174,6 +176,8 @@ type deliverer struct {
 	opts  DeliveryOptions
 	log   zerolog.Logger
 	slots chan struct{}
+	// deadLettered counts an alert moved to the dead-letter queue.
+	deadLettered func()
 
 	mu sync.Mutex
 	// sent remembers, per stream sequence of a message being retried,
@@ -313,7 +317,7 @@ func (d *deliverer) giveUp(ctx context.Context, m bus.Delivery, a *event.Alert, 
 }
 
 func (d *deliverer) deadLetter(ctx context.Context, m bus.Delivery, data []byte, key string, cause error) error {
-	return d.bus.PutDeadLetter(ctx, bus.DeadLetter{
+	err := d.bus.PutDeadLetter(ctx, bus.DeadLetter{
 		Consumer:  d.name,
 		Subject:   m.Subject,
 		Origin:    m.Sequence,
@@ -323,6 +327,10 @@ func (d *deliverer) deadLetter(ctx context.Context, m bus.Delivery, data []byte,
 		Attempts:  m.Attempt,
 		Published: m.Published,
 	})
+	if err == nil {
+		d.deadLettered()
+	}
+	return err
 }
 
 // nextDelay is the wait before the next delivery: the receiver's

@@ -20,7 +20,7 @@ import (
 )
 
 func (a *app) normalizeCmd() *cobra.Command {
-	var strict bool
+	var strict, serve bool
 	cmd := &cobra.Command{
 		Use:   "normalize [PATH...]",
 		Short: "Print the ECS documents rules match against, as JSON lines",
@@ -41,10 +41,19 @@ input; 2 bad command line; 3 --strict and some input had to be skipped.`,
   wevtutil qe Microsoft-Windows-Sysmon/Operational /f:xml | weft normalize
   weft normalize winlogbeat.ndjson`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if serve {
+				if len(args) > 0 {
+					return usageError("--serve reads the bus, not paths")
+				}
+				return a.serveNormalizer(cmd.Context())
+			}
 			return a.normalize(cmd.Context(), strict, args)
 		},
 	}
 	cmd.Flags().BoolVar(&strict, "strict", false, "exit 3 when any input had to be skipped")
+	cmd.Flags().BoolVar(&serve, "serve", false, "run as the normalizer stage: raw events from an external NATS (--nats) to ECS documents, until SIGINT or SIGTERM")
+	cmd.Flags().StringVarP(&a.stageConfig, "config", "c", "", "with --serve: the weft.yaml whose bus section to use")
+	a.telemetryFlags(cmd.Flags())
 	return cmd
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/weft-dev/weft/bus"
@@ -24,6 +25,8 @@ type pipeline struct {
 	normOpts normalizer.Options
 	stage    *correlator.Stage
 	sinks    map[string]sinks.Sink
+	// consumers are the durable consumers the stages read.
+	consumers []bus.Consumer
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -39,6 +42,8 @@ type pipelineConfig struct {
 	// durable: the streams outlive this process (weft run), so the
 	// correlator rebuilds and deduplicates across restarts.
 	durable bool
+	// metrics, when set, gets every stage's metrics.
+	metrics prometheus.Registerer
 }
 
 // startPipeline opens the bus and starts every stage. Consumers are created
@@ -75,11 +80,18 @@ func startPipeline(ctx context.Context, cfg pipelineConfig, log zerolog.Logger) 
 			return nil, err
 		}
 	}
+	p.consumers = consumers
+	if cfg.metrics != nil {
+		if err := p.instrument(cfg.metrics, consumers); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p.cancel = cancel
 	p.goStage("normalizer", func() error { return p.normOpts.Serve(runCtx, b, &p.norm, log) })
 	p.goStage("correlator", func() error { return p.stage.Serve(runCtx, cfg.tick) })
-	for name, s := range cfg.sinks {
+	for name, s := range p.sinks {
 		p.goStage("sink "+name, func() error { return sinks.Deliver(runCtx, b, name, s, log) })
 	}
 	return p, nil
@@ -116,6 +128,11 @@ func (p *pipeline) drain(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// ready says why the pipeline cannot do its work, or nil.
+func (p *pipeline) ready(maxPending uint64) func(context.Context) error {
+	return func(ctx context.Context) error { return p.bus.Ready(ctx, p.consumers, maxPending) }
 }
 
 // stop ends every stage, closes the sinks and the bus.

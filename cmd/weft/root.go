@@ -27,6 +27,16 @@ type app struct {
 	// busReady, when set, sees the bus as soon as it is open (tests watch
 	// the subjects with it).
 	busReady func(*bus.Bus)
+	// metricsReady, when set, sees the address of the metrics listener.
+	metricsReady func(addr string)
+	// hangup, when set, stands for SIGHUP (tests send on it).
+	hangup chan os.Signal
+
+	// telemetry flags of the long-running commands.
+	metricsListen   string
+	readyMaxPending uint64
+	// stageConfig is the config of weft normalize --serve.
+	stageConfig string
 
 	// bus flags; applied over the config file's bus section when set.
 	natsURL, natsListen, natsCreds, natsUser, natsCA, natsCert, natsKey string
@@ -65,7 +75,8 @@ Slack and syslog.
 
 Every flag can also be set with a WEFT_* environment variable: --log-level is
 WEFT_LOG_LEVEL, --nats is WEFT_NATS, and so on. The NATS password is read from
-WEFT_NATS_PASSWORD only.`,
+WEFT_NATS_PASSWORD only. Every key of weft.yaml can be set the same way:
+WEFT_BUS_URL, WEFT_CORRELATOR_LATENESS (see weft config check --help).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -87,7 +98,7 @@ WEFT_NATS_PASSWORD only.`,
 	pf.StringVar(&a.natsKey, "nats-key", "", "client key file for an external NATS server")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%w", err) })
 
-	root.AddCommand(a.huntCmd(), a.runCmd(), a.dumpCmd(), a.normalizeCmd(), a.eqlCmd(), a.rulesCmd(), a.alertsCmd(), a.serviceCmd(), newVersionCmd())
+	root.AddCommand(a.huntCmd(), a.runCmd(), a.dumpCmd(), a.normalizeCmd(), a.eqlCmd(), a.rulesCmd(), a.alertsCmd(), a.serviceCmd(), a.configCmd(), a.collectCmd(), a.correlateCmd(), a.sinkCmd(), newVersionCmd())
 	return root
 }
 

@@ -20,7 +20,13 @@ func (a *app) runCmd() *cobra.Command {
 		Long: `run starts every stage — sources, normalizer, correlator and sinks — on the
 bus (an embedded NATS server unless --nats names one) and runs until SIGINT or
 SIGTERM. On a signal it stops reading, lets the events already read go through
-every stage and the sinks deliver their alerts, then exits 0.
+every stage and the sinks deliver their alerts, then exits 0. SIGHUP reloads
+the rule files: a rule whose id and query are unchanged keeps its pending
+sequences.
+
+--metrics-listen serves Prometheus metrics on /metrics, /healthz (alive)
+and /readyz (bus connected, streams present, consumers no further behind
+than --ready-max-pending).
 
 The config file is YAML (see weft.example.yaml); unknown keys are errors.
 --data-dir keeps the embedded server's streams on disk so a restart finds
@@ -56,6 +62,12 @@ See collector/listen/README.md for each sender's configuration.`,
 			if err != nil {
 				return err
 			}
+			if err := a.applyConfigEnv(cfg); err != nil {
+				return err
+			}
+			if err := cfg.validate(); err != nil {
+				return fmt.Errorf("config %s with the environment: %w", configPath, err)
+			}
 			if dataDir != "" {
 				cfg.Bus.DataDir = dataDir
 			}
@@ -64,6 +76,7 @@ See collector/listen/README.md for each sender's configuration.`,
 	}
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "the weft.yaml to run")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "keep the embedded NATS server's streams in this folder (overrides bus.data_dir)")
+	a.telemetryFlags(cmd.Flags())
 	return cmd
 }
 
@@ -101,6 +114,7 @@ func (a *app) run(ctx context.Context, cfg *config) error {
 	if len(outs) == 0 {
 		a.log.Warn().Msg("no sinks configured: alerts stay on the bus (weft.alerts.*)")
 	}
+	reg := newRegistry()
 	p, err := startPipeline(ctx, pipelineConfig{
 		bus:     a.busConfig(cfg.Bus),
 		rules:   rules,
@@ -109,12 +123,20 @@ func (a *app) run(ctx context.Context, cfg *config) error {
 		sinks:   outs,
 		tick:    time.Second,
 		onOpen:  a.busReady,
+		metrics: reg,
 	}, a.log)
 	if err != nil {
 		closeAll()
 		return err
 	}
 	defer p.stop()
+	tel, err := a.serveTelemetry(reg, p.ready(a.readyMaxPending))
+	if err != nil {
+		return err
+	}
+	defer tel.close()
+	stopReload := a.reloadOnHangup(ctx, p.stage, cfg.Rules)
+	defer stopReload()
 	a.log.Info().Int("rules", len(rules)).Int("sinks", len(outs)).Int("sources", len(cfg.Sources)).Msg("weft running")
 
 	pub, err := a.publisher(ctx, p.bus)

@@ -3,15 +3,16 @@
 # in the same run, read by weft (dump and hunt) and by golang-evtx's
 # evtxdump, libevtx's evtxexport and python-evtx's evtx_dump.py, on one core
 # (taskset -c 0; Go follows the affinity mask) and on all cores; then weft's
-# alert latency (a Go benchmark). Prints markdown tables.
+# alert latency (a Go benchmark). Prints a markdown table and the latency.
 #
 #   testdata/gen/bench.sh                  # from anywhere in the clone
 #   REPEAT=5 CORPUS=/tmp/c testdata/gen/bench.sh
 #
 # Needs: Go, /usr/bin/time, taskset, evtxexport (Debian: libevtx-utils),
 # evtx_dump.py (Debian: python3-evtx). evtxdump is built from golang-evtx in
-# the Go module cache. Wall time is the best of REPEAT runs; peak RSS is that
-# run's (GNU time's "Maximum resident set size").
+# the Go module cache. Every tool runs REPEAT rounds; the table keeps each
+# tool's fastest round (wall time), with that round's CPU time (user + sys)
+# and peak RSS (GNU time's "Maximum resident set size").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -61,46 +62,62 @@ print(sum(f["records"] for f in fs), sum(f["bytes"] for f in fs))' "$CORPUS/mani
 
 echo "corpus: $CORPUS: $files files, $events events, $((bytes / 1048576)) MiB, $alerts attacks; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-results=$(mktemp)
-# measure NAME CORES EVENTS BYTES CMD: runs CMD (a shell line, stdout to
-# /dev/null) REPEAT times, keeps the fastest.
-measure() {
-	local name=$1 cores=$2 ev=$3 by=$4 cmd=$5 best="" rss="" pin=()
+results="$bin/results"
+# run NAME CORES EVENTS BYTES CMD: runs CMD (a shell line, stdout to
+# /dev/null) once under GNU time and records wall and CPU seconds and peak
+# RSS.
+run() {
+	local name=$1 cores=$2 ev=$3 by=$4 cmd=$5 pin=()
 	[ "$cores" = 1 ] && pin=(taskset -c 0)
-	for ((i = 0; i < REPEAT; i++)); do
-		"${pin[@]}" /usr/bin/time -v -o "$bin/time.txt" sh -c "$cmd >/dev/null 2>>$bin/stderr.txt"
-		local wall kb
-		wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$bin/time.txt")
-		kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$bin/time.txt")
-		if [ -z "$best" ] || awk -v a="$wall" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$wall rss=$kb; fi
-	done
-	echo "$name|$cores|$ev|$by|$best|$rss" >>"$results"
-	echo "  $name, $cores core(s): ${best}s" >&2
+	"${pin[@]}" /usr/bin/time -v -o "$bin/time.txt" sh -c "$cmd >/dev/null 2>>$bin/stderr.txt"
+	awk -F': ' -v name="$name" -v cores="$cores" -v ev="$ev" -v by="$by" '
+		/User time/ {cpu += $2} /System time/ {cpu += $2}
+		/Elapsed \(wall clock\)/ {n = split($2, p, ":"); for (i = 1; i <= n; i++) wall = wall * 60 + p[i]}
+		/Maximum resident set size/ {rss = $2}
+		END {printf "%s|%s|%s|%s|%s|%s|%s\n", name, cores, ev, by, wall, cpu, rss}' "$bin/time.txt" >>"$results"
+	echo "  $name, $cores core(s): $(tail -1 "$results" | cut -d'|' -f5)s wall" >&2
 }
 
+# Other work on the machine comes and goes: every tool runs once per round,
+# in turn, so that each sees the same mix; the report keeps each tool's
+# fastest round.
 ncpu=$(nproc)
-for cores in 1 "$ncpu"; do
-	measure "weft dump" "$cores" "$events" "$bytes" "$bin/weft dump $CORPUS"
-	measure "weft hunt" "$cores" "$events" "$bytes" "$bin/weft hunt --json $CORPUS"
-	measure "golang-evtx evtxdump" "$cores" "$events" "$bytes" "$bin/evtxdump ${evtx_files[*]}"
-	measure "libevtx evtxexport" "$cores" "$events" "$bytes" "for f in ${evtx_files[*]}; do evtxexport -f xml \$f; done"
-	measure "python-evtx evtx_dump.py" "$cores" "$py_events" "$py_bytes" "for f in ${py_files[*]}; do evtx_dump.py \$f; done"
+for ((round = 1; round <= REPEAT; round++)); do
+	echo "round $round of $REPEAT (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+	for cores in 1 "$ncpu"; do
+		run "weft dump" "$cores" "$events" "$bytes" "$bin/weft dump $CORPUS"
+		run "weft hunt" "$cores" "$events" "$bytes" "$bin/weft hunt --json $CORPUS"
+		run "golang-evtx evtxdump" "$cores" "$events" "$bytes" "$bin/evtxdump ${evtx_files[*]}"
+		run "libevtx evtxexport" "$cores" "$events" "$bytes" "for f in ${evtx_files[*]}; do evtxexport -f xml \$f; done"
+		run "python-evtx evtx_dump.py" "$cores" "$py_events" "$py_bytes" "for f in ${py_files[*]}; do evtx_dump.py \$f; done"
+	done
 done
 
 echo
-echo "| tool | cores | events | MiB | wall (s) | events/s | MB/s | peak RSS (MiB) | events/s vs evtxdump |"
-echo "|---|---|---|---|---|---|---|---|---|"
-python3 - "$results" <<'EOF'
+echo "| tool | cores | events | MiB | wall (s) | events/s | MB/s | CPU (s) | events/CPU-s | peak RSS (MiB) | vs evtxdump, events/s | vs evtxdump, events/CPU-s |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+python3 - "$results" <<'EOF2'
 import sys
-rows = [l.rstrip("\n").split("|") for l in open(sys.argv[1])]
-base = {r[1]: int(r[2]) / float(r[4]) for r in rows if r[0] == "golang-evtx evtxdump"}
-for name, cores, ev, by, wall, rss in rows:
-    ev, by, wall, rss = int(ev), int(by), float(wall), int(rss)
-    rate = ev / wall
-    print(f"| {name} | {cores} | {ev:,} | {by / 2**20:.0f} | {wall:.2f} | {rate:,.0f} | {by / 1e6 / wall:.1f} | {rss / 1024:.0f} | {rate / base[cores]:.2f}× |")
-EOF
+best = {}
+for line in open(sys.argv[1]):
+    name, cores, ev, by, wall, cpu, rss = line.rstrip("\n").split("|")
+    r = (name, cores, int(ev), int(by), float(wall), float(cpu), int(rss))
+    if (name, cores) not in best or r[4] < best[name, cores][4]:
+        best[name, cores] = r
+base = {c: (ev / wall, ev / cpu) for (n, c), (_, _, ev, by, wall, cpu, rss) in best.items() if n == "golang-evtx evtxdump"}
+for cores in sorted({c for _, c in best}, key=int):
+    for (name, c), (_, _, ev, by, wall, cpu, rss) in best.items():
+        if c != cores:
+            continue
+        rate, eff = ev / wall, ev / cpu
+        print(f"| {name} | {c} | {ev:,} | {by / 2**20:.0f} | {wall:.2f} | {rate:,.0f} | {by / 1e6 / wall:.1f} | {cpu:.2f} | {eff:,.0f} | {rss / 1024:.0f} | {rate / base[c][0]:.2f}× | {eff / base[c][1]:.2f}× |")
+EOF2
 
 echo
-echo "alert latency (go test -bench AlertLatency ./cmd/weft):" >&2
-go test -run '^$' -bench 'AlertLatency' -benchtime "${REPEAT}x" ./cmd/weft | grep '^Benchmark'
-rm -f "$results"
+echo "alert latency (go test -run '^\$' -bench AlertLatency -benchtime ${REPEAT}x ./cmd/weft):" >&2
+if ! out=$(go test -run '^$' -bench 'AlertLatency' -benchtime "${REPEAT}x" ./cmd/weft 2>&1); then
+	echo "$out" >&2
+	exit 1
+fi
+echo "$out" | grep '^Benchmark'
+

@@ -107,7 +107,9 @@ func (h *host) attackerAccount(inj *injection, t time.Time) *account {
 func (h *host) inject(inj *injection) {
 	if inj.kind == OtherHost && h.index == inj.other {
 		acct := h.attackerAccount(inj, inj.childAt.Add(-2*time.Second))
-		h.attackChild(inj, inj.childAt, &inj.mmc, acct)
+		mmc := inj.mmc
+		mmc.acct = acct
+		h.attackChild(inj, inj.childAt, &mmc, acct)
 		return
 	}
 	childAt, mmcAt := inj.childAt, inj.mmcAt

@@ -1,0 +1,327 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/weft-dev/weft/bus"
+	"github.com/weft-dev/weft/collector"
+	"github.com/weft-dev/weft/correlator"
+	"github.com/weft-dev/weft/normalizer"
+	"github.com/weft-dev/weft/sinks"
+)
+
+// The stage commands run one stage each, as its own process, against an
+// external NATS server or cluster: the distributed form of weft run.
+
+// loadStageConfig reads weft.yaml with the WEFT_* environment laid over it;
+// an empty path is an empty config (the bus from the flags alone).
+func (a *app) loadStageConfig(path string) (*config, error) {
+	cfg := &config{}
+	if path != "" {
+		var err error
+		if cfg, err = loadConfig(path); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.applyConfigEnv(cfg); err != nil {
+		return nil, err
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("config %s with the environment: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// openStageBus connects a stage process to the external bus, creates the
+// consumers it reads, registers the bus metrics and starts the telemetry
+// listener.
+func (a *app) openStageBus(ctx context.Context, cfg *config, reg *prometheus.Registry, consumers []bus.Consumer) (*bus.Bus, *telemetry, error) {
+	bc := a.busConfig(cfg.Bus)
+	if bc.URL == "" {
+		return nil, nil, usageError("--nats (or bus.url) is required: the stages of weft meet on an external NATS server")
+	}
+	b, err := bus.Open(ctx, bc, a.log)
+	if err != nil {
+		return nil, nil, err
+	}
+	fail := func(err error) (*bus.Bus, *telemetry, error) {
+		b.Close()
+		return nil, nil, err
+	}
+	for _, c := range consumers {
+		if err := b.EnsureConsumer(ctx, c); err != nil {
+			return fail(err)
+		}
+	}
+	if _, err := bus.NewMetrics(reg, b, consumers); err != nil {
+		return fail(err)
+	}
+	tel, err := a.serveTelemetry(reg, func(ctx context.Context) error { return b.Ready(ctx, consumers, a.readyMaxPending) })
+	if err != nil {
+		return fail(err)
+	}
+	if a.busReady != nil {
+		a.busReady(b)
+	}
+	return b, tel, nil
+}
+
+func (a *app) collectCmd() *cobra.Command {
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   "collect --config weft.yaml --nats URL",
+		Short: "Run the sources of a config, publishing raw events to an external NATS",
+		Long: `collect runs the sources section of the config, as weft run does, and
+publishes the raw events to the bus. Checkpoints are kept in the bus, so a
+restarted collector resumes where it stopped. With only "files" sources it
+exits once they are read; otherwise it runs until SIGINT or SIGTERM.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if configPath == "" {
+				return usageError("--config is required")
+			}
+			cfg, err := a.loadStageConfig(configPath)
+			if err != nil {
+				return err
+			}
+			return a.collect(cmd.Context(), cfg)
+		},
+	}
+	cmd.Flags().StringVarP(&configPath, "config", "c", "", "the weft.yaml whose sources to run")
+	a.telemetryFlags(cmd.Flags())
+	return cmd
+}
+
+func (a *app) collect(ctx context.Context, cfg *config) error {
+	if len(cfg.Sources) == 0 {
+		return usageError("the config has no sources")
+	}
+	live, err := a.openLive(cfg.Sources)
+	if err != nil {
+		return err
+	}
+	defer live.close()
+	reg := newRegistry()
+	var counters collector.Counters
+	if _, err := collector.NewMetrics(reg, &counters); err != nil {
+		return err
+	}
+	b, tel, err := a.openStageBus(ctx, cfg, reg, nil)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	defer tel.close()
+	kv, err := b.KeyValue(ctx, bus.BucketCheckpoints)
+	if err != nil {
+		return err
+	}
+	report := func(err error) { a.log.Warn().Err(err).Msg("skipped input") }
+	pub := collector.NewPublisher(b, collector.NewCheckpoints(kv), collector.Options{Counters: &counters}, report)
+	a.log.Info().Int("sources", len(cfg.Sources)).Msg("weft collect running")
+	var wg sync.WaitGroup
+	for i, src := range cfg.Sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if live[i] != nil {
+				a.serveLive(ctx, live[i], b)
+				return
+			}
+			a.runSource(ctx, src, pub)
+		}()
+	}
+	wg.Wait()
+	a.log.Info().Int64("events", counters.Records.Load()).Int64("errors", counters.Errors.Load()).Msg("weft collect stopped")
+	return nil
+}
+
+// serveNormalizer is weft normalize --serve.
+func (a *app) serveNormalizer(ctx context.Context) error {
+	cfg, err := a.loadStageConfig(a.stageConfig)
+	if err != nil {
+		return err
+	}
+	reg := newRegistry()
+	// The consumers depend on the partitions of the stream; the bus
+	// config says how many, before the bus is opened.
+	opts := normalizer.Options{Partitions: a.busConfig(cfg.Bus).Partitions}
+	if opts.Partitions == 0 {
+		opts.Partitions = bus.DefaultPartitions
+	}
+	var counters normalizer.Counters
+	if _, err := normalizer.NewMetrics(reg, &counters); err != nil {
+		return err
+	}
+	b, tel, err := a.openStageBus(ctx, cfg, reg, opts.Consumers())
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	defer tel.close()
+	a.log.Info().Int("partitions", opts.Partitions).Msg("weft normalize serving")
+	return ignoreCanceled(opts.Serve(ctx, b, &counters, a.log))
+}
+
+func (a *app) correlateCmd() *cobra.Command {
+	var configPath, share string
+	cmd := &cobra.Command{
+		Use:   "correlate --config weft.yaml --nats URL [--share i/n]",
+		Short: "Run the rules of a config on the ECS stream of an external NATS",
+		Long: `correlate runs the rules section of the config on the normalized events of
+the bus and publishes alerts. --share i/n makes it own only the hosts that
+hash to i of n (run one process per share, 0/n to n-1/n); without it one
+process owns every host. On start it replays the recent events it had
+already acknowledged, so sequences that began before a restart still
+complete, and alert ids already published are not published again. SIGHUP
+reloads the rule files, keeping the pending sequences of unchanged rules.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sh, err := correlator.ParseShare(share)
+			if err != nil {
+				return usageError("--share: %w", err)
+			}
+			cfg, err := a.loadStageConfig(configPath)
+			if err != nil {
+				return err
+			}
+			return a.correlate(cmd.Context(), cfg, sh)
+		},
+	}
+	cmd.Flags().StringVarP(&configPath, "config", "c", "", "the weft.yaml whose rules and correlator settings to use")
+	cmd.Flags().StringVar(&share, "share", "", "own only the hosts of share i of n, such as 0/2")
+	a.telemetryFlags(cmd.Flags())
+	return cmd
+}
+
+// dedupTTL is how long published alert ids are kept, as weft run keeps them.
+const dedupTTL = 24 * time.Hour
+
+func (a *app) correlate(ctx context.Context, cfg *config, share correlator.Share) error {
+	rules, err := a.loadRules(ctx, cfg.Rules.seed(), cfg.Rules.Paths)
+	if err != nil {
+		return err
+	}
+	engine, err := correlator.Compile(rules, correlator.Options{Lateness: cfg.lateness(), MaxPending: cfg.Correlator.MaxPending, Tiebreaker: "winlog.record_id"})
+	if err != nil {
+		return err
+	}
+	reg := newRegistry()
+	b, tel, err := a.openStageBus(ctx, cfg, reg, []bus.Consumer{share.Consumer()})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	defer tel.close()
+	stage := correlator.NewStage(b, engine, a.log, correlator.WithShare(share),
+		correlator.WithRebuild(engine.RebuildWindow()),
+		correlator.WithAlertDedup(correlator.DefaultDedupBucket, dedupTTL))
+	if _, err := correlator.NewMetrics(reg, stage); err != nil {
+		return err
+	}
+	stopReload := a.reloadOnHangup(ctx, stage, cfg.Rules)
+	defer stopReload()
+	a.log.Info().Int("rules", len(rules)).Str("share", share.String()).Msg("weft correlate running")
+	return ignoreCanceled(stage.Serve(ctx, time.Second))
+}
+
+func (a *app) sinkCmd() *cobra.Command {
+	var configPath string
+	var names []string
+	cmd := &cobra.Command{
+		Use:   "sink --config weft.yaml --nats URL [--name NAME]...",
+		Short: "Deliver the alerts of an external NATS to the sinks of a config",
+		Long: `sink delivers the alerts on the bus to the sinks of the config (or only the
+ones named by --name). Each sink has a durable consumer: processes running
+the same sink share its alerts, and a restart resumes after the last alert
+delivered. Failed deliveries are retried, then dead-lettered (weft alerts dlq).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if configPath == "" {
+				return usageError("--config is required")
+			}
+			cfg, err := a.loadStageConfig(configPath)
+			if err != nil {
+				return err
+			}
+			return a.sink(cmd.Context(), cfg, names)
+		},
+	}
+	cmd.Flags().StringVarP(&configPath, "config", "c", "", "the weft.yaml whose sinks to run")
+	cmd.Flags().StringSliceVar(&names, "name", nil, "run only the sink of this name (repeatable)")
+	a.telemetryFlags(cmd.Flags())
+	return cmd
+}
+
+func (a *app) sink(ctx context.Context, cfg *config, names []string) error {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	ver, _ := buildVersion()
+	outs := map[string]sinks.Sink{}
+	defer func() {
+		for name, s := range outs {
+			if err := s.Close(); err != nil {
+				a.log.Error().Err(err).Str("sink", name).Msg("closing sink")
+			}
+		}
+	}()
+	for _, sc := range cfg.Sinks {
+		if len(want) > 0 && !want[sc.Name] {
+			continue
+		}
+		delete(want, sc.Name)
+		s, err := openSink(sc, ver)
+		if err != nil {
+			return err
+		}
+		outs[sc.Name] = s
+	}
+	for n := range want {
+		return usageError("--name %q: the config has no sink of that name", n)
+	}
+	if len(outs) == 0 {
+		return usageError("the config has no sinks")
+	}
+	reg := newRegistry()
+	m, err := sinks.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	var consumers []bus.Consumer
+	for name, s := range outs {
+		outs[name] = m.Instrument(name, s)
+		consumers = append(consumers, sinks.Consumer(name))
+	}
+	b, tel, err := a.openStageBus(ctx, cfg, reg, consumers)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	defer tel.close()
+	a.log.Info().Int("sinks", len(outs)).Msg("weft sink running")
+	errs := make(chan error, len(outs))
+	for name, s := range outs {
+		go func() { errs <- ignoreCanceled(sinks.Deliver(ctx, b, name, s, a.log)) }()
+	}
+	var all []error
+	for range outs {
+		all = append(all, <-errs)
+	}
+	return errors.Join(all...)
+}
+
+func ignoreCanceled(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
