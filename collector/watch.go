@@ -78,9 +78,10 @@ func (c WatchConfig) Validate() error {
 // again only if it changes afterwards, which a Publisher with checkpoints
 // turns into reading what was added (or nothing).
 //
-// Problems (the folder missing or unreadable, a file that is neither EVTX
-// nor XML, an input error returned by read) go to report, each once until
-// it changes, and the watch goes on. Watch returns when ctx ends, or with
+// Problems (the folder missing or unreadable, a file that cannot be
+// opened, an input error returned by read) go to report, each once until
+// it changes, and the watch goes on; files that are neither EVTX nor XML
+// are skipped quietly. Watch returns when ctx ends, or with
 // the first error from read that is not an input error (IsInputError),
 // such as a bus failure.
 func Watch(ctx context.Context, cfg WatchConfig, report ReportFunc, read func(context.Context, Input) error) error {

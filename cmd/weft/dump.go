@@ -30,7 +30,8 @@ for standard input) and prints each event as one JSON object per line: the
 System block, EventData in order, and where the event was read (file, chunk,
 offset). It is weft's evtxdump. Damaged records are skipped with an error on
 stderr naming the file, chunk and record; with --errors only those errors are
-printed, one per line on stdout, and each file's counts on stderr.
+printed, one per line on stdout, and the counts of each file with errors
+on stderr.
 
 EVTX files are checked as Windows writes them (header and chunk checksums),
 damaged chunks and records are read around, and chunks are decoded on every

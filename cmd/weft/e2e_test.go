@@ -215,12 +215,23 @@ sources:
     pattern: "Archive-*.evtx"
     settle: 100ms
 `, watched))
-	args := []string{"run", "--config", config, "--data-dir", filepath.Join(dir, "data")}
+	args := []string{"run", "--config", config, "--data-dir", filepath.Join(dir, "data"), "--metrics-listen="}
 
 	start := time.Now()
 	first := startWeft(t, bin, "warn", args...)
-	raw := newRawReader(t, ctx, first.connect(t, ctx))
-	for len(raw.update(t, ctx)) < 500 {
+	stream, err := first.connect(t, ctx).Stream(ctx, bus.StreamRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once a few rounds are on the bus (16 events a message).
+	for {
+		info, err := stream.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Msgs >= 30 {
+			break
+		}
 		select {
 		case <-first.done:
 			t.Fatalf("weft exited (%v):\n%s", first.err, first.out.String())
@@ -236,7 +247,7 @@ sources:
 	killed := time.Since(start)
 	// Read the stream through the next process: this one is gone.
 	second := startWeft(t, bin, "debug", args...)
-	raw = newRawReader(t, ctx, second.connect(t, ctx))
+	raw := newRawReader(t, ctx, second.connect(t, ctx))
 	before := len(raw.update(t, ctx))
 	if before >= len(want) {
 		t.Log("the first process had read everything before the kill; the test shows less than it could")

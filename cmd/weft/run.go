@@ -80,7 +80,7 @@ See collector/listen/README.md for each sender's configuration.`,
 	return cmd
 }
 
-const drainTimeout = 30 * time.Second
+const drainTimeout = 60 * time.Second
 
 func (a *app) run(ctx context.Context, cfg *config) error {
 	rules, err := a.loadRules(ctx, cfg.Rules.seed(), cfg.Rules.Paths)
