@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leodido/go-syslog/v4/rfc5424"
 	"github.com/rs/zerolog"
 
 	"github.com/weft-dev/weft/bus"
@@ -326,6 +327,9 @@ func TestRsyslogEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatalf("rsyslog wrote a line that does not parse: %v\n%.300s", err, line)
 		}
+		if !bsdLine.MatchString(line) {
+			checkGoSyslog(t, line, p)
+		}
 		if byHost[host] == nil {
 			byHost[host] = map[string]parsed{}
 		}
@@ -356,6 +360,34 @@ func TestRsyslogEndToEnd(t *testing.T) {
 }
 
 var bsdLine = regexp.MustCompile(`^<(\d{1,3})>[A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d (\S+) weft\[\d+\]: (.*)$`)
+
+// checkGoSyslog reads a received RFC 5424 line with a third party's
+// parser (github.com/leodido/go-syslog, strict mode) and requires it to
+// agree with ours on the header and every structured-data parameter.
+func checkGoSyslog(t *testing.T, line string, p parsed) {
+	t.Helper()
+	m, err := rfc5424.NewParser().Parse([]byte(line))
+	if err != nil {
+		t.Errorf("go-syslog rejects what rsyslog received: %v\n%.200s", err, line)
+		return
+	}
+	sm, ok := m.(*rfc5424.SyslogMessage)
+	if !ok || sm.Hostname == nil || sm.Appname == nil || sm.MsgID == nil || sm.StructuredData == nil {
+		t.Errorf("go-syslog: header or structured data missing in %.200s", line)
+		return
+	}
+	if *sm.Hostname != p.hostname || *sm.Appname != p.app || *sm.MsgID != p.msgID {
+		t.Errorf("go-syslog reads header %q %q %q, ours %q %q %q", *sm.Hostname, *sm.Appname, *sm.MsgID, p.hostname, p.app, p.msgID)
+	}
+	for _, e := range p.sd {
+		params := (*sm.StructuredData)[e.id]
+		for _, kv := range e.params {
+			if params[kv[0]] != kv[1] {
+				t.Errorf("go-syslog reads %s %s = %.80q, ours %.80q", e.id, kv[0], params[kv[0]], kv[1])
+			}
+		}
+	}
+}
 
 // parseReceived parses one line rsyslog received: RFC 5424, or RFC 3164
 // whose content is our structured data and JSON.
