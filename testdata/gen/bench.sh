@@ -120,4 +120,3 @@ if ! out=$(go test -run '^$' -bench 'AlertLatency' -benchtime "${REPEAT}x" ./cmd
 	exit 1
 fi
 echo "$out" | grep '^Benchmark'
-
