@@ -129,7 +129,7 @@ func (run *normalizeRun) arg(ctx context.Context, arg string) error {
 		paths = matches
 	}
 	for _, p := range paths {
-		if info, err := os.Stat(p); err == nil && info.Mode().IsRegular() && isJSONFile(p) {
+		if info, err := os.Stat(p); err == nil && info.Mode().IsRegular() && isNDJSON(p) {
 			if err := run.jsonFile(ctx, p); err != nil {
 				return err
 			}
@@ -150,28 +150,6 @@ func (run *normalizeRun) arg(ctx context.Context, arg string) error {
 	return nil
 }
 
-// isJSONFile tells Winlogbeat JSON by its first character that is not
-// white space (after an optional UTF-8 byte order mark).
-func isJSONFile(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	head := make([]byte, 512)
-	n, _ := io.ReadFull(f, head)
-	return firstByte(head[:n]) == '{'
-}
-
-func firstByte(b []byte) byte {
-	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
-	b = bytes.TrimLeft(b, " \t\r\n")
-	if len(b) == 0 {
-		return 0
-	}
-	return b[0]
-}
-
 func (run *normalizeRun) jsonFile(ctx context.Context, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -188,7 +166,7 @@ func (run *normalizeRun) jsonFile(ctx context.Context, path string) error {
 func (run *normalizeRun) stdin(ctx context.Context) error {
 	br := bufio.NewReaderSize(run.a.stdin, 1<<16)
 	run.inputs++
-	if head, _ := br.Peek(4096); firstByte(head) == '{' {
+	if head, _ := br.Peek(4096); firstChar(head) == '{' {
 		return run.ndjson(ctx, br, collector.Stdin)
 	}
 	if _, err := collector.ReadXML(ctx, br, collector.Stdin, collector.Options{}, run.emit, run.report); err != nil {
