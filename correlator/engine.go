@@ -276,7 +276,7 @@ func (e *Engine) Process(doc event.Document) []event.Alert {
 	}
 	if len(e.hits) == 0 {
 		e.stats.Unmatched++
-		return nil
+		return e.advance(doc)
 	}
 	ts, ok := eql.Timestamp(doc)
 	if !ok {
@@ -290,6 +290,27 @@ func (e *Engine) Process(doc event.Document) []event.Alert {
 	}
 	e.out = nil
 	e.buf.Push(p.part, ts, e.opts.Now(), p, e.evaluate)
+	return e.out
+}
+
+// advance lets a document no rule wants still move its host's event-time
+// clock, so the host's held documents are evaluated as soon as the
+// lateness has passed in event time. It costs a partition lookup only while
+// documents are held, and a timestamp parse only when that host holds some.
+func (e *Engine) advance(doc event.Document) []event.Alert {
+	if e.opts.Lateness < 0 || e.buf.Stats().Buffered == 0 {
+		return nil
+	}
+	part := e.partitionOf(doc)
+	if !e.buf.Holds(part) {
+		return nil
+	}
+	ts, ok := eql.Timestamp(doc)
+	if !ok {
+		return nil
+	}
+	e.out = nil
+	e.buf.Advance(part, ts, e.opts.Now(), e.evaluate)
 	return e.out
 }
 

@@ -397,6 +397,34 @@ func TestTickReleasesIdleHosts(t *testing.T) {
 	}
 }
 
+// TestUnmatchedEventsAdvanceTheWatermark: a host's events that no rule
+// wants still move its clock, so a completed sequence is reported once the
+// lateness has passed in event time, not only on the idle tick.
+func TestUnmatchedEventsAdvanceTheWatermark(t *testing.T) {
+	t.Parallel()
+	e := newSeedEngine(t, Options{Lateness: 2 * time.Second})
+	var alerts []event.Alert
+	alerts = append(alerts, e.Process(sysmonNetwork("WS01", t0, 1))...)
+	alerts = append(alerts, e.Process(sysmonProcess("WS01", t0.Add(time.Second), 2))...)
+	other := sysmonProcess("WS02", t0.Add(10*time.Second), 3) // another host: its clock only
+	alerts = append(alerts, e.Process(other)...)
+	if len(alerts) != 0 {
+		t.Fatalf("%d alerts before WS01's clock moved", len(alerts))
+	}
+	quiet := event.Document{
+		"@timestamp": t0.Add(4 * time.Second).Format(time.RFC3339Nano),
+		"event":      map[string]any{"category": []any{"file"}, "type": []any{"creation"}},
+		"host":       map[string]any{"name": "WS01.corp.local", "id": "id-WS01", "os": map[string]any{"type": "windows"}},
+	}
+	alerts = e.Process(quiet)
+	if len(alerts) != 1 {
+		t.Fatalf("an unmatched WS01 event 3s later released %d alerts, want 1", len(alerts))
+	}
+	if got := e.Stats().Buffered; got != 1 {
+		t.Errorf("%d documents still held, want 1 (WS02's)", got)
+	}
+}
+
 func TestBatchModeHoldsUntilFlush(t *testing.T) {
 	t.Parallel()
 	e := newSeedEngine(t, Options{Lateness: Batch})

@@ -88,6 +88,31 @@ func (b *Buffer[T]) Push(part string, at, arrival time.Time, v T, emit func(T)) 
 	}
 }
 
+// Holds reports whether part has events waiting.
+func (b *Buffer[T]) Holds(part string) bool {
+	p := b.parts[part]
+	return p != nil && p.h.Len() > 0
+}
+
+// Advance moves part's clock to event time at, as an event that is not
+// kept (one no rule wants) would, and releases what falls behind the new
+// watermark. Without it a host's held events would wait for the next kept
+// event, or for the idle timeout.
+func (b *Buffer[T]) Advance(part string, at, arrival time.Time, emit func(T)) {
+	p := b.parts[part]
+	if p == nil || b.lateness < 0 {
+		return
+	}
+	p.lastArrival = arrival
+	if at.After(p.maxTime) {
+		p.maxTime = at
+	}
+	watermark := p.maxTime.Add(-b.lateness)
+	for p.h.Len() > 0 && p.h.items[0].at.Before(watermark) {
+		b.pop(p, emit)
+	}
+}
+
 func (b *Buffer[T]) pop(p *partition[T], emit func(T)) {
 	e := heap.Pop(&p.h).(entry[T])
 	b.n--
