@@ -25,9 +25,9 @@ import (
 
 	"github.com/weft-dev/weft/bus"
 	"github.com/weft-dev/weft/event"
+	"github.com/weft-dev/weft/internal/tlstest"
 	"github.com/weft-dev/weft/sinks"
 	"github.com/weft-dev/weft/sinks/internal/alerttest"
-	"github.com/weft-dev/weft/sinks/internal/tlstest"
 )
 
 // rsyslogConf has rsyslog take octet-counted syslog over plain TCP and

@@ -13,9 +13,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/weft-dev/weft/event"
+	"github.com/weft-dev/weft/internal/tlstest"
 	"github.com/weft-dev/weft/sinks"
 	"github.com/weft-dev/weft/sinks/internal/alerttest"
-	"github.com/weft-dev/weft/sinks/internal/tlstest"
 )
 
 // newTLSReceiver serves TLS on a loopback port with a certificate from ca

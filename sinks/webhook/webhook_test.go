@@ -20,9 +20,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/weft-dev/weft/event"
+	"github.com/weft-dev/weft/internal/tlstest"
 	"github.com/weft-dev/weft/sinks"
 	"github.com/weft-dev/weft/sinks/internal/alerttest"
-	"github.com/weft-dev/weft/sinks/internal/tlstest"
 )
 
 type request struct {

@@ -2,18 +2,9 @@ package listentest
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
-	"net"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -22,6 +13,7 @@ import (
 
 	"github.com/weft-dev/weft/bus"
 	"github.com/weft-dev/weft/event"
+	"github.com/weft-dev/weft/internal/tlstest"
 )
 
 // PKI is a throw-away certificate authority with a server certificate for
@@ -34,55 +26,13 @@ type PKI struct {
 	pool *x509.CertPool
 }
 
-// NewPKI makes the CA and its certificates in a temporary folder.
+// NewPKI makes the CA and its certificates in temporary folders.
 func NewPKI(t testing.TB) *PKI {
 	t.Helper()
-	dir := t.TempDir()
-	caKey := newKey(t)
-	caTmpl := &x509.Certificate{
-		SerialNumber:          serial(t),
-		Subject:               pkix.Name{CommonName: "weft test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &PKI{CAFile: writePEM(t, filepath.Join(dir, "ca.pem"), "CERTIFICATE", caDER), pool: x509.NewCertPool()}
-	p.pool.AddCert(ca)
-	leaf := func(name string, usage x509.ExtKeyUsage) (string, string) {
-		key := newKey(t)
-		tmpl := &x509.Certificate{
-			SerialNumber: serial(t),
-			Subject:      pkix.Name{CommonName: name},
-			NotBefore:    time.Now().Add(-time.Hour),
-			NotAfter:     time.Now().Add(24 * time.Hour),
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-			IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-			DNSNames:     []string{"localhost"},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keyDER, err := x509.MarshalECPrivateKey(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return writePEM(t, filepath.Join(dir, name+".pem"), "CERTIFICATE", der),
-			writePEM(t, filepath.Join(dir, name+".key"), "EC PRIVATE KEY", keyDER)
-	}
-	p.ServerCert, p.ServerKey = leaf("server", x509.ExtKeyUsageServerAuth)
-	p.ClientCert, p.ClientKey = leaf("client", x509.ExtKeyUsageClientAuth)
+	ca := tlstest.NewCA(t)
+	p := &PKI{CAFile: ca.File, pool: ca.Pool()}
+	p.ServerCert, p.ServerKey = ca.Leaf(t, "127.0.0.1", "localhost")
+	p.ClientCert, p.ClientKey = ca.Leaf(t, "client")
 	return p
 }
 
@@ -99,32 +49,6 @@ func (p *PKI) ClientTLS(t testing.TB, withCert bool) *tls.Config {
 		cfg.Certificates = []tls.Certificate{cert}
 	}
 	return cfg
-}
-
-func newKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func serial(t testing.TB) *big.Int {
-	t.Helper()
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-func writePEM(t testing.TB, path, kind string, der []byte) string {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // OpenBus opens an embedded bus that keeps its streams in a temporary

@@ -63,6 +63,13 @@ func NewCA(t testing.TB) *CA {
 	return &CA{File: writePEM(t, "ca.pem", "CERTIFICATE", der), cert: cert, key: key}
 }
 
+// Pool is a certificate pool that trusts only this CA.
+func (ca *CA) Pool() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.cert)
+	return pool
+}
+
 // Leaf issues a certificate for names (DNS names, or IP addresses as
 // text), usable by servers and clients, and writes it and its key
 // (PKCS #8) as PEM files.

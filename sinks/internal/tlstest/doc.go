@@ -1,5 +1,0 @@
-// Package tlstest makes the certificates of the sinks' TLS tests: the CA
-// of an httptest TLS server, and a CA of its own that issues server and
-// client certificates for chosen names (or, unused, stands for a CA that
-// must not be able to vouch for a server).
-package tlstest
