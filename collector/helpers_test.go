@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/weft-dev/weft/event"
+
+	"github.com/weft-dev/weft/internal/repotest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -20,21 +22,7 @@ var fixedNow = func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, ti
 
 // repoRoot is the folder holding go.mod.
 func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
+	return repotest.Root(t)
 }
 
 // corpusDir is ../shared/corpus/<sub> beside the repository; the test is

@@ -3,38 +3,20 @@ package normalizer
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/weft-dev/weft/internal/repotest"
 )
 
 // specPath finds the reference pipeline beside the repository
 // (../shared/reference from the directory holding go.mod).
 func specPath(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	path := filepath.Join(dir, "..", "shared", "reference", "elastic-sysmon-ingest-pipeline.yml")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("reference pipeline not available (%v)", err)
-	}
-	return path
+	return repotest.Shared(t, "reference/elastic-sysmon-ingest-pipeline.yml")
 }
 
 // TestTablesMatchSpec checks the generated tables against the params of

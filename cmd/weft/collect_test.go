@@ -12,31 +12,14 @@ import (
 	"time"
 
 	"github.com/weft-dev/weft/collector"
+
+	"github.com/weft-dev/weft/internal/repotest"
 )
 
 // corpusDir is ../shared/corpus/<sub> beside the repository (found by
 // walking up to go.mod); the test is skipped when it is absent.
 func corpusDir(t *testing.T, sub string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	corpus := filepath.Join(dir, "..", "shared", "corpus", sub)
-	if _, err := os.Stat(corpus); err != nil {
-		t.Skipf("corpus %s absent (%v): it lives in ../shared beside the clone", corpus, err)
-	}
-	return corpus
+	return repotest.Shared(t, filepath.Join("corpus", sub))
 }
 
 // referenceCounts reads the reference column of evtx-dirty/EXPECTED.tsv.

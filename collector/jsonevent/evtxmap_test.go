@@ -14,30 +14,13 @@ import (
 
 	"github.com/weft-dev/weft/collector"
 	"github.com/weft-dev/weft/event"
+
+	"github.com/weft-dev/weft/internal/repotest"
 )
 
 // corpusDir finds ../shared/corpus beside the repository root.
 func corpusDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the package")
-		}
-		dir = parent
-	}
-	corpus := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(corpus); err != nil {
-		t.Skipf("corpus not present (%v): it lives in ../shared beside the clone", err)
-	}
-	return corpus
+	return repotest.Shared(t, "corpus")
 }
 
 // TestEvtxMapCorpus renders real Sysmon EVTX records with golang-evtx's

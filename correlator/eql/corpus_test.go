@@ -6,31 +6,14 @@ import (
 	"testing"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/weft-dev/weft/internal/repotest"
 )
 
 // sharedDir finds ../shared beside the repository root (the directory that
 // holds go.mod), or skips the test.
 func sharedDir(t *testing.T, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s is absent; skipping", p)
-	}
-	return p
+	return repotest.Shared(t, rel)
 }
 
 // TestElasticRuleCorpus parses and compiles the query of every Elastic

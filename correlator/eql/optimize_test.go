@@ -10,6 +10,8 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/weft-dev/weft/event"
+
+	"github.com/weft-dev/weft/internal/repotest"
 )
 
 // literals gathers the constants a query compares with, so generated
@@ -154,23 +156,7 @@ func TestOptimizeKeepsResults(t *testing.T) {
 // findShared is sharedDir without a testing.T: the ../shared folder beside
 // the repository root.
 func findShared(rel string) (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", os.ErrNotExist
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", rel)
-	_, err = os.Stat(p)
-	return p, err
+	return repotest.SharedPath(rel)
 }
 
 // TestFieldCache: programs sharing a FieldCache give the results of

@@ -10,6 +10,8 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/weft-dev/weft/sinks/internal/alerttest"
+
+	"github.com/weft-dev/weft/internal/repotest"
 )
 
 func TestInvestigationSteps(t *testing.T) {
@@ -62,21 +64,7 @@ func TestInvestigationSteps(t *testing.T) {
 // sharedDir finds ../shared beside the repository root (the directory
 // holding go.mod).
 func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
+	return repotest.Shared(t, ".")
 }
 
 // Every Elastic Windows rule whose guide has an investigation-steps

@@ -15,6 +15,8 @@ import (
 
 	"github.com/weft-dev/weft/testdata/gen/scenario"
 	"github.com/weft-dev/weft/testdata/gen/sysmon"
+
+	"github.com/weft-dev/weft/internal/repotest"
 )
 
 var update = flag.Bool("update", false, "regenerate the committed fixtures in testdata/evtx")
@@ -26,21 +28,7 @@ func TestMain(m *testing.M) {
 
 // repoRoot is the folder holding go.mod.
 func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test")
-		}
-		dir = parent
-	}
+	return repotest.Root(t)
 }
 
 // fixtureCommands reads the command lines of testdata/evtx/README.md.

@@ -22,6 +22,8 @@ import (
 	"github.com/weft-dev/weft/event"
 	"github.com/weft-dev/weft/testdata/gen/evtxwrite"
 	"github.com/weft-dev/weft/testdata/gen/sysmon"
+
+	"github.com/weft-dev/weft/internal/repotest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -241,26 +243,7 @@ func TestLayoutMatchesWindows(t *testing.T) {
 
 // corpusDir finds ../shared/corpus/<sub> beside the clone, or skips.
 func corpusDir(t *testing.T, sub string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "corpus", sub)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("corpus not present (%v): it lives in ../shared beside the clone", err)
-	}
-	return p
+	return repotest.Shared(t, filepath.Join("corpus", sub))
 }
 
 type dataField struct {
