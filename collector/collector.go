@@ -39,6 +39,31 @@ type Options struct {
 	// the problems among them are not reported again. (Problems of the
 	// file as a whole, such as a damaged header, are.)
 	Resume *Position
+	// Decoder names the BinXML decoder of EVTX records: DecoderWeft (the
+	// default) or DecoderGolangEVTX, the reference weft's own is checked
+	// against. With weft's, a record it cannot decode is tried once more
+	// with golang-evtx before it is reported.
+	Decoder string
+}
+
+// The BinXML decoders.
+const (
+	DecoderWeft       = "weft"
+	DecoderGolangEVTX = "golang-evtx"
+	// decoderWeftOnly is weft's decoder without the fallback, for the
+	// differential tests.
+	decoderWeftOnly = "weft-only"
+)
+
+// ParseDecoder checks a decoder name; "" is the default.
+func ParseDecoder(s string) (string, error) {
+	switch s {
+	case "", DecoderWeft:
+		return DecoderWeft, nil
+	case DecoderGolangEVTX:
+		return s, nil
+	}
+	return "", fmt.Errorf("unknown decoder %q: want %q or %q", s, DecoderWeft, DecoderGolangEVTX)
 }
 
 // Position names a record of a file by its Origin.Offset.

@@ -570,7 +570,7 @@ func decodeChunk(data []byte, valid int, c chunkRef, env *chunkEnv) (out []recor
 			fail(0, fileOff, fmt.Errorf("records checksum mismatch (stored %#08x, computed %#08x); each record is checked on its own", h.CheckSum, computed))
 		}
 	}
-	dec := newRecordDecoder(data, fileOff)
+	records := recordDecoders{data: data, fileOff: fileOff, keepXML: env.opts.KeepXML, reference: env.opts.Decoder == DecoderGolangEVTX, noFallback: env.opts.Decoder == decoderWeftOnly}
 	// next returns the offset of the next record header after off, or end.
 	next := func(off int64) int64 {
 		if k := bytes.Index(data[off+1:end], recordMagic); k >= 0 {
@@ -623,7 +623,11 @@ func decodeChunk(data []byte, valid int, c chunkRef, env *chunkEnv) (out []recor
 			off = after
 			continue
 		}
-		raw, err := decodeRecord(dec, off, env.opts.KeepXML)
+		limit := end
+		if sized {
+			limit = off + size
+		}
+		raw, err := records.decode(off, limit)
 		if err != nil {
 			if why := templateGone(data, off+recordHeaderSize); why != nil {
 				err = why
@@ -678,6 +682,45 @@ func templateGone(data []byte, body int64) error {
 		return fmt.Errorf("BinXML: its template definition at chunk offset %#x is gone (template %#08x there, want %#08x)", def, binary.LittleEndian.Uint32(data[def+4:]), id)
 	}
 	return nil
+}
+
+// recordDecoders decodes the records of one chunk: with weft's decoder,
+// and with golang-evtx for the records weft's rejects, or for all of them
+// when it is asked for as the reference.
+type recordDecoders struct {
+	data       []byte
+	fileOff    int64
+	keepXML    bool
+	reference  bool
+	noFallback bool
+	weft       *bxChunk
+	golang     *recordDecoder
+}
+
+// decode decodes the record at chunk offset off, whose bytes end by limit.
+func (d *recordDecoders) decode(off, limit int64) (*event.Raw, error) {
+	var werr error
+	if !d.reference {
+		if d.weft == nil {
+			d.weft = newBXChunk(d.data)
+		}
+		raw, err := d.weft.record(int(off), int(limit), d.keepXML)
+		if err == nil {
+			return raw, nil
+		}
+		if d.noFallback {
+			return nil, err
+		}
+		werr = err
+	}
+	if d.golang == nil {
+		d.golang = newRecordDecoder(d.data, d.fileOff)
+	}
+	raw, err := decodeRecord(d.golang, off, d.keepXML)
+	if err != nil && werr != nil {
+		return nil, werr
+	}
+	return raw, err
 }
 
 func decodeRecord(dec *recordDecoder, off int64, keepXML bool) (*event.Raw, error) {

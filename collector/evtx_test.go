@@ -135,7 +135,7 @@ func TestReadEVTXDamage(t *testing.T) {
 			binary.LittleEndian.PutUint32(f[off+4:], 0xFFFF0)
 			f[off+recordHeaderSize] = 0x99
 			return reseal(f)
-		}, slices.Delete(seq(1, 60), 4, 5), []string{"chunk 2: record 5: offset 0x22e80: bad record size 1048560 (BinXML: Unknown Token: 0x99); skipped 1824 bytes to the next record header"}},
+		}, slices.Delete(seq(1, 60), 4, 5), []string{"chunk 2: record 5: offset 0x22e80: bad record size 1048560 (BinXML at chunk offset 0x1e98: unexpected token 0x99 at the top level); skipped 1824 bytes to the next record header"}},
 		{"record size never written", func() []byte {
 			f := good()
 			off := recordOffset(f, 0, 3)
@@ -150,7 +150,7 @@ func TestReadEVTXDamage(t *testing.T) {
 			f := good()
 			copy(f[recordOffset(f, 1, 7)+recordHeaderSize:], []byte{0x0f, 0x01, 0x01, 0x00, 0x99})
 			return f
-		}, slices.Delete(seq(1, 60), 47, 48), []string{"chunk 1: offset 0x11000: records checksum mismatch", "chunk 1: record 48: offset 0x14418: BinXML: Unknown Token: 0x99"}},
+		}, slices.Delete(seq(1, 60), 47, 48), []string{"chunk 1: offset 0x11000: records checksum mismatch", "chunk 1: record 48: offset 0x14418: BinXML at chunk offset 0x3434: unexpected token 0x99 at the top level"}},
 		{"free space offset broken", func() []byte {
 			f := good()
 			binary.LittleEndian.PutUint32(f[fileHeaderSize+48:], 3)
