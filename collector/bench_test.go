@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,17 +74,28 @@ func BenchmarkEVTX(b *testing.B) {
 			size += int64(len(f.data))
 			records += f.records
 		}
-		b.Run("weft/"+set.name, func(b *testing.B) {
-			b.SetBytes(size)
-			for b.Loop() {
-				for _, f := range set.files {
-					if _, err := ReadEVTX(context.Background(), bytes.NewReader(f.data), int64(len(f.data)), f.name, Options{}, discard, nil); err != nil {
-						b.Fatal(err)
+		for _, dec := range []string{DecoderWeft, DecoderGolangEVTX} {
+			name := "weft/" + set.name
+			if dec != DecoderWeft {
+				name = "weft-" + dec + "/" + set.name
+			}
+			b.Run(name, func(b *testing.B) {
+				b.SetBytes(size)
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				mallocs := ms.Mallocs
+				for b.Loop() {
+					for _, f := range set.files {
+						if _, err := ReadEVTX(context.Background(), bytes.NewReader(f.data), int64(len(f.data)), f.name, Options{Decoder: dec}, discard, nil); err != nil {
+							b.Fatal(err)
+						}
 					}
 				}
-			}
-			b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
-		})
+				b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+				runtime.ReadMemStats(&ms)
+				b.ReportMetric(float64(ms.Mallocs-mallocs)/float64(b.N)/float64(records), "allocs/record")
+			})
+		}
 		if !set.base {
 			continue
 		}
@@ -237,5 +249,48 @@ func BenchmarkReadXML(b *testing.B) {
 		if _, err := ReadXML(context.Background(), strings.NewReader(data), "bench.xml", Options{}, discard, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkDecodeChunks decodes the chunks of the Sysmon attack logs in
+// memory, one after another on one goroutine: the decoder alone, without
+// file reading or the chunk pipeline.
+func BenchmarkDecodeChunks(b *testing.B) {
+	var chunks [][]byte
+	root := corpusDir(b, "evtx-attack")
+	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".evtx") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for off := fileHeaderSize; off+chunkSize <= len(data); off += chunkSize {
+			if bytes.HasPrefix(data[off:], chunkMagic) {
+				chunks = append(chunks, data[off:off+chunkSize])
+			}
+		}
+		return nil
+	})
+	for _, dec := range []string{DecoderWeft, DecoderGolangEVTX} {
+		b.Run(dec, func(b *testing.B) {
+			env := &chunkEnv{name: "bench", opts: Options{Decoder: dec}, held: newHeldIDs(nil), templates: newTemplateCache()}
+			records := 0
+			for _, c := range chunks {
+				records += len(decodeChunk(c, chunkSize, chunkRef{trusted: true}, env))
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			mallocs := ms.Mallocs
+			for b.Loop() {
+				for _, c := range chunks {
+					decodeChunk(c, chunkSize, chunkRef{trusted: true}, env)
+				}
+			}
+			runtime.ReadMemStats(&ms)
+			b.ReportMetric(float64(ms.Mallocs-mallocs)/float64(b.N)/float64(records), "allocs/record")
+			b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
 	}
 }

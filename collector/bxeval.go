@@ -1,10 +1,12 @@
 package collector
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/weft-dev/weft/event"
 )
@@ -18,6 +20,8 @@ type bxChunk struct {
 	templates map[uint32]*bxTemplate
 	alloc     rawAlloc
 	scratch   []byte
+	vals      []bxValue // the values of the record at hand
+	shared    *templateCache
 }
 
 type bxName struct {
@@ -25,8 +29,64 @@ type bxName struct {
 	size int // bytes the name takes in the chunk
 }
 
-func newBXChunk(data []byte) *bxChunk {
-	return &bxChunk{data: data, names: map[uint32]bxName{}, templates: map[uint32]*bxTemplate{}}
+func newBXChunk(data []byte, shared *templateCache) *bxChunk {
+	return &bxChunk{data: data, names: map[uint32]bxName{}, templates: map[uint32]*bxTemplate{}, shared: shared}
+}
+
+// templateCache keeps compiled templates across the chunks of a file:
+// Windows writes each template's definition again in every chunk that uses
+// it, so most chunks need no compiling at all. A definition is known by its
+// bytes (GUID, size, tokens); the names it refers to outside itself are
+// checked in each chunk, since their offsets are the chunk's.
+type templateCache struct {
+	mu sync.Mutex
+	m  map[string]*bxTemplate
+}
+
+// maxSharedTemplates bounds the cache; a log has a few hundred templates.
+const maxSharedTemplates = 4096
+
+func newTemplateCache() *templateCache {
+	return &templateCache{m: map[string]*bxTemplate{}}
+}
+
+func (tc *templateCache) get(key []byte) *bxTemplate {
+	if tc == nil {
+		return nil
+	}
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	return tc.m[string(key)]
+}
+
+func (tc *templateCache) put(key []byte, t *bxTemplate) {
+	if tc == nil {
+		return
+	}
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if len(tc.m) < maxSharedTemplates {
+		tc.m[string(key)] = t
+	}
+}
+
+// extName is a name a template refers to outside its own bytes, as the
+// bytes stored there (hash, count, characters, NUL).
+type extName struct {
+	off uint32
+	raw []byte
+}
+
+// sameNames reports whether the chunk holds, at each offset, the names t
+// was compiled with.
+func (c *bxChunk) sameNames(t *bxTemplate) bool {
+	for _, n := range t.ext {
+		o := int(n.off) + 4
+		if o+len(n.raw) > len(c.data) || !bytes.Equal(c.data[o:o+len(n.raw)], n.raw) {
+			return false
+		}
+	}
+	return true
 }
 
 // name returns the name stored at a chunk offset and how many bytes it
@@ -73,29 +133,36 @@ func (c *bxChunk) template(def, id uint32, depth int) *bxTemplate {
 		t.err = fmt.Errorf("template definition at chunk offset %#x: size %d runs past the chunk", def, size)
 		return t
 	}
-	p := bxParser{c: c, data: c.data, pos: start, end: start + size, inTemplate: true, depth: depth}
+	key := c.data[o+4 : start+size]
+	if shared := c.shared.get(key); shared != nil && c.sameNames(shared) {
+		c.templates[def] = shared
+		return shared
+	}
+	p := bxParser{c: c, data: c.data, start: start, pos: start, end: start + size, inTemplate: true, depth: depth, tmpl: t}
 	t.parts, t.err = p.stream()
 	if t.err != nil {
 		t.err = fmt.Errorf("template definition at chunk offset %#x: %w", def, t.err)
 		return t
 	}
 	t.plan = compilePlan(t.parts)
+	t.data, t.isData = compileNestedData(t.parts)
+	c.shared.put(key, t)
 	return t
 }
 
 // record decodes the BinXML of the record whose header is at chunk
 // offset off and whose bytes end at end.
 func (c *bxChunk) record(off, end int, keepXML bool) (*event.Raw, error) {
+	if !keepXML {
+		raw, err := c.planned(off, end)
+		if err != errNeedElements {
+			return raw, err
+		}
+	}
 	p := bxParser{c: c, data: c.data, pos: off + recordHeaderSize, end: end}
 	parts, err := p.stream()
 	if err != nil {
 		return nil, err
-	}
-	if !keepXML && len(parts) == 1 && parts[0].kind == partInstance && parts[0].inst.t.plan != nil {
-		raw, err := c.fast(parts[0].inst)
-		if err != errNeedElements {
-			return raw, err
-		}
 	}
 	root := &element{}
 	if err := c.evalParts(parts, nil, root, 0); err != nil {
@@ -112,6 +179,26 @@ func (c *bxChunk) record(off, end int, keepXML bool) (*event.Raw, error) {
 		raw.XML = renderXML(root.Children[0])
 	}
 	return raw, nil
+}
+
+// planned decodes a record of the usual layout (a fragment holding one
+// template instance whose template has a plan) without building elements;
+// errNeedElements sends any other to the element path.
+func (c *bxChunk) planned(off, end int) (*event.Raw, error) {
+	p := bxParser{c: c, data: c.data, pos: off + recordHeaderSize, end: end}
+	if p.end-p.pos < 5 || c.data[p.pos] != tokFragment || c.data[p.pos+4] != tokTemplate {
+		return nil, errNeedElements
+	}
+	p.pos += 4
+	t, vals, err := p.instanceInto(c.vals[:0])
+	if err != nil {
+		return nil, err
+	}
+	c.vals = vals[:len(vals):len(vals)]
+	if t.plan == nil || p.pos >= p.end || c.data[p.pos] != tokEOF {
+		return nil, errNeedElements
+	}
+	return c.fast(t.plan, vals)
 }
 
 // evalParts appends content to el, filling substitutions from vals.

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -110,8 +111,12 @@ type bxAttr struct {
 // bxTemplate is a compiled template definition.
 type bxTemplate struct {
 	parts []bxPart
-	plan  *rawPlan // nil when the event is not of the usual shape
-	err   error
+	ext   []extName // names referred to outside the definition
+	plan  *rawPlan  // nil when the event is not of the usual shape
+	// data places the values of a template that is only <EventData>.
+	data   []dataPlan
+	isData bool
+	err    error
 }
 
 // bxValue is one substitution value: where its bytes are in the chunk and
@@ -132,8 +137,10 @@ type bxParser struct {
 	c          *bxChunk
 	data       []byte
 	pos, end   int
-	inTemplate bool // template definitions carry a dependency id in each start tag
-	depth      int  // nesting of elements and instances
+	start      int         // where the stream began
+	inTemplate bool        // template definitions carry a dependency id in each start tag
+	tmpl       *bxTemplate // the template being compiled, which notes its outside names
+	depth      int         // nesting of elements and instances
 	parts      int
 }
 
@@ -198,11 +205,14 @@ func (p *bxParser) name() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if int(off) == p.pos {
+	switch {
+	case int(off) == p.pos:
 		if err := p.need(size); err != nil {
 			return "", err
 		}
 		p.pos += size
+	case p.tmpl != nil && (int(off) < p.start || int(off) >= p.end):
+		p.tmpl.ext = append(p.tmpl.ext, extName{off, bytes.Clone(p.data[int(off)+4 : int(off)+size])})
 	}
 	return s, nil
 }
@@ -454,41 +464,51 @@ var entities = map[string]string{"amp": "&", "lt": "<", "gt": ">", "quot": `"`, 
 // instance reads a template instance: the template it names (defined
 // inline the first time the chunk uses it), then its substitution array.
 func (p *bxParser) instance() (*bxInstance, error) {
-	p.depth++
-	defer func() { p.depth-- }()
-	if p.depth > maxNesting {
-		return nil, errParseDepth
-	}
-	if err := p.need(10); err != nil {
-		return nil, err
-	}
-	id := binary.LittleEndian.Uint32(p.data[p.pos+2:])
-	def := binary.LittleEndian.Uint32(p.data[p.pos+6:])
-	p.pos += 10
-	if int(def) == p.pos {
-		if err := p.need(templateHeader); err != nil {
-			return nil, err
-		}
-		size := int(binary.LittleEndian.Uint32(p.data[p.pos+20:]))
-		if err := p.need(templateHeader + size); err != nil {
-			return nil, fmt.Errorf("template definition: %w", err)
-		}
-		p.pos += templateHeader + size
-	}
-	t := p.c.template(def, id, p.depth)
-	if t.err != nil {
-		return nil, t.err
-	}
-	vals, err := p.values()
+	t, vals, err := p.instanceInto(nil)
 	if err != nil {
 		return nil, err
 	}
 	return &bxInstance{t: t, vals: vals}, nil
 }
 
+// instanceInto reads a template instance, its values appended to buf.
+func (p *bxParser) instanceInto(buf []bxValue) (*bxTemplate, []bxValue, error) {
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxNesting {
+		return nil, nil, errParseDepth
+	}
+	if err := p.need(10); err != nil {
+		return nil, nil, err
+	}
+	id := binary.LittleEndian.Uint32(p.data[p.pos+2:])
+	def := binary.LittleEndian.Uint32(p.data[p.pos+6:])
+	p.pos += 10
+	if int(def) == p.pos {
+		if err := p.need(templateHeader); err != nil {
+			return nil, nil, err
+		}
+		size := int(binary.LittleEndian.Uint32(p.data[p.pos+20:]))
+		if err := p.need(templateHeader + size); err != nil {
+			return nil, nil, fmt.Errorf("template definition: %w", err)
+		}
+		p.pos += templateHeader + size
+	}
+	t := p.c.template(def, id, p.depth)
+	if t.err != nil {
+		return nil, nil, t.err
+	}
+	vals, err := p.values(buf)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, vals, nil
+}
+
 // values reads a substitution array: a count, a descriptor (size, type,
-// a byte) per value, then the values one after another.
-func (p *bxParser) values() ([]bxValue, error) {
+// a byte) per value, then the values one after another. They are appended
+// to buf; the slice returned holds only them.
+func (p *bxParser) values(buf []bxValue) ([]bxValue, error) {
 	n, err := p.u32()
 	if err != nil {
 		return nil, err
@@ -496,19 +516,19 @@ func (p *bxParser) values() ([]bxValue, error) {
 	if int64(n)*4 > int64(p.end-p.pos) {
 		return nil, p.errorf("%d substitution values do not fit in what is left (%d bytes)", n, p.end-p.pos)
 	}
-	vals := make([]bxValue, n)
+	start := len(buf)
 	at := p.pos + 4*int(n)
-	for k := range vals {
+	for k := range int(n) {
 		d := p.data[p.pos+4*k:]
 		size := uint32(binary.LittleEndian.Uint16(d))
-		vals[k] = bxValue{off: uint32(at), size: size, typ: d[2]}
+		buf = append(buf, bxValue{off: uint32(at), size: size, typ: d[2]})
 		at += int(size)
 	}
 	if at > p.end {
 		return nil, p.errorf("substitution values run %d bytes past the end", at-p.end)
 	}
 	p.pos = at
-	return vals, nil
+	return buf[start:len(buf):len(buf)], nil
 }
 
 // trimNUL drops trailing NULs: Windows ends a string at its NUL, and

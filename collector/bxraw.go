@@ -3,6 +3,7 @@ package collector
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 	"unsafe"
@@ -13,7 +14,8 @@ import (
 // rawPlan is where a template puts each field of event.Raw: the content or
 // attribute of the System element that holds it, and the EventData values
 // in order. A template gets one only when its event is of the usual shape
-// (one <Event>, its <System> and <EventData> fixed by the template, no
+// (one <Event>, its <System> fixed by the template, its <EventData> fixed
+// too or brought by one substitution as a template of its own, no
 // UserData): then a record becomes an event.Raw without any element being
 // built, and the result is the same as toRaw's over the elements.
 type rawPlan struct {
@@ -24,6 +26,10 @@ type rawPlan struct {
 	processID, threadID                    src
 	channel, computer, userSID             src
 	data                                   []dataPlan
+	// nested, when isNested, is the substitution that brings EventData in
+	// a template of its own (Sysmon and most manifest-based providers).
+	nested   uint16
+	isNested bool
 }
 
 // src is the content of an element or the value of an attribute.
@@ -44,8 +50,11 @@ func compilePlan(parts []bxPart) *rawPlan {
 	}
 	ev := parts[0].elem
 	var sys, data *bxElem
+	pl := &rawPlan{}
 	for _, part := range ev.content {
 		switch {
+		case part.kind == partSub && !pl.isNested && sys != nil && data == nil:
+			pl.nested, pl.isNested = part.sub, true
 		case part.kind == partSub || part.kind == partInstance:
 			return nil // may bring elements of its own
 		case part.kind != partElem:
@@ -57,10 +66,9 @@ func compilePlan(parts []bxPart) *rawPlan {
 			data = part.elem
 		}
 	}
-	if sys == nil || !onlyElements(sys.content) {
+	if sys == nil || !onlyElements(sys.content) || (pl.isNested && data != nil) {
 		return nil
 	}
-	pl := &rawPlan{}
 	child := func(name string) *bxElem {
 		for _, part := range sys.content {
 			if part.kind == partElem && part.elem.name == name {
@@ -103,24 +111,50 @@ func compilePlan(parts []bxPart) *rawPlan {
 	pl.channel, pl.computer = text(child("Channel")), text(child("Computer"))
 	pl.userSID = attrOf(child("Security"), "UserID")
 	if data != nil {
-		if !onlyElements(data.content) {
+		var ok bool
+		if pl.data, ok = compileData(data); !ok {
 			return nil
-		}
-		for _, part := range data.content {
-			if part.kind != partElem {
-				continue
-			}
-			e := part.elem
-			d := dataPlan{value: text(e)}
-			if e.name == "Data" {
-				d.name = attrOf(e, "Name")
-			} else {
-				d.name = src{present: true, parts: []bxPart{{kind: partText, text: e.name}}}
-			}
-			pl.data = append(pl.data, d)
 		}
 	}
 	return pl
+}
+
+// compileData places the values of an <EventData> element whose children
+// the template fixes.
+func compileData(data *bxElem) ([]dataPlan, bool) {
+	if !onlyElements(data.content) {
+		return nil, false
+	}
+	out := []dataPlan{}
+	for _, part := range data.content {
+		if part.kind != partElem {
+			continue
+		}
+		e := part.elem
+		d := dataPlan{value: src{present: true, parts: e.content}}
+		if e.name == "Data" {
+			for _, a := range e.attrs {
+				if a.name == "Name" {
+					d.name = src{present: true, attr: true, parts: a.value}
+					break
+				}
+			}
+		} else {
+			d.name = src{present: true, parts: []bxPart{{kind: partText, text: e.name}}}
+		}
+		out = append(out, d)
+	}
+	return out, true
+}
+
+// compileNestedData places the values of a template that is one
+// <EventData> element, as nested templates bring it; ok is false for any
+// other template (UserData, say).
+func compileNestedData(parts []bxPart) ([]dataPlan, bool) {
+	if len(parts) != 1 || parts[0].kind != partElem || parts[0].elem.name != "EventData" {
+		return nil, false
+	}
+	return compileData(parts[0].elem)
 }
 
 // onlyElements reports whether content holds nothing a substitution could
@@ -135,8 +169,7 @@ func onlyElements(content []bxPart) bool {
 }
 
 // fast decodes a record whose template has a plan.
-func (c *bxChunk) fast(inst *bxInstance) (*event.Raw, error) {
-	pl, vals := inst.t.plan, inst.vals
+func (c *bxChunk) fast(pl *rawPlan, vals []bxValue) (*event.Raw, error) {
 	r := c.alloc.raw()
 	p := fieldParser{}
 	var err error
@@ -191,21 +224,55 @@ func (c *bxChunk) fast(inst *bxInstance) (*event.Raw, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i := range pl.data {
-		if c.holdsArray(pl.data[i].value, vals) {
+	data := pl.data
+	if pl.isNested {
+		if data, vals, err = c.nestedData(vals, pl.nested); err != nil {
+			return nil, err
+		}
+	}
+	for i := range data {
+		if c.holdsArray(data[i].value, vals) {
 			return nil, errNeedElements
 		}
 	}
-	if len(pl.data) > 0 {
-		r.Data = c.alloc.fields(len(pl.data))
-		for i := range pl.data {
-			r.Data[i] = event.Field{Name: str(pl.data[i].name), Value: str(pl.data[i].value)}
+	if len(data) > 0 {
+		r.Data = c.alloc.fields(len(data))
+		for i := range data {
+			r.Data[i] = event.Field{Name: str(data[i].name), Value: str(data[i].value)}
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
 	return r, nil
+}
+
+// nestedData reads the EventData that substitution sub brings: nothing
+// when it is NULL or text, a template of its own when it is BinXML.
+func (c *bxChunk) nestedData(vals []bxValue, sub uint16) ([]dataPlan, []bxValue, error) {
+	if int(sub) >= len(vals) {
+		return nil, nil, fmt.Errorf("substitution %d out of range (%d values)", sub, len(vals))
+	}
+	v := vals[sub]
+	if v.typ != valBinXML || v.size == 0 {
+		return nil, nil, nil
+	}
+	p := bxParser{c: c, data: c.data, pos: int(v.off), end: int(v.off) + int(v.size), depth: 1}
+	if p.end-p.pos >= 5 && c.data[p.pos] == tokFragment {
+		p.pos += 4
+	}
+	if p.pos >= p.end || c.data[p.pos] != tokTemplate {
+		return nil, nil, errNeedElements
+	}
+	t, nested, err := p.instanceInto(c.vals)
+	if err != nil {
+		return nil, nil, fmt.Errorf("substitution %d: BinXML value at chunk offset %#x: %w", sub, v.off, err)
+	}
+	c.vals = nested[:len(nested):len(nested)]
+	if !t.isData {
+		return nil, nil, errNeedElements
+	}
+	return t.data, nested, nil
 }
 
 // errNeedElements sends a record whose values the plan cannot place to

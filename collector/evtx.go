@@ -125,7 +125,7 @@ func (rd *evtxReader) run(ctx context.Context, emit EmitFunc) error {
 	if err != nil {
 		return err
 	}
-	env := &chunkEnv{name: rd.name, opts: rd.opts, held: newHeldIDs(chunks)}
+	env := &chunkEnv{name: rd.name, opts: rd.opts, held: newHeldIDs(chunks), templates: newTemplateCache()}
 	chunks = rd.resume(chunks)
 	return rd.decodeChunks(ctx, chunks, env, emit)
 }
@@ -382,9 +382,10 @@ func (h *heldIDs) holds(id uint64) bool {
 // chunkEnv is what the chunks of one file share while they are decoded;
 // it is read only, so decoders can run side by side.
 type chunkEnv struct {
-	name string
-	opts Options
-	held *heldIDs
+	name      string
+	opts      Options
+	held      *heldIDs
+	templates *templateCache
 }
 
 // chunkTask is one chunk on its way through the pipeline: read, decoded,
@@ -570,7 +571,7 @@ func decodeChunk(data []byte, valid int, c chunkRef, env *chunkEnv) (out []recor
 			fail(0, fileOff, fmt.Errorf("records checksum mismatch (stored %#08x, computed %#08x); each record is checked on its own", h.CheckSum, computed))
 		}
 	}
-	records := recordDecoders{data: data, fileOff: fileOff, keepXML: env.opts.KeepXML, reference: env.opts.Decoder == DecoderGolangEVTX, noFallback: env.opts.Decoder == decoderWeftOnly}
+	records := recordDecoders{data: data, fileOff: fileOff, keepXML: env.opts.KeepXML, reference: env.opts.Decoder == DecoderGolangEVTX, noFallback: env.opts.Decoder == decoderWeftOnly, templates: env.templates}
 	// next returns the offset of the next record header after off, or end.
 	next := func(off int64) int64 {
 		if k := bytes.Index(data[off+1:end], recordMagic); k >= 0 {
@@ -693,6 +694,7 @@ type recordDecoders struct {
 	keepXML    bool
 	reference  bool
 	noFallback bool
+	templates  *templateCache
 	weft       *bxChunk
 	golang     *recordDecoder
 }
@@ -702,7 +704,7 @@ func (d *recordDecoders) decode(off, limit int64) (*event.Raw, error) {
 	var werr error
 	if !d.reference {
 		if d.weft == nil {
-			d.weft = newBXChunk(d.data)
+			d.weft = newBXChunk(d.data, d.templates)
 		}
 		raw, err := d.weft.record(int(off), int(limit), d.keepXML)
 		if err == nil {
