@@ -29,8 +29,28 @@ type bxName struct {
 	size int // bytes the name takes in the chunk
 }
 
-func newBXChunk(data []byte, shared *templateCache) *bxChunk {
+// newBXChunk returns a decoder for the chunk in data, reusing one from
+// pool (which may be nil) when there is one.
+func newBXChunk(data []byte, shared *templateCache, pool *sync.Pool) *bxChunk {
+	if pool != nil {
+		if c, ok := pool.Get().(*bxChunk); ok {
+			c.data, c.shared = data, shared
+			return c
+		}
+	}
 	return &bxChunk{data: data, names: map[uint32]bxName{}, templates: map[uint32]*bxTemplate{}, shared: shared}
+}
+
+// release puts c in pool for another chunk. The events it made keep their
+// memory: only the maps and scratch buffers are reused.
+func (c *bxChunk) release(pool *sync.Pool) {
+	if pool == nil {
+		return
+	}
+	clear(c.names)
+	clear(c.templates)
+	c.data, c.shared, c.alloc = nil, nil, rawAlloc{}
+	pool.Put(c)
 }
 
 // templateCache keeps compiled templates across the chunks of a file:
@@ -194,7 +214,7 @@ func (c *bxChunk) planned(off, end int) (*event.Raw, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.vals = vals[:len(vals):len(vals)]
+	c.vals = vals
 	if t.plan == nil || p.pos >= p.end || c.data[p.pos] != tokEOF {
 		return nil, errNeedElements
 	}

@@ -507,7 +507,7 @@ func (p *bxParser) instanceInto(buf []bxValue) (*bxTemplate, []bxValue, error) {
 
 // values reads a substitution array: a count, a descriptor (size, type,
 // a byte) per value, then the values one after another. They are appended
-// to buf; the slice returned holds only them.
+// to buf; the slice returned holds only them, with buf's room after them.
 func (p *bxParser) values(buf []bxValue) ([]bxValue, error) {
 	n, err := p.u32()
 	if err != nil {
@@ -528,7 +528,7 @@ func (p *bxParser) values(buf []bxValue) ([]bxValue, error) {
 		return nil, p.errorf("substitution values run %d bytes past the end", at-p.end)
 	}
 	p.pos = at
-	return buf[start:len(buf):len(buf)], nil
+	return buf[start:], nil
 }
 
 // trimNUL drops trailing NULs: Windows ends a string at its NUL, and

@@ -268,7 +268,6 @@ func (c *bxChunk) nestedData(vals []bxValue, sub uint16) ([]dataPlan, []bxValue,
 	if err != nil {
 		return nil, nil, fmt.Errorf("substitution %d: BinXML value at chunk offset %#x: %w", sub, v.off, err)
 	}
-	c.vals = nested[:len(nested):len(nested)]
 	if !t.isData {
 		return nil, nil, errNeedElements
 	}
@@ -302,17 +301,20 @@ func (c *bxChunk) string(s src, vals []bxValue) (string, bool, error) {
 	a := &c.alloc
 	a.reserve()
 	start := len(a.arena)
-	var err error
-	present := true
+	var (
+		out     []byte
+		err     error
+		present = true
+	)
 	if s.attr {
-		a.arena, present, err = c.attrString(s.parts, vals, a.arena)
+		out, present, err = c.attrString(s.parts, vals, a.arena)
 	} else {
-		a.arena, err = c.appendText(a.arena, s.parts, vals)
+		out, err = c.appendText(a.arena, s.parts, vals)
 	}
 	if err != nil {
-		a.arena = a.arena[:start]
 		return "", false, err
 	}
+	a.arena = out
 	return a.str(start), present, nil
 }
 

@@ -380,12 +380,16 @@ func (h *heldIDs) holds(id uint64) bool {
 }
 
 // chunkEnv is what the chunks of one file share while they are decoded;
-// it is read only, so decoders can run side by side.
+// what it holds is read only or safe for concurrent use, so decoders can
+// run side by side.
 type chunkEnv struct {
 	name      string
 	opts      Options
 	held      *heldIDs
 	templates *templateCache
+	// decoders keeps weft's chunk decoders for reuse: their maps and
+	// buffers, not what events point into.
+	decoders sync.Pool
 }
 
 // chunkTask is one chunk on its way through the pipeline: read, decoded,
@@ -538,6 +542,8 @@ type recordResult struct {
 // depends on nothing but its arguments, so chunks can be decoded apart and
 // their results emitted in order.
 func decodeChunk(data []byte, valid int, c chunkRef, env *chunkEnv) (out []recordResult) {
+	// A chunk holds a few dozen to a few hundred records.
+	out = make([]recordResult, 0, 64)
 	fileOff := c.offset
 	fail := func(record uint64, off int64, err error) {
 		out = append(out, recordResult{err: &Error{Path: env.name, Chunk: c.index, Record: record, Offset: off, Err: err}})
@@ -571,7 +577,8 @@ func decodeChunk(data []byte, valid int, c chunkRef, env *chunkEnv) (out []recor
 			fail(0, fileOff, fmt.Errorf("records checksum mismatch (stored %#08x, computed %#08x); each record is checked on its own", h.CheckSum, computed))
 		}
 	}
-	records := recordDecoders{data: data, fileOff: fileOff, keepXML: env.opts.KeepXML, reference: env.opts.Decoder == DecoderGolangEVTX, noFallback: env.opts.Decoder == decoderWeftOnly, templates: env.templates}
+	records := recordDecoders{data: data, fileOff: fileOff, keepXML: env.opts.KeepXML, reference: env.opts.Decoder == DecoderGolangEVTX, noFallback: env.opts.Decoder == decoderWeftOnly, templates: env.templates, pool: &env.decoders}
+	defer records.release()
 	// next returns the offset of the next record header after off, or end.
 	next := func(off int64) int64 {
 		if k := bytes.Index(data[off+1:end], recordMagic); k >= 0 {
@@ -695,6 +702,7 @@ type recordDecoders struct {
 	reference  bool
 	noFallback bool
 	templates  *templateCache
+	pool       *sync.Pool
 	weft       *bxChunk
 	golang     *recordDecoder
 }
@@ -704,7 +712,7 @@ func (d *recordDecoders) decode(off, limit int64) (*event.Raw, error) {
 	var werr error
 	if !d.reference {
 		if d.weft == nil {
-			d.weft = newBXChunk(d.data, d.templates)
+			d.weft = newBXChunk(d.data, d.templates, d.pool)
 		}
 		raw, err := d.weft.record(int(off), int(limit), d.keepXML)
 		if err == nil {
@@ -723,6 +731,13 @@ func (d *recordDecoders) decode(off, limit int64) (*event.Raw, error) {
 		return nil, werr
 	}
 	return raw, err
+}
+
+// release hands weft's decoder back for the next chunk.
+func (d *recordDecoders) release() {
+	if d.weft != nil {
+		d.weft.release(d.pool)
+	}
 }
 
 func decodeRecord(dec *recordDecoder, off int64, keepXML bool) (*event.Raw, error) {

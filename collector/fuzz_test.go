@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -105,4 +106,55 @@ func FuzzReadEVTX(f *testing.F) {
 func fuzzing() bool {
 	fl := flag.Lookup("test.fuzz")
 	return fl != nil && fl.Value.String() != ""
+}
+
+// FuzzBinXML decodes one chunk with weft's BinXML decoder both ways: on the
+// planned path, straight to raw events, and on the element path that also
+// renders XML. Neither may panic, and every record both decode must come
+// out the same.
+func FuzzBinXML(f *testing.F) {
+	f.Add(buildChunk(testRecords(1, 3)))
+	if fuzzing() {
+		paths, _ := filepath.Glob(filepath.Join(repoRoot(f), "..", "shared", "corpus", "*", "*.evtx"))
+		for _, path := range paths {
+			if b, err := os.ReadFile(path); err == nil && len(b) >= fileHeaderSize+chunkSize {
+				f.Add(b[fileHeaderSize : fileHeaderSize+chunkSize])
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		chunk := make([]byte, chunkSize)
+		n := copy(chunk, data)
+		decode := func(keepXML bool) []recordResult {
+			env := &chunkEnv{name: "fuzz", opts: Options{Decoder: decoderWeftOnly, KeepXML: keepXML, Now: fixedNow}, held: newHeldIDs(nil), templates: newTemplateCache()}
+			out := decodeChunk(chunk, n, chunkRef{}, env)
+			for _, r := range out {
+				if r.err != nil && strings.Contains(r.err.Error(), "panicked") {
+					t.Fatalf("decoder panicked: %v", r.err)
+				}
+			}
+			return out
+		}
+		planned, elements := decode(false), decode(true)
+		byOffset := map[int64]*event.Raw{}
+		for _, r := range elements {
+			if r.raw != nil {
+				byOffset[r.raw.Origin.Offset] = r.raw
+			}
+		}
+		for _, r := range planned {
+			if r.raw == nil {
+				continue
+			}
+			e, ok := byOffset[r.raw.Origin.Offset]
+			if !ok {
+				continue
+			}
+			ec := *e
+			ec.XML = ""
+			if !reflect.DeepEqual(r.raw, &ec) {
+				t.Errorf("record at %#x: planned %+v, elements %+v", r.raw.Origin.Offset, r.raw, &ec)
+			}
+		}
+	})
 }

@@ -14,10 +14,11 @@ import (
 )
 
 type dumpFlags struct {
-	errors bool
-	xml    bool
-	strict bool
-	quiet  bool
+	errors  bool
+	xml     bool
+	strict  bool
+	quiet   bool
+	decoder string
 }
 
 func (a *app) dumpCmd() *cobra.Command {
@@ -52,7 +53,13 @@ be skipped.`,
 	cmd.Flags().BoolVar(&f.xml, "xml", false, "include each event's XML")
 	cmd.Flags().BoolVar(&f.strict, "strict", false, "exit 3 when any input was damaged or had to be skipped")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no status line on the terminal")
+	decoderFlag(cmd, &f.decoder)
 	return cmd
+}
+
+// decoderFlag adds --decoder, which picks the BinXML decoder of EVTX input.
+func decoderFlag(cmd *cobra.Command, dst *string) {
+	cmd.Flags().StringVar(dst, "decoder", collector.DecoderWeft, `EVTX BinXML decoder: "weft" (weft's own, falling back to golang-evtx for a record it cannot decode) or "golang-evtx" (the reference, slower)`)
 }
 
 func (a *app) dump(ctx context.Context, f dumpFlags, args []string) error {
@@ -82,7 +89,11 @@ func (a *app) dump(ctx context.Context, f dumpFlags, args []string) error {
 	counters := &collector.Counters{}
 	stopProgress := a.startProgress(f.quiet, true, inputs, counters)
 	defer stopProgress()
-	opts := collector.Options{KeepXML: f.xml, Counters: counters}
+	decoder, err := collector.ParseDecoder(f.decoder)
+	if err != nil {
+		return usageError("--decoder: %v", err)
+	}
+	opts := collector.Options{KeepXML: f.xml, Counters: counters, Decoder: decoder}
 	var total collector.Stats
 	type fileStats struct {
 		path string

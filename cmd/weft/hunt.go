@@ -24,11 +24,12 @@ import (
 )
 
 type huntFlags struct {
-	json   bool
-	rules  []string
-	noSeed bool
-	strict bool
-	quiet  bool
+	json    bool
+	rules   []string
+	noSeed  bool
+	strict  bool
+	quiet   bool
+	decoder string
 }
 
 func (a *app) huntCmd() *cobra.Command {
@@ -66,6 +67,7 @@ and some input was damaged or had to be skipped.`,
 	fl.BoolVar(&f.noSeed, "no-seed", false, "do not run the built-in seed rule")
 	fl.BoolVar(&f.strict, "strict", false, "exit 3 when any input was damaged or had to be skipped")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no status line on the terminal")
+	decoderFlag(cmd, &f.decoder)
 	return cmd
 }
 
@@ -107,6 +109,10 @@ func (a *app) hunt(ctx context.Context, f huntFlags, args []string) error {
 		return fmt.Errorf("no readable EVTX or XML input in %s", strings.Join(args, " "))
 	}
 	sum.files = len(inputs)
+	decoder, err := collector.ParseDecoder(f.decoder)
+	if err != nil {
+		return usageError("--decoder: %v", err)
+	}
 	rules, err := a.loadRules(ctx, !f.noSeed, f.rules)
 	if err != nil {
 		return err
@@ -132,7 +138,7 @@ func (a *app) hunt(ctx context.Context, f huntFlags, args []string) error {
 	counters := &collector.Counters{}
 	stopProgress := a.startProgress(f.quiet, f.json, inputs, counters)
 	defer stopProgress()
-	st, err := collector.Publish(ctx, p.bus, inputs, a.stdin, collector.Options{Counters: counters}, report)
+	st, err := collector.Publish(ctx, p.bus, inputs, a.stdin, collector.Options{Counters: counters, Decoder: decoder}, report)
 	if err != nil {
 		return fmt.Errorf("publishing events: %w", err)
 	}
