@@ -23,7 +23,10 @@ import (
 
 func discard(*event.Raw) error { return nil }
 
-var largeMiB = flag.Int("bench.large", 64, "size in MiB of the synthesized EVTX file BenchmarkEVTX reads")
+var (
+	largeMiB  = flag.Int("bench.large", 64, "size in MiB of the synthesized EVTX file BenchmarkEVTX reads")
+	benchEVTX = flag.String("bench.evtx", "", "more EVTX files for BenchmarkEVTX, comma-separated (such as a 1 GiB file of go run ./testdata/gen)")
+)
 
 // benchFile is one EVTX file held in memory, and how many records each
 // reader gets from it.
@@ -44,7 +47,7 @@ type benchFile struct {
 // crashes nor loses records (the clean files: the comparison is fair only
 // where both readers do the same work); "corpus-all" is every file, weft
 // only; "large" is a file of -bench.large MiB made of the clean files'
-// chunks end to end.
+// chunks end to end; "file=NAME" is each file given with -bench.evtx.
 func BenchmarkEVTX(b *testing.B) {
 	files := loadBenchCorpus(b)
 	var clean []benchFile
@@ -66,6 +69,24 @@ func BenchmarkEVTX(b *testing.B) {
 		{"corpus", clean, true},
 		{"corpus-all", files, false},
 		{"large", []benchFile{large}, true},
+	}
+	if *benchEVTX != "" {
+		for _, path := range strings.Split(*benchEVTX, ",") {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			stats, err := ReadEVTX(context.Background(), bytes.NewReader(data), int64(len(data)), path, Options{}, discard, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			f := benchFile{name: path, data: data, records: stats.Records}
+			sets = append(sets, struct {
+				name  string
+				files []benchFile
+				base  bool
+			}{"file=" + filepath.Base(path), []benchFile{f}, true})
+		}
 	}
 	for _, set := range sets {
 		var size int64

@@ -165,7 +165,8 @@ func (c *bxChunk) template(def, id uint32, depth int) *bxTemplate {
 		return t
 	}
 	t.plan = compilePlan(t.parts)
-	t.data, t.isData = compileNestedData(t.parts)
+	t.ops, t.isData = compileNested(t.parts)
+	t.userOps, t.isUser = compileUserChildren(t.parts)
 	c.shared.put(key, t)
 	return t
 }

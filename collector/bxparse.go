@@ -113,10 +113,14 @@ type bxTemplate struct {
 	parts []bxPart
 	ext   []extName // names referred to outside the definition
 	plan  *rawPlan  // nil when the event is not of the usual shape
-	// data places the values of a template that is only <EventData>.
-	data   []dataPlan
+	// ops places the values of a template that is only <EventData> or
+	// only <UserData>, as nested templates are.
+	ops    []fieldOp
 	isData bool
-	err    error
+	// userOps flattens a template that is the children of <UserData>.
+	userOps []fieldOp
+	isUser  bool
+	err     error
 }
 
 // bxValue is one substitution value: where its bytes are in the chunk and

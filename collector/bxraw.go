@@ -25,11 +25,16 @@ type rawPlan struct {
 	timeCreated, recordID                  src
 	processID, threadID                    src
 	channel, computer, userSID             src
-	data                                   []dataPlan
+	// ops makes EventData and UserData into fields.
+	ops []fieldOp
 	// nested, when isNested, is the substitution that brings EventData in
 	// a template of its own (Sysmon and most manifest-based providers).
 	nested   uint16
 	isNested bool
+	// userNested, when isUserNested, is the one substitution that fills a
+	// <UserData> element: BinXML with a template of its own.
+	userNested   uint16
+	isUserNested bool
 }
 
 // src is the content of an element or the value of an attribute.
@@ -39,17 +44,31 @@ type src struct {
 	parts   []bxPart
 }
 
-type dataPlan struct {
-	name  src // the Name attribute of <Data>; literal for other elements
+// fieldOp makes one event.Field, or decides whether the next does: the
+// children of EventData each give a field; UserData's tree is flattened as
+// toRaw's flatten does, where whether an element gives a field can depend
+// on which of its attributes NULLs leave out.
+type fieldOp struct {
+	kind  opKind
+	name  string // literal names only: a plan is compiled per template
 	value src
 }
+
+type opKind uint8
+
+const (
+	opField opKind = iota // always a field
+	opStart               // a UserData element starts: count its attributes anew
+	opAttr                // an attribute: a field when present
+	opLeaf                // a leaf element's text: a field when not empty, or when no attribute was
+)
 
 func compilePlan(parts []bxPart) *rawPlan {
 	if len(parts) != 1 || parts[0].kind != partElem || parts[0].elem.name != "Event" {
 		return nil
 	}
 	ev := parts[0].elem
-	var sys, data *bxElem
+	var sys, data, user *bxElem
 	pl := &rawPlan{}
 	for _, part := range ev.content {
 		switch {
@@ -58,15 +77,17 @@ func compilePlan(parts []bxPart) *rawPlan {
 		case part.kind == partSub || part.kind == partInstance:
 			return nil // may bring elements of its own
 		case part.kind != partElem:
-		case part.elem.name == "UserData" || part.elem.name == "ProcessingErrorData":
+		case part.elem.name == "ProcessingErrorData":
 			return nil
+		case part.elem.name == "UserData" && user == nil:
+			user = part.elem
 		case part.elem.name == "System" && sys == nil:
 			sys = part.elem
 		case part.elem.name == "EventData" && data == nil:
 			data = part.elem
 		}
 	}
-	if sys == nil || !onlyElements(sys.content) || (pl.isNested && data != nil) {
+	if sys == nil || !onlyElements(sys.content) || (pl.isNested && (data != nil || user != nil)) {
 		return nil
 	}
 	child := func(name string) *bxElem {
@@ -110,9 +131,16 @@ func compilePlan(parts []bxPart) *rawPlan {
 	}
 	pl.channel, pl.computer = text(child("Channel")), text(child("Computer"))
 	pl.userSID = attrOf(child("Security"), "UserID")
+	var ok bool
 	if data != nil {
-		var ok bool
-		if pl.data, ok = compileData(data); !ok {
+		if pl.ops, ok = compileData(data, pl.ops); !ok {
+			return nil
+		}
+	}
+	if user != nil {
+		if len(user.content) == 1 && user.content[0].kind == partSub {
+			pl.userNested, pl.isUserNested = user.content[0].sub, true
+		} else if pl.ops, ok = compileUserData(user, pl.ops); !ok {
 			return nil
 		}
 	}
@@ -120,41 +148,127 @@ func compilePlan(parts []bxPart) *rawPlan {
 }
 
 // compileData places the values of an <EventData> element whose children
-// the template fixes.
-func compileData(data *bxElem) ([]dataPlan, bool) {
+// the template fixes: each child is a field, named by the Name attribute
+// of <Data>, by its own name otherwise.
+func compileData(data *bxElem, ops []fieldOp) ([]fieldOp, bool) {
 	if !onlyElements(data.content) {
 		return nil, false
 	}
-	out := []dataPlan{}
 	for _, part := range data.content {
 		if part.kind != partElem {
 			continue
 		}
 		e := part.elem
-		d := dataPlan{value: src{present: true, parts: e.content}}
+		name := e.name
 		if e.name == "Data" {
+			name = ""
 			for _, a := range e.attrs {
-				if a.name == "Name" {
-					d.name = src{present: true, attr: true, parts: a.value}
-					break
+				if a.name != "Name" {
+					continue
 				}
+				lit, ok := literal(a.value)
+				if !ok {
+					return nil, false
+				}
+				name = lit
+				break
 			}
-		} else {
-			d.name = src{present: true, parts: []bxPart{{kind: partText, text: e.name}}}
 		}
-		out = append(out, d)
+		ops = append(ops, fieldOp{kind: opField, name: name, value: src{present: true, parts: e.content}})
 	}
-	return out, true
+	return ops, true
 }
 
-// compileNestedData places the values of a template that is one
-// <EventData> element, as nested templates bring it; ok is false for any
-// other template (UserData, say).
-func compileNestedData(parts []bxPart) ([]dataPlan, bool) {
-	if len(parts) != 1 || parts[0].kind != partElem || parts[0].elem.name != "EventData" {
+// compileUserData flattens a <UserData> tree the template fixes.
+func compileUserData(user *bxElem, ops []fieldOp) ([]fieldOp, bool) {
+	if !onlyElements(user.content) {
 		return nil, false
 	}
-	return compileData(parts[0].elem)
+	ok := true
+	for _, part := range user.content {
+		if part.kind == partElem && ok {
+			ops, ok = compileFlatten(part.elem, ops)
+		}
+	}
+	return ops, ok
+}
+
+// compileFlatten is toRaw's flatten over a template's element: its
+// attributes, then its children's fields or, for a leaf, its text.
+func compileFlatten(e *bxElem, ops []fieldOp) ([]fieldOp, bool) {
+	dataName, named := "", false
+	if e.name == "Data" {
+		for _, a := range e.attrs {
+			if a.name == "Name" {
+				lit, ok := literal(a.value)
+				if !ok {
+					return nil, false
+				}
+				dataName, named = lit, true
+				break
+			}
+		}
+	}
+	ops = append(ops, fieldOp{kind: opStart})
+	for _, a := range e.attrs {
+		if isNamespaceDecl(a.name) || (named && a.name == "Name") {
+			continue
+		}
+		ops = append(ops, fieldOp{kind: opAttr, name: a.name, value: src{present: true, attr: true, parts: a.value}})
+	}
+	hasChildren := false
+	for _, part := range e.content {
+		hasChildren = hasChildren || part.kind == partElem
+	}
+	text := src{present: true, parts: e.content}
+	switch {
+	case hasChildren:
+		if !onlyElements(e.content) {
+			return nil, false
+		}
+		ok := true
+		for _, part := range e.content {
+			if part.kind == partElem && ok {
+				ops, ok = compileFlatten(part.elem, ops)
+			}
+		}
+		return ops, ok
+	case named:
+		return append(ops, fieldOp{kind: opField, name: dataName, value: text}), true
+	default:
+		return append(ops, fieldOp{kind: opLeaf, name: e.name, value: text}), true
+	}
+}
+
+// compileUserChildren flattens a template that is the children of a
+// <UserData> element, as a nested template brings them.
+func compileUserChildren(parts []bxPart) ([]fieldOp, bool) {
+	if len(parts) == 0 || !onlyElements(parts) {
+		return nil, false
+	}
+	ops, ok := []fieldOp{}, true
+	for _, part := range parts {
+		if part.kind == partElem && ok {
+			ops, ok = compileFlatten(part.elem, ops)
+		}
+	}
+	return ops, ok
+}
+
+// compileNested places the values of a template that is one <EventData>
+// or one <UserData> element, as nested templates bring them; ok is false
+// for any other template.
+func compileNested(parts []bxPart) ([]fieldOp, bool) {
+	if len(parts) != 1 || parts[0].kind != partElem {
+		return nil, false
+	}
+	switch e := parts[0].elem; e.name {
+	case "EventData":
+		return compileData(e, nil)
+	case "UserData":
+		return compileUserData(e, nil)
+	}
+	return nil, false
 }
 
 // onlyElements reports whether content holds nothing a substitution could
@@ -170,6 +284,11 @@ func onlyElements(content []bxPart) bool {
 
 // fast decodes a record whose template has a plan.
 func (c *bxChunk) fast(pl *rawPlan, vals []bxValue) (*event.Raw, error) {
+	for _, s := range [...]*src{&pl.eventID, &pl.version, &pl.level, &pl.task, &pl.opcode, &pl.keywords, &pl.recordID, &pl.channel, &pl.computer} {
+		if c.holds(*s, vals, valArray) {
+			return nil, errNeedElements // one element per item; toRaw reads the first
+		}
+	}
 	r := c.alloc.raw()
 	p := fieldParser{}
 	var err error
@@ -224,32 +343,123 @@ func (c *bxChunk) fast(pl *rawPlan, vals []bxValue) (*event.Raw, error) {
 	if err != nil {
 		return nil, err
 	}
-	data := pl.data
-	if pl.isNested {
-		if data, vals, err = c.nestedData(vals, pl.nested); err != nil {
-			return nil, err
-		}
+	ops := pl.ops
+	switch {
+	case pl.isNested:
+		ops, vals, err = c.nestedOps(vals, pl.nested, false)
+	case pl.isUserNested:
+		ops, vals, err = c.nestedOps(vals, pl.userNested, true)
 	}
-	for i := range data {
-		if c.holdsArray(data[i].value, vals) {
-			return nil, errNeedElements
-		}
+	if err != nil {
+		return nil, err
 	}
-	if len(data) > 0 {
-		r.Data = c.alloc.fields(len(data))
-		for i := range data {
-			r.Data[i] = event.Field{Name: str(data[i].name), Value: str(data[i].value)}
-		}
-		if err != nil {
+	if len(ops) > 0 {
+		if r.Data, err = c.fields(ops, vals); err != nil {
 			return nil, err
 		}
 	}
 	return r, nil
 }
 
-// nestedData reads the EventData that substitution sub brings: nothing
-// when it is NULL or text, a template of its own when it is BinXML.
-func (c *bxChunk) nestedData(vals []bxValue, sub uint16) ([]dataPlan, []bxValue, error) {
+// fields runs ops: the event's EventData and UserData values.
+func (c *bxChunk) fields(ops []fieldOp, vals []bxValue) ([]event.Field, error) {
+	// Windows repeats an element for each item of an array value: an
+	// EventData child whose value is one array gives a field per item.
+	// Anything else that holds an array, or elements in its text, goes to
+	// the element path.
+	n := 0
+	for i := range ops {
+		op := &ops[i]
+		switch {
+		case op.kind == opAttr || op.kind == opStart:
+			n++
+		case c.holds(op.value, vals, valBinXML):
+			return nil, errNeedElements
+		case !c.holds(op.value, vals, valArray):
+			n++
+		case op.kind != opField || len(op.value.parts) != 1:
+			return nil, errNeedElements
+		default:
+			items, err := c.countItems(vals[op.value.parts[0].sub])
+			if err != nil {
+				return nil, err
+			}
+			n += items
+		}
+	}
+	out := c.alloc.fields(n)[:0]
+	attrs := 0
+	for i := range ops {
+		op := &ops[i]
+		if op.kind == opStart {
+			attrs = 0
+			continue
+		}
+		if op.kind == opField && c.holds(op.value, vals, valArray) {
+			var err error
+			if out, err = c.appendItems(out, op.name, vals[op.value.parts[0].sub]); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		v, present, err := c.string(op.value, vals)
+		if err != nil {
+			return nil, err
+		}
+		switch op.kind {
+		case opAttr:
+			if !present {
+				continue
+			}
+			attrs++
+		case opLeaf:
+			if v == "" && attrs > 0 {
+				continue
+			}
+		}
+		out = append(out, event.Field{Name: op.name, Value: v})
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+func (c *bxChunk) countItems(v bxValue) (int, error) {
+	end := int(v.off) + int(v.size)
+	if end > len(c.data) {
+		return 0, fmt.Errorf("value at chunk offset %#x runs past the chunk", v.off)
+	}
+	n := 0
+	err := eachItem(c.data[v.off:end], v.typ&^valArray, func([]byte, uint8) error {
+		n++
+		return nil
+	})
+	return n, err
+}
+
+// appendItems appends a field named name for each item of the array v.
+func (c *bxChunk) appendItems(out []event.Field, name string, v bxValue) ([]event.Field, error) {
+	a := &c.alloc
+	err := eachItem(c.data[v.off:int(v.off)+int(v.size)], v.typ&^valArray, func(item []byte, typ uint8) error {
+		a.reserve()
+		start := len(a.arena)
+		b, err := appendValueBytes(a.arena, item, typ)
+		if err != nil {
+			return err
+		}
+		a.arena = b
+		out = append(out, event.Field{Name: name, Value: a.str(start)})
+		return nil
+	})
+	return out, err
+}
+
+// nestedOps reads the fields substitution sub brings: nothing when it is
+// NULL or text, a template of its own when it is BinXML, which is the
+// whole EventData or UserData element, or with inUser the children of
+// UserData.
+func (c *bxChunk) nestedOps(vals []bxValue, sub uint16, inUser bool) ([]fieldOp, []bxValue, error) {
 	if int(sub) >= len(vals) {
 		return nil, nil, fmt.Errorf("substitution %d out of range (%d values)", sub, len(vals))
 	}
@@ -268,21 +478,31 @@ func (c *bxChunk) nestedData(vals []bxValue, sub uint16) ([]dataPlan, []bxValue,
 	if err != nil {
 		return nil, nil, fmt.Errorf("substitution %d: BinXML value at chunk offset %#x: %w", sub, v.off, err)
 	}
+	if inUser {
+		if !t.isUser {
+			return nil, nil, errNeedElements
+		}
+		return t.userOps, nested, nil
+	}
 	if !t.isData {
 		return nil, nil, errNeedElements
 	}
-	return t.data, nested, nil
+	return t.ops, nested, nil
 }
 
 // errNeedElements sends a record whose values the plan cannot place to
 // the element path.
 var errNeedElements = errors.New("record needs the element path")
 
-// holdsArray reports whether content holds an array value, which Windows
-// renders as one element per item.
-func (c *bxChunk) holdsArray(s src, vals []bxValue) bool {
+// holds reports whether content holds a value whose type has any of the
+// bits of typ (valArray, or valBinXML exactly).
+func (c *bxChunk) holds(s src, vals []bxValue, typ uint8) bool {
 	for i := range s.parts {
-		if p := &s.parts[i]; p.kind == partSub && int(p.sub) < len(vals) && vals[p.sub].typ&valArray != 0 {
+		p := &s.parts[i]
+		if p.kind != partSub || int(p.sub) >= len(vals) {
+			continue
+		}
+		if t := vals[p.sub].typ; t&valArray != 0 && typ&valArray != 0 || t == valBinXML && typ&valBinXML == valBinXML {
 			return true
 		}
 	}

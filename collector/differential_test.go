@@ -148,7 +148,7 @@ func TestDecodersAgree(t *testing.T) {
 		sort.Strings(unchecked)
 		compareGolden(t, "weft-only-capi2.json", unchecked)
 	}
-	t.Logf("identical: %d; arrays (checked against evtxexport): %d; golang-evtx garbage weft rejects: %d; weft only (checked against evtxexport): %d (each counted with and without XML)", same, arrays, garbage, weftOnly)
+	t.Logf("identical: %d; arrays (checked against evtxexport): %d; golang-evtx garbage weft rejects: %d; weft only (checked against evtxexport): %d (counted once without and once with XML)", same, arrays, garbage, weftOnly)
 }
 
 func errorAt(errs []*Error, off int64) error {

@@ -14,9 +14,13 @@
 // (a JetStream key-value bucket keyed by FileID, a file's identity by
 // content) resumes each file after the last event that reached the bus.
 //
-// EVTX decoding uses github.com/0xrawsec/golang-evtx, which writes a line
-// (and often a stack trace) to the standard library's logger for each
-// damaged record it meets; programs that log otherwise should point that
-// logger elsewhere (log.SetOutput). README.md in this folder is the user
+// EVTX records are decoded by weft's own BinXML decoder (bx*.go): each
+// template of a file is compiled once into a plan of literal parts and
+// substitution slots, and each record is then only its substitution values
+// read into an event.Raw. github.com/0xrawsec/golang-evtx stays as the
+// reference (Options.Decoder) and as the fallback for a record weft's
+// decoder rejects; it writes a line (and often a stack trace) to the
+// standard library's logger for each damaged record it meets, so programs
+// that log otherwise should point that logger elsewhere (log.SetOutput). README.md in this folder is the user
 // guide: damage handling, exit codes, watch mode, checkpoints, performance.
 package collector

@@ -63,6 +63,10 @@ func decoderFlag(cmd *cobra.Command, dst *string) {
 }
 
 func (a *app) dump(ctx context.Context, f dumpFlags, args []string) error {
+	decoder, err := collector.ParseDecoder(f.decoder)
+	if err != nil {
+		return usageError("--decoder: %v", err)
+	}
 	w := bufio.NewWriterSize(a.stdout, 1<<16)
 	defer w.Flush()
 	enc := json.NewEncoder(w)
@@ -89,10 +93,6 @@ func (a *app) dump(ctx context.Context, f dumpFlags, args []string) error {
 	counters := &collector.Counters{}
 	stopProgress := a.startProgress(f.quiet, true, inputs, counters)
 	defer stopProgress()
-	decoder, err := collector.ParseDecoder(f.decoder)
-	if err != nil {
-		return usageError("--decoder: %v", err)
-	}
 	opts := collector.Options{KeepXML: f.xml, Counters: counters, Decoder: decoder}
 	var total collector.Stats
 	type fileStats struct {

@@ -95,6 +95,10 @@ func plural(n int, word string) string {
 }
 
 func (a *app) hunt(ctx context.Context, f huntFlags, args []string) error {
+	decoder, err := collector.ParseDecoder(f.decoder)
+	if err != nil {
+		return usageError("--decoder: %v", err)
+	}
 	start := time.Now()
 	var sum huntSummary
 	var mu sync.Mutex
@@ -109,10 +113,6 @@ func (a *app) hunt(ctx context.Context, f huntFlags, args []string) error {
 		return fmt.Errorf("no readable EVTX or XML input in %s", strings.Join(args, " "))
 	}
 	sum.files = len(inputs)
-	decoder, err := collector.ParseDecoder(f.decoder)
-	if err != nil {
-		return usageError("--decoder: %v", err)
-	}
 	rules, err := a.loadRules(ctx, !f.noSeed, f.rules)
 	if err != nil {
 		return err

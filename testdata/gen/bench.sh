@@ -22,7 +22,8 @@ CORPUS=${CORPUS:-$root/bench-corpus/compare}
 # About 180 MiB in 16 files: big enough to measure, small enough to measure
 # every tool several times.
 GEN_ARGS=(-seed 2026 -hosts 16 -span 6h -rate 0.5 -attacks 16 -near-misses all -dir "$CORPUS")
-# python-evtx reads a few hundred events a second: it gets one file.
+# python-evtx reads a few hundred events a second: it gets one file (none
+# with PY_FILES=0, for a corpus of one large file).
 PY_FILES=${PY_FILES:-1}
 
 for tool in /usr/bin/time taskset evtxexport evtx_dump.py python3; do
@@ -86,10 +87,13 @@ for ((round = 1; round <= REPEAT; round++)); do
 	echo "round $round of $REPEAT (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 	for cores in 1 "$ncpu"; do
 		run "weft dump" "$cores" "$events" "$bytes" "$bin/weft dump $CORPUS"
+		run "weft dump --decoder golang-evtx" "$cores" "$events" "$bytes" "$bin/weft dump --decoder golang-evtx $CORPUS"
 		run "weft hunt" "$cores" "$events" "$bytes" "$bin/weft hunt --json $CORPUS"
 		run "golang-evtx evtxdump" "$cores" "$events" "$bytes" "$bin/evtxdump ${evtx_files[*]}"
 		run "libevtx evtxexport" "$cores" "$events" "$bytes" "for f in ${evtx_files[*]}; do evtxexport -f xml \$f; done"
-		run "python-evtx evtx_dump.py" "$cores" "$py_events" "$py_bytes" "for f in ${py_files[*]}; do evtx_dump.py \$f; done"
+		if [ "$PY_FILES" -gt 0 ]; then
+			run "python-evtx evtx_dump.py" "$cores" "$py_events" "$py_bytes" "for f in ${py_files[*]}; do evtx_dump.py \$f; done"
+		fi
 	done
 done
 
