@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -69,8 +68,7 @@ func (a *app) dump(ctx context.Context, f dumpFlags, args []string) error {
 	}
 	w := bufio.NewWriterSize(a.stdout, 1<<16)
 	defer w.Flush()
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
+	var line []byte
 	errs := 0
 	report := func(err error) {
 		errs++
@@ -88,7 +86,15 @@ func (a *app) dump(ctx context.Context, f dumpFlags, args []string) error {
 		if f.errors {
 			return nil
 		}
-		return enc.Encode(r)
+		out, err := r.AppendJSON(line[:0])
+		if err != nil {
+			// A time JSON cannot hold (a year past 9999): that event only.
+			report(fmt.Errorf("%s: %w", r.Origin.Path, err))
+			return nil
+		}
+		line = out
+		_, err = w.Write(append(line, '\n'))
+		return err
 	}
 	counters := &collector.Counters{}
 	stopProgress := a.startProgress(f.quiet, true, inputs, counters)
