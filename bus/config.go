@@ -37,8 +37,9 @@ type Config struct {
 	MaxBytes int64 `yaml:"max_bytes"`
 	// BatchSize is the number of events per NATS message.
 	BatchSize int `yaml:"batch_size"`
-	// Partitions splits the raw stream by host into this many partitions
-	// (weft.raw.<partition>.<host>), so several normalizers share the work
+	// Partitions splits the raw and the ECS stream by host into this many
+	// partitions (weft.raw.<partition>.<host>, weft.ecs.<partition>.<host>),
+	// so several normalizers, and a group of correlators, share the work
 	// while each host's events stay in order. Every process on one bus
 	// must use the same number. 0 means DefaultPartitions.
 	Partitions int `yaml:"partitions"`

@@ -24,6 +24,9 @@ type Consumer struct {
 	AckWait time.Duration
 	// MaxAckPending bounds messages in flight for this consumer.
 	MaxAckPending int
+	// StartAfter makes a consumer created anew deliver the messages after
+	// this stream sequence, rather than all; ResetConsumer sets it.
+	StartAfter uint64
 }
 
 // Handler processes one message. Returning nil acknowledges it; an error
@@ -61,6 +64,9 @@ func (b *Bus) consumer(ctx context.Context, c Consumer) (jetstream.Consumer, err
 	}
 	if cfg.MaxAckPending == 0 {
 		cfg.MaxAckPending = 64
+	}
+	if c.StartAfter > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, c.StartAfter+1
 	}
 	cons, err := b.js.CreateOrUpdateConsumer(ctx, c.Stream, cfg)
 	if err != nil {
@@ -184,6 +190,24 @@ func (b *Bus) lastSeq(ctx context.Context, stream string) (uint64, error) {
 		return 0, fmt.Errorf("bus: stream %s: %w", stream, err)
 	}
 	return si.State.LastSeq, nil
+}
+
+// ResetConsumer deletes the durable consumer c and creates it again so that
+// it delivers, in stream order, the messages after stream sequence after:
+// it forgets what it had delivered and not yet had acknowledged, and a
+// process still reading it loses it. A stage taking over a consumer from
+// a process that died uses it to start from its ack floor at once, rather
+// than wait for the dead process's messages to time out, and sure that
+// the other is fenced off. Consume the returned consumer, which has
+// StartAfter set.
+func (b *Bus) ResetConsumer(ctx context.Context, c Consumer, after uint64) (Consumer, error) {
+	err := b.js.DeleteConsumer(ctx, c.Stream, c.Durable)
+	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return c, fmt.Errorf("bus: reset consumer %s: %w", c.Durable, err)
+	}
+	c.StartAfter = after
+	_, err = b.consumer(ctx, c)
+	return c, err
 }
 
 // EnsureConsumer creates the durable consumer now, so messages published

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -57,5 +58,33 @@ func TestKeyValue(t *testing.T) {
 	}
 	if e, err := kv.Get(ctx, "file.abc"); err != nil || string(e.Value()) != "1" {
 		t.Errorf("value after a restart: %v %v", e, err)
+	}
+}
+
+// TestKeyValueTTL: a bucket made with WithTTL forgets a key not written
+// again within the TTL.
+func TestKeyValueTTL(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b := openTest(t, Config{DataDir: t.TempDir()})
+	kv, err := b.KeyValue(ctx, "ttl-test", WithTTL(time.Second), WithDescription("a test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := kv.Status(ctx)
+	if err != nil || st.TTL() != time.Second {
+		t.Fatalf("status %v, %v", st, err)
+	}
+	if _, err := kv.Put(ctx, "member", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := kv.Get(ctx, "member"); errors.Is(err, jetstream.ErrKeyNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the key outlived its TTL by 9s")
+		}
 	}
 }

@@ -16,13 +16,22 @@ type Metrics struct {
 	publish   *prometheus.HistogramVec
 	pending   *prometheus.Desc
 	bus       *Bus
-	consumers []Consumer
+	consumers ConsumerSet
+}
+
+// ConsumerSet says which durable consumers a process reads now: a fixed
+// list for most stages, the partitions it owns for a correlator of a group.
+type ConsumerSet func() []Consumer
+
+// Consumers is a ConsumerSet that never changes.
+func Consumers(cs ...Consumer) ConsumerSet {
+	return func() []Consumer { return cs }
 }
 
 // NewMetrics makes b report to reg: the latency of every Publish, and the
-// messages pending for each of consumers at every scrape. Call it before
-// anything publishes on b.
-func NewMetrics(reg prometheus.Registerer, b *Bus, consumers []Consumer) (*Metrics, error) {
+// messages pending for each consumer of consumers (nil: none) at every
+// scrape. Call it before anything publishes on b.
+func NewMetrics(reg prometheus.Registerer, b *Bus, consumers ConsumerSet) (*Metrics, error) {
 	m := &Metrics{
 		publish: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "weft_bus_publish_seconds",
@@ -38,7 +47,7 @@ func NewMetrics(reg prometheus.Registerer, b *Bus, consumers []Consumer) (*Metri
 	if err := reg.Register(m.publish); err != nil {
 		return nil, fmt.Errorf("bus: metrics: %w", err)
 	}
-	if len(consumers) > 0 {
+	if consumers != nil {
 		if err := reg.Register(backlog{m}); err != nil {
 			return nil, fmt.Errorf("bus: metrics: %w", err)
 		}
@@ -72,7 +81,7 @@ func (c backlog) Describe(ch chan<- *prometheus.Desc) { ch <- c.m.pending }
 func (c backlog) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
-	for _, cons := range c.m.consumers {
+	for _, cons := range c.m.consumers() {
 		info, err := c.m.bus.consumerInfo(ctx, cons)
 		if err != nil {
 			ch <- prometheus.NewInvalidMetric(c.m.pending, err)

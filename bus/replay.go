@@ -60,7 +60,9 @@ func (b *Bus) Replay(ctx context.Context, stream, filter string, from time.Time,
 	if through == 0 {
 		return nil
 	}
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &from}
+	// The server drops the consumer soon after the last fetch, rather than
+	// keep it, and count the messages that follow as pending, for minutes.
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &from, InactiveThreshold: 5 * time.Second}
 	if filter != "" {
 		cfg.FilterSubjects = []string{filter}
 	}
@@ -75,6 +77,9 @@ func (b *Bus) Replay(ctx context.Context, stream, filter string, from time.Time,
 		}
 		n := 0
 		for msg := range batch.Messages() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			n++
 			meta, err := msg.Metadata()
 			if err != nil {

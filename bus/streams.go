@@ -32,10 +32,12 @@ func (b *Bus) streamConfig(name, subject string) jetstream.StreamConfig {
 		Replicas:   max(b.cfg.Replicas, 1),
 		MaxBytes:   b.cfg.MaxBytes,
 	}
-	if name == StreamRaw {
-		// Publishers say only the host (weft.raw.<host>); the server files
-		// each message under its host's partition, the same for every
-		// publisher, so the partitioning cannot disagree between them.
+	if name == StreamRaw || name == StreamECS {
+		// Publishers say only the host (weft.raw.<host>, weft.ecs.<host>);
+		// the server files each message under its host's partition, the
+		// same for every publisher, so the partitioning cannot disagree
+		// between them. Normalizers consume the raw partitions, a group of
+		// correlators shares out the ECS ones (PartitionSubject).
 		cfg.SubjectTransform = &jetstream.SubjectTransformConfig{
 			Source:      subject + ".*",
 			Destination: fmt.Sprintf("%s.{{partition(%d,1)}}.{{wildcard(1)}}", subject, b.cfg.partitions()),

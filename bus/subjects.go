@@ -1,7 +1,9 @@
 package bus
 
 import (
+	"hash/fnv"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -38,6 +40,27 @@ func Subject(prefix, key string) string {
 		}
 	}
 	return sb.String()
+}
+
+// PartitionOf is the partition, of n, of a host's events: FNV-1a of the
+// host's subject token (as Subject makes it) modulo n, which is what the
+// streams' partition(n,1) subject mapping computes. A host is in the same
+// partition of the raw and the ECS stream.
+func PartitionOf(host string, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	subject := Subject("", host)
+	h := fnv.New32a()
+	h.Write([]byte(subject[1:]))
+	return int(h.Sum32() % uint32(n))
+}
+
+// PartitionSubject is the filter of partition p of a partitioned stream's
+// subjects: "weft.ecs.3.*" holds the ECS documents of the hosts of
+// partition 3.
+func PartitionSubject(prefix string, p int) string {
+	return prefix + "." + strconv.Itoa(p) + ".*"
 }
 
 func redactURL(raw string) string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/weft-dev/weft/bus"
@@ -51,6 +52,80 @@ type Publisher struct {
 	checkpoints *Checkpoints
 	opts        Options
 	report      ReportFunc
+
+	// mu guards what Lag reports: the files being read with checkpoints
+	// and when a checkpoint was last stored.
+	mu       sync.Mutex
+	inFlight map[*unsaved]struct{}
+	saved    time.Time
+}
+
+// unsaved is what one Publish has read beyond its last checkpoint.
+type unsaved struct {
+	records int64
+	since   time.Time // when the first of them was read
+}
+
+// Lag is how far a Publisher's checkpoints trail its reading: what a
+// restart now would read a second time.
+type Lag struct {
+	// Records read and not yet covered by a checkpoint, over every file
+	// being read.
+	Records int64
+	// Oldest is when the oldest of them was read; zero when there is none.
+	Oldest time.Time
+	// Saved is when a checkpoint was last stored; zero before the first.
+	Saved time.Time
+}
+
+// Lag reports how far the checkpoints trail the reading, now.
+func (p *Publisher) Lag() Lag {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l := Lag{Saved: p.saved}
+	for u := range p.inFlight {
+		if u.records == 0 {
+			continue
+		}
+		l.Records += u.records
+		if l.Oldest.IsZero() || u.since.Before(l.Oldest) {
+			l.Oldest = u.since
+		}
+	}
+	return l
+}
+
+// track counts a file's reading in Lag until the returned func is called.
+func (p *Publisher) track() (*unsaved, func()) {
+	u := &unsaved{}
+	p.mu.Lock()
+	if p.inFlight == nil {
+		p.inFlight = map[*unsaved]struct{}{}
+	}
+	p.inFlight[u] = struct{}{}
+	p.mu.Unlock()
+	return u, func() {
+		p.mu.Lock()
+		delete(p.inFlight, u)
+		p.mu.Unlock()
+	}
+}
+
+// read counts one record read beyond the checkpoint.
+func (p *Publisher) read(u *unsaved) {
+	p.mu.Lock()
+	if u.records == 0 {
+		u.since = time.Now()
+	}
+	u.records++
+	p.mu.Unlock()
+}
+
+// caughtUp records that a checkpoint now covers everything u read.
+func (p *Publisher) caughtUp(u *unsaved) {
+	p.mu.Lock()
+	u.records, u.since, p.saved = 0, time.Time{}, time.Now()
+	p.mu.Unlock()
 }
 
 // NewPublisher returns a Publisher; checkpoints may be nil (no resuming).
@@ -84,13 +159,24 @@ func (p *Publisher) Publish(ctx context.Context, in Input, stdin io.Reader) (Sta
 	}
 	base, sent := cp.Records, 0
 	out := newRounds(p.bus)
+	var lag *unsaved
+	if track {
+		var done func()
+		lag, done = p.track()
+		defer done()
+	}
 	var busErr error
 	emit := func(r *event.Raw) error {
+		if track {
+			p.read(lag)
+		}
 		published, err := out.add(ctx, r)
 		sent++
 		if err == nil && published && track {
 			cp.Offset, cp.Records = r.Origin.Offset, base+sent
-			err = p.save(ctx, id, in, &cp, false)
+			if err = p.save(ctx, id, in, &cp, false); err == nil {
+				p.caughtUp(lag)
+			}
 		}
 		if err != nil {
 			busErr = err
@@ -123,6 +209,7 @@ func (p *Publisher) Publish(ctx context.Context, in Input, stdin io.Reader) (Sta
 		if err := p.save(ctx, id, in, &cp, true); err != nil {
 			return st, err
 		}
+		p.caughtUp(lag)
 	}
 	return st, nil
 }

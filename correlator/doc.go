@@ -6,9 +6,11 @@
 // (package reorder), runs event queries, sequences (with missing events)
 // and samples (Engine), and builds event.Alert values with deterministic
 // ids, the matched documents, MITRE mappings and a one-line reason. Stage
-// runs an Engine on the bus: a share of the hosts (Share), with its state
-// rebuilt from the ECS stream after a restart (WithRebuild) and no alert
-// published twice (WithAlertDedup).
+// runs an Engine on the bus: on its own over every host, or as a member of
+// a Group of correlators that share the ECS stream's host partitions and
+// hand them over as members come and go (WithGroup), with its state
+// rebuilt from the ECS stream after a restart or a handover (WithRebuild)
+// and no alert published twice (WithAlertDedup).
 //
 // Every rule's filters are evaluated as a document arrives; a document no
 // rule can use is dropped at once, without an allocation or even reading

@@ -7,7 +7,8 @@ import (
 )
 
 // Metrics exposes a Stage's counters to Prometheus, per rule where the
-// engine counts per rule. It reads Stage.Stats at scrape time rather than
+// engine counts per rule, and for a member of a group the partitions it
+// owns and the handovers. It reads Stage.Stats at scrape time rather than
 // adding work to the engine's hot path.
 type Metrics struct {
 	stage *Stage
@@ -15,6 +16,7 @@ type Metrics struct {
 	in, out, errs                    *prometheus.Desc
 	pending, evicted, expired        *prometheus.Desc
 	alerts, suppressed, buffered, dd *prometheus.Desc
+	replayed, owned, handovers, mems *prometheus.Desc
 }
 
 // NewMetrics registers with reg the collectors that read s.
@@ -35,6 +37,10 @@ func NewMetrics(reg prometheus.Registerer, s *Stage) (*Metrics, error) {
 		suppressed: prometheus.NewDesc("weft_alerts_suppressed_total", "Alerts over a rule's max_signals per interval, dropped.", rule, nil),
 		buffered:   prometheus.NewDesc("weft_correlator_buffered_documents", "Documents held now to put each host's events in event-time order.", nil, nil),
 		dd:         prometheus.NewDesc("weft_correlator_deduplicated_alerts_total", "Alerts not published again because their id was published before.", nil, nil),
+		replayed:   prometheus.NewDesc("weft_correlator_replayed_messages_total", "ECS messages replayed to rebuild state after a restart or a handover.", nil, nil),
+		owned:      prometheus.NewDesc("weft_correlator_owned_partitions", "Partitions of the ECS stream this member of a correlator group reads now.", nil, nil),
+		handovers:  prometheus.NewDesc("weft_correlator_handovers_total", "Partitions this member of a correlator group took over (gained) or gave up (lost).", []string{"direction"}, nil),
+		mems:       prometheus.NewDesc("weft_correlator_group_members", "Members of the correlator group this one sees alive, itself included.", nil, nil),
 	}
 	if err := reg.Register(m); err != nil {
 		return nil, fmt.Errorf("correlator: metrics: %w", err)
@@ -44,7 +50,7 @@ func NewMetrics(reg prometheus.Registerer, s *Stage) (*Metrics, error) {
 
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.in, m.out, m.errs, m.pending, m.evicted, m.expired, m.alerts, m.suppressed, m.buffered, m.dd} {
+	for _, d := range []*prometheus.Desc{m.in, m.out, m.errs, m.pending, m.evicted, m.expired, m.alerts, m.suppressed, m.buffered, m.dd, m.replayed, m.owned, m.handovers, m.mems} {
 		ch <- d
 	}
 }
@@ -62,6 +68,13 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(m.errs, st.Late, "late")
 	counter(m.errs, st.Invalid, "invalid_timestamp")
 	counter(m.dd, ss.Deduplicated)
+	counter(m.replayed, ss.Replayed)
+	if m.stage.group != nil {
+		ch <- prometheus.MustNewConstMetric(m.owned, prometheus.GaugeValue, float64(ss.Owned))
+		ch <- prometheus.MustNewConstMetric(m.mems, prometheus.GaugeValue, float64(ss.Members))
+		counter(m.handovers, ss.Gained, "gained")
+		counter(m.handovers, ss.Lost, "lost")
+	}
 	ch <- prometheus.MustNewConstMetric(m.buffered, prometheus.GaugeValue, float64(st.Buffered))
 	for _, r := range st.Rules {
 		ch <- prometheus.MustNewConstMetric(m.pending, prometheus.GaugeValue, float64(r.Pending), r.ID)

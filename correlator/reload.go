@@ -114,15 +114,34 @@ func (rs *ruleState) renewed(r *Rule) *ruleState {
 	return rs
 }
 
-// ReplaceRules swaps the rules of the stage's engine (Engine.ReplaceRules)
-// between two messages, and publishes the alerts of the documents it
-// released.
+// ReplaceRules swaps the rules of the stage's engines
+// (Engine.ReplaceRules) between two messages, and publishes the alerts of
+// the documents they released. Partitions taken over later start with the
+// new rules.
 func (s *Stage) ReplaceRules(ctx context.Context, rules []*Rule) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	alerts, err := s.engine.ReplaceRules(rules)
-	if err != nil {
-		return err
+	if s.group != nil {
+		// The template is no lane's engine and holds no documents: first
+		// check the rules on it, so that a bad set changes nothing.
+		if _, err := s.template.ReplaceRules(rules); err != nil {
+			return err
+		}
 	}
-	return s.publish(ctx, alerts)
+	var errs []error
+	for _, l := range s.lanes {
+		l.mu.Lock()
+		alerts, err := l.engine.ReplaceRules(rules)
+		if err == nil {
+			err = s.publish(ctx, alerts)
+		}
+		l.mu.Unlock()
+		switch {
+		case err != nil && l.partition == allHosts:
+			errs = append(errs, err)
+		case err != nil:
+			errs = append(errs, fmt.Errorf("partition %d: %w", l.partition, err))
+		}
+	}
+	return errors.Join(errs...)
 }

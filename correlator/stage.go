@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"strconv"
-	"strings"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -18,85 +17,21 @@ import (
 )
 
 // Consumer is the durable consumer of the ECS stream for a correlator that
-// owns every host.
+// owns every host: weft run and weft hunt, one correlator per bus.
 func Consumer() bus.Consumer {
-	return Share{}.Consumer()
-}
-
-// Share is the part of the hosts a correlator owns when several of them
-// split the ECS stream: the hosts whose subject token (weft.ecs.<host>)
-// hashes, by FNV-1a, to Index modulo Count — the hash of NATS's
-// partition() subject mapping and of the normalizer's partitions, so the
-// same host lands in the same share everywhere. The zero Share owns every
-// host.
-//
-// Each share has its own durable consumer of the whole stream and skips,
-// without decoding them, the messages of hosts it does not own. Sequences
-// join events of one host only once hosts are shared out: the seed rule,
-// like most, is "sequence by host.id".
-type Share struct {
-	Index, Count int
-}
-
-// ParseShare reads "i/n" (0 <= i < n), or "" for every host.
-func ParseShare(s string) (Share, error) {
-	if s == "" {
-		return Share{}, nil
-	}
-	i, n, ok := strings.Cut(s, "/")
-	idx, err1 := strconv.Atoi(i)
-	cnt, err2 := strconv.Atoi(n)
-	if !ok || err1 != nil || err2 != nil || cnt < 1 || idx < 0 || idx >= cnt {
-		return Share{}, fmt.Errorf("share %q: want i/n with 0 <= i < n, such as 0/4", s)
-	}
-	return Share{Index: idx, Count: cnt}, nil
-}
-
-func (s Share) all() bool { return s.Count <= 1 }
-
-func (s Share) String() string {
-	if s.all() {
-		return "all hosts"
-	}
-	return fmt.Sprintf("%d/%d", s.Index, s.Count)
-}
-
-// Consumer is the share's durable consumer; the count is in its name, so
-// a change of count starts afresh rather than resuming another split.
-func (s Share) Consumer() bus.Consumer {
-	c := bus.Consumer{Stream: bus.StreamECS, Durable: "correlator", MaxAckPending: 64}
-	if !s.all() {
-		c.Durable = fmt.Sprintf("correlator-%d-of-%d", s.Index, s.Count)
-	}
-	return c
-}
-
-// Owns reports whether the share owns the host of an ECS subject.
-func (s Share) Owns(subject string) bool {
-	if s.all() {
-		return true
-	}
-	token := subject
-	if i := strings.LastIndexByte(subject, '.'); i >= 0 {
-		token = subject[i+1:]
-	}
-	h := fnv.New32a()
-	h.Write([]byte(token))
-	return int(h.Sum32()%uint32(s.Count)) == s.Index
+	return bus.Consumer{Stream: bus.StreamECS, Durable: "correlator", MaxAckPending: 64}
 }
 
 // StageOption configures a Stage.
 type StageOption func(*Stage)
 
-// WithShare makes the stage own only a share of the hosts.
-func WithShare(s Share) StageOption { return func(st *Stage) { st.share = s } }
-
-// WithRebuild makes Serve first rebuild the engine's state after a
-// restart: it replays, without acknowledging, the ECS messages the stage's
-// consumer had already acknowledged, from window before the last of them,
-// so a sequence that began before the restart can still complete after
-// it. Use the engine's RebuildWindow. Alerts the replay raises again are
-// not published twice when the stage also has WithAlertDedup.
+// WithRebuild makes the stage rebuild the engine's state before it reads
+// on: when Serve starts, and, in a group, each time it takes a partition
+// over. It replays, without acknowledging, the ECS messages the consumer
+// had already acknowledged, from window before the last of them, so a
+// sequence that began before a restart or a handover can still complete
+// after it. Use the engine's RebuildWindow. Alerts the replay raises again
+// are not published twice when the stage also has WithAlertDedup.
 func WithRebuild(window time.Duration) StageOption {
 	return func(st *Stage) { st.rebuild = window }
 }
@@ -111,60 +46,134 @@ func WithAlertDedup(bucket string, ttl time.Duration) StageOption {
 	return func(st *Stage) { st.dedupBucket, st.dedupTTL = bucket, ttl }
 }
 
+// WithGroup makes the stage one member of a group of correlators that
+// share the hosts partition by partition (see Group), instead of owning
+// every host on its own.
+func WithGroup(g Group) StageOption {
+	return func(st *Stage) { st.group = &g }
+}
+
 // DefaultDedupBucket is the key-value bucket of published alert ids.
 const DefaultDedupBucket = "weft-alert-ids"
 
-// StageStats counts what a Stage did besides its engine's work.
+// StageStats counts what a Stage did besides its engines' work.
 type StageStats struct {
 	Undecodable  uint64 // messages that did not decode
-	Foreign      uint64 // messages of hosts of other shares, skipped
-	Replayed     uint64 // messages replayed to rebuild state after a restart
+	Replayed     uint64 // messages replayed to rebuild state after a restart or a handover
 	Published    uint64 // alerts published
 	Deduplicated uint64 // alerts not published: their id was published before
+	// In a group: partitions taken over and given up, partitions owned
+	// now, and members seen alive.
+	Gained, Lost uint64
+	Owned        int
+	Members      int
 }
 
-// Stage runs an Engine on the ECS stream and publishes its alerts on
+// Stage runs rules on the ECS stream and publishes their alerts on
 // weft.alerts.<rule id>, one message per alert whose Nats-Msg-Id is the
-// alert id. The engine is driven from one goroutine at a time.
+// alert id.
+//
+// On its own, a stage reads the whole stream with one engine. In a group
+// (WithGroup) it reads the partitions of the stream it owns, each with an
+// engine and a durable consumer of its own, so that a partition handed
+// to another member goes with its progress, and its state is rebuilt
+// there by WithRebuild. Each engine is driven from one goroutine at a time.
 type Stage struct {
 	bus *bus.Bus
 	log zerolog.Logger
 
-	share       Share
 	rebuild     time.Duration
 	dedupBucket string
 	dedupTTL    time.Duration
+	group       *Group
 
-	mu     sync.Mutex
-	engine *Engine
-	kv     jetstream.KeyValue
-	stats  StageStats
+	// kv is the alert-id bucket, set by open before any lane runs.
+	kv jetstream.KeyValue
+
+	// mu guards lanes, template and retired. Lock order: mu before a
+	// lane's mu, never the other way round.
+	mu sync.Mutex
+	// template holds the rules and options the engine of a partition
+	// taken over starts with; alone, it is the one lane's engine.
+	template *Engine
+	lanes    map[int]*lane
+	// retired are the counters of the engines of partitions given up, so
+	// that the stage's counters never go back.
+	retired Stats
+
+	undecodable, replayed, published, deduplicated atomic.Uint64
+	gained, lost                                   atomic.Uint64
+	members                                        atomic.Int64
 }
 
-// NewStage wraps an engine for the bus.
+// allHosts is the lane of a stage on its own.
+const allHosts = -1
+
+// lane is one consumer of the ECS stream and the engine fed from it: every
+// host, or one partition of a group.
+type lane struct {
+	partition int
+	consumer  bus.Consumer
+
+	mu      sync.Mutex
+	engine  *Engine
+	stopped bool // given up: its engine is no longer driven
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error // why run ended, read after done is closed
+}
+
+// NewStage wraps an engine for the bus. In a group, e gives the rules and
+// options of every partition's engine.
 func NewStage(b *bus.Bus, e *Engine, log zerolog.Logger, opts ...StageOption) *Stage {
-	s := &Stage{bus: b, engine: e, log: log}
+	s := &Stage{bus: b, template: e, log: log, lanes: map[int]*lane{}}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.group == nil {
+		s.lanes[allHosts] = &lane{partition: allHosts, consumer: Consumer(), engine: e}
 	}
 	return s
 }
 
-// Consumer is the durable consumer the stage reads.
-func (s *Stage) Consumer() bus.Consumer { return s.share.Consumer() }
+// Consumer is the durable consumer a stage on its own reads.
+func (s *Stage) Consumer() bus.Consumer { return Consumer() }
 
-// Serve consumes ECS documents until ctx ends: after rebuilding its state
-// when WithRebuild asks. Every tick it lets the engine release documents
-// of hosts that went quiet, so a live stream's last events are not held
-// forever.
+// Consumers are the durable consumers the stage reads now: Consumer(), or
+// those of the partitions it owns in a group.
+func (s *Stage) Consumers() []bus.Consumer {
+	if s.group == nil {
+		return []bus.Consumer{Consumer()}
+	}
+	var out []bus.Consumer
+	for _, l := range s.snapshot() {
+		out = append(out, l.consumer)
+	}
+	return out
+}
+
+// Owned lists the partitions the stage owns now, in order; nil for a stage
+// on its own.
+func (s *Stage) Owned() []int {
+	var out []int
+	for _, l := range s.snapshot() {
+		if l.partition != allHosts {
+			out = append(out, l.partition)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Serve consumes ECS documents until ctx ends: alone, every host after
+// rebuilding its state when WithRebuild asks; in a group, the partitions
+// the group gives it as members come and go. Every tick it lets the
+// engines release documents of hosts that went quiet, so a live stream's
+// last events are not held forever.
 func (s *Stage) Serve(ctx context.Context, tick time.Duration) error {
 	if err := s.open(ctx); err != nil {
 		return err
-	}
-	if s.rebuild > 0 {
-		if err := s.replay(ctx); err != nil {
-			return fmt.Errorf("correlator: rebuilding state: %w", err)
-		}
 	}
 	if tick > 0 {
 		tickCtx, stop := context.WithCancel(ctx)
@@ -178,11 +187,16 @@ func (s *Stage) Serve(ctx context.Context, tick time.Duration) error {
 			s.ticker(tickCtx, tick)
 		}()
 	}
-	return s.bus.Consume(ctx, s.Consumer(), s.handle, func(err error) {
-		if !errors.Is(err, context.Canceled) {
-			s.log.Error().Err(err).Msg("correlator")
+	if s.group != nil {
+		return s.serveGroup(ctx)
+	}
+	l := s.snapshot()[0]
+	if s.rebuild > 0 {
+		if _, err := s.replay(ctx, l); err != nil {
+			return fmt.Errorf("correlator: rebuilding state: %w", err)
 		}
-	})
+	}
+	return s.consume(ctx, l)
 }
 
 // open binds the alert-id bucket.
@@ -199,62 +213,78 @@ func (s *Stage) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("correlator: alert id bucket %s: %w", s.dedupBucket, err)
 	}
-	s.mu.Lock()
 	s.kv = kv
-	s.mu.Unlock()
 	return nil
 }
 
-// replay feeds the engine the messages acknowledged in the rebuild window,
-// oldest first, and publishes the alerts they raise that were not
-// published before.
-func (s *Stage) replay(ctx context.Context) error {
-	c := s.Consumer()
+func (s *Stage) consume(ctx context.Context, l *lane) error {
+	return s.bus.Consume(ctx, l.consumer, s.handler(l), func(err error) {
+		if !errors.Is(err, context.Canceled) {
+			s.log.Error().Err(err).Int("partition", l.partition).Msg("correlator")
+		}
+	})
+}
+
+// replay feeds the lane's engine the messages its consumer acknowledged in
+// the rebuild window, oldest first, and publishes the alerts they raise
+// that were not published before. It returns the consumer's ack floor.
+func (s *Stage) replay(ctx context.Context, l *lane) (uint64, error) {
+	c := l.consumer
 	floor, err := s.bus.AckFloorOf(ctx, c)
-	if err != nil || floor.Seq == 0 {
-		return err
+	if err != nil || floor.Seq == 0 || s.rebuild <= 0 {
+		return floor.Seq, err
 	}
 	from := floor.Stored.Add(-s.rebuild)
 	if floor.Stored.IsZero() {
 		from = time.Now().Add(-s.rebuild)
 	}
-	before := s.StageStats().Replayed
+	var n uint64
+	handle := s.handler(l)
 	err = s.bus.Replay(ctx, c.Stream, c.FilterSubject, from, floor.Seq, func(ctx context.Context, data []byte, subject string) error {
-		s.mu.Lock()
-		s.stats.Replayed++
-		s.mu.Unlock()
-		err := s.handle(ctx, data, subject)
+		n++
+		s.replayed.Add(1)
+		err := handle(ctx, data, subject)
 		if bus.IsPermanent(err) {
 			return nil // counted; the live consumer had skipped it too
 		}
 		return err
 	})
-	s.log.Info().Uint64("messages", s.StageStats().Replayed-before).Time("from", from).Uint64("through", floor.Seq).
-		Str("share", s.share.String()).Msg("correlator state rebuilt")
-	return err
+	ev := s.log.Info()
+	if l.partition != allHosts {
+		ev = ev.Int("partition", l.partition)
+	}
+	ev.Uint64("messages", n).Time("from", from).Uint64("through", floor.Seq).Msg("correlator state rebuilt")
+	return floor.Seq, err
 }
 
-func (s *Stage) handle(ctx context.Context, data []byte, subject string) error {
-	if !s.share.Owns(subject) {
-		s.mu.Lock()
-		s.stats.Foreign++
-		s.mu.Unlock()
-		return nil
+// handler feeds a lane's engine the documents of one message.
+func (s *Stage) handler(l *lane) bus.Handler {
+	return func(ctx context.Context, data []byte, subject string) error {
+		var batch event.DocumentBatch
+		if err := bus.Decode(data, &batch); err != nil {
+			s.undecodable.Add(1)
+			return bus.Permanent(fmt.Errorf("correlator: message on %s: %w", subject, err))
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		var alerts []event.Alert
+		for _, doc := range batch {
+			alerts = append(alerts, l.engine.Process(doc)...)
+		}
+		return s.publish(ctx, alerts)
 	}
-	var batch event.DocumentBatch
-	if err := bus.Decode(data, &batch); err != nil {
-		s.mu.Lock()
-		s.stats.Undecodable++
-		s.mu.Unlock()
-		return bus.Permanent(fmt.Errorf("correlator: message on %s: %w", subject, err))
-	}
+}
+
+// snapshot is the lanes running now, in partition order.
+func (s *Stage) snapshot() []*lane {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var alerts []event.Alert
-	for _, doc := range batch {
-		alerts = append(alerts, s.engine.Process(doc)...)
+	out := make([]*lane, 0, len(s.lanes))
+	for _, l := range s.lanes {
+		out = append(out, l)
 	}
-	return s.publish(ctx, alerts)
+	slices.SortFunc(out, func(a, b *lane) int { return a.partition - b.partition })
+	return out
 }
 
 func (s *Stage) ticker(ctx context.Context, every time.Duration) {
@@ -265,48 +295,140 @@ func (s *Stage) ticker(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.mu.Lock()
-			err := s.publish(ctx, s.engine.Tick())
-			s.mu.Unlock()
-			if err != nil && ctx.Err() == nil {
-				s.log.Error().Err(err).Msg("correlator: publishing alerts")
+			for _, l := range s.snapshot() {
+				l.mu.Lock()
+				var err error
+				if !l.stopped {
+					err = s.publish(ctx, l.engine.Tick())
+				}
+				l.mu.Unlock()
+				if err != nil && ctx.Err() == nil {
+					s.log.Error().Err(err).Msg("correlator: publishing alerts")
+				}
 			}
 		}
 	}
 }
 
-// Flush evaluates every document the engine still holds (end of input) and
+// Flush evaluates every document the engines still hold (end of input) and
 // publishes the alerts.
 func (s *Stage) Flush(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.publish(ctx, s.engine.Flush())
+	for _, l := range s.snapshot() {
+		l.mu.Lock()
+		err := s.publish(ctx, l.engine.Flush())
+		l.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// Stats returns the engine's counters and the number of undecodable
-// messages.
+// Stats returns the engines' counters, summed over the partitions a group
+// member owns and has owned, and the number of undecodable messages.
 func (s *Stage) Stats() (Stats, uint64) {
+	if s.group == nil {
+		l := s.snapshot()[0]
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.engine.Stats(), s.undecodable.Load()
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.engine.Stats(), s.stats.Undecodable
+	total := s.retired
+	total.Rules = slices.Clone(total.Rules)
+	rules := s.template.Rules()
+	lanes := make([]*lane, 0, len(s.lanes))
+	for _, l := range s.lanes {
+		lanes = append(lanes, l)
+	}
+	s.mu.Unlock()
+	for _, l := range lanes {
+		l.mu.Lock()
+		st := l.engine.Stats()
+		l.mu.Unlock()
+		addStats(&total, st, true)
+	}
+	return byRules(total, rules), s.undecodable.Load()
 }
 
-// StageStats returns what the stage did besides its engine's work.
+// addStats adds src's counters to dst, and its levels (documents held,
+// pending sequences) too when levels is set.
+func addStats(dst *Stats, src Stats, levels bool) {
+	dst.Received += src.Received
+	dst.Unmatched += src.Unmatched
+	dst.Invalid += src.Invalid
+	dst.Evaluated += src.Evaluated
+	dst.Late += src.Late
+	dst.Forced += src.Forced
+	dst.Evicted += src.Evicted
+	dst.Expired += src.Expired
+	dst.Cancelled += src.Cancelled
+	dst.Discarded += src.Discarded
+	dst.Alerts += src.Alerts
+	dst.Suppressed += src.Suppressed
+	if levels {
+		dst.Buffered += src.Buffered
+		dst.Pending += src.Pending
+		dst.Waiting += src.Waiting
+	}
+	for _, r := range src.Rules {
+		i := slices.IndexFunc(dst.Rules, func(d RuleStats) bool { return d.ID == r.ID })
+		if i < 0 {
+			dst.Rules = append(dst.Rules, RuleStats{ID: r.ID, Name: r.Name})
+			i = len(dst.Rules) - 1
+		}
+		d := &dst.Rules[i]
+		d.Alerts += r.Alerts
+		d.Suppressed += r.Suppressed
+		d.Evicted += r.Evicted
+		d.Expired += r.Expired
+		d.Cancelled += r.Cancelled
+		d.Discarded += r.Discarded
+		if levels {
+			d.Pending += r.Pending
+			d.Waiting += r.Waiting
+		}
+	}
+}
+
+// byRules orders st.Rules as rules, with a zero entry for a rule no engine
+// has run yet, and leaves out the rules no longer run.
+func byRules(st Stats, rules []*Rule) Stats {
+	out := make([]RuleStats, len(rules))
+	for i, r := range rules {
+		out[i] = RuleStats{ID: r.ID, Name: r.Name}
+		if j := slices.IndexFunc(st.Rules, func(d RuleStats) bool { return d.ID == r.ID }); j >= 0 {
+			out[i] = st.Rules[j]
+			out[i].Name = r.Name
+		}
+	}
+	st.Rules = out
+	return st
+}
+
+// StageStats returns what the stage did besides its engines' work.
 func (s *Stage) StageStats() StageStats {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stats
+	return StageStats{
+		Undecodable:  s.undecodable.Load(),
+		Replayed:     s.replayed.Load(),
+		Published:    s.published.Load(),
+		Deduplicated: s.deduplicated.Load(),
+		Gained:       s.gained.Load(),
+		Lost:         s.lost.Load(),
+		Owned:        len(s.Owned()),
+		Members:      int(s.members.Load()),
+	}
 }
 
 // publish sends each alert as its own message, its id as Nats-Msg-Id, and
 // records the id in the bucket; an id already there is not sent again. The
-// caller holds s.mu.
+// caller holds the mutex of the lane whose engine raised the alerts.
 func (s *Stage) publish(ctx context.Context, alerts []event.Alert) error {
 	for i := range alerts {
 		a := &alerts[i]
 		if s.kv != nil {
 			if _, err := s.kv.Get(ctx, a.Event.ID); err == nil {
-				s.stats.Deduplicated++
+				s.deduplicated.Add(1)
 				continue
 			} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
 				return fmt.Errorf("correlator: alert id bucket: %w", err)
@@ -319,7 +441,7 @@ func (s *Stage) publish(ctx context.Context, alerts []event.Alert) error {
 		if err := s.bus.Publish(ctx, bus.Subject(bus.SubjectAlerts, a.Rule.ID), data, a.Event.ID); err != nil {
 			return err
 		}
-		s.stats.Published++
+		s.published.Add(1)
 		if s.kv != nil {
 			if _, err := s.kv.Put(ctx, a.Event.ID, []byte(a.Timestamp.UTC().Format(time.RFC3339Nano))); err != nil {
 				return fmt.Errorf("correlator: alert id bucket: %w", err)
@@ -336,4 +458,9 @@ func (s *Stage) publish(ctx context.Context, alerts []event.Alert) error {
 // fast as they happen; widen it for hosts that forward much later.
 func (e *Engine) RebuildWindow() time.Duration {
 	return e.MaxSpan() + max(e.opts.Lateness, 0) + e.opts.IdleTimeout
+}
+
+// fresh is an engine with e's rules and options and none of its state.
+func (e *Engine) fresh() (*Engine, error) {
+	return Compile(e.Rules(), e.opts)
 }

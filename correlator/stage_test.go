@@ -3,7 +3,6 @@ package correlator
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -59,8 +58,9 @@ func storedAlerts(t *testing.T, b *bus.Bus) uint64 {
 
 // served is a stage running in the background, as a correlator process.
 type served struct {
-	stage *Stage
-	stop  func()
+	stage   *Stage
+	stop    func()
+	abandon func() // stop, whatever Serve returns (its bus is gone)
 }
 
 func serve(t *testing.T, b *bus.Bus, opts ...StageOption) *served {
@@ -69,7 +69,7 @@ func serve(t *testing.T, b *bus.Bus, opts ...StageOption) *served {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := NewStage(b, e, zerolog.Nop(), opts...)
+	st := NewStage(b, e, testLog(t), opts...)
 	ctx, cancel := context.WithCancel(stageContext(t))
 	done := make(chan error, 1)
 	go func() { done <- st.Serve(ctx, 5*time.Millisecond) }()
@@ -79,6 +79,10 @@ func serve(t *testing.T, b *bus.Bus, opts ...StageOption) *served {
 		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 			t.Errorf("Serve: %v", err)
 		}
+	}
+	s.abandon = func() {
+		cancel()
+		<-done
 	}
 	t.Cleanup(func() { cancel() })
 	return s
@@ -155,78 +159,10 @@ func TestRestartWithoutRebuild(t *testing.T) {
 	}
 }
 
-// TestShares: two correlators each take a share of the hosts; every attack
-// is seen once, by the owner of its host.
-func TestShares(t *testing.T) {
-	t.Parallel()
-	b := openBus(t)
-	shares := []Share{{0, 2}, {1, 2}}
-	var hosts []string
-	owned := map[int]int{}
-	for i := 0; len(hosts) < 8; i++ {
-		h := fmt.Sprintf("WS%02d", i)
-		for j, s := range shares {
-			if s.Owns(bus.Subject(bus.SubjectECS, h+".corp.local")) {
-				owned[j]++
-			}
-		}
-		hosts = append(hosts, h)
+// testLog is the stages' log: with -v, on the test's output.
+func testLog(t *testing.T) zerolog.Logger {
+	if !testing.Verbose() {
+		return zerolog.Nop()
 	}
-	if owned[0] == 0 || owned[1] == 0 || owned[0]+owned[1] != len(hosts) {
-		t.Fatalf("hosts per share %v", owned)
-	}
-	var stages []*served
-	for _, s := range shares {
-		stages = append(stages, serve(t, b, WithShare(s)))
-	}
-	for i, h := range hosts {
-		publishDocs(t, b, sysmonNetwork(h, t0, 10*i+1), sysmonProcess(h, t0.Add(time.Second), 10*i+2))
-	}
-	waitFor(t, "one alert per host", func() bool { return storedAlerts(t, b) == uint64(len(hosts)) })
-	for j, s := range stages {
-		s.stop()
-		st, _ := s.stage.Stats()
-		ss := s.stage.StageStats()
-		if st.Received != uint64(2*owned[j]) || ss.Foreign != uint64(2*(len(hosts)-owned[j])) || st.Alerts != uint64(owned[j]) {
-			t.Errorf("share %v: engine %+v, stage %+v", shares[j], st, ss)
-		}
-	}
-}
-
-func TestShareParsing(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		in      string
-		want    Share
-		durable string
-		ok      bool
-	}{
-		{"", Share{}, "correlator", true},
-		{"0/1", Share{0, 1}, "correlator", true},
-		{"2/4", Share{2, 4}, "correlator-2-of-4", true},
-		{"4/4", Share{}, "", false},
-		{"-1/4", Share{}, "", false},
-		{"1", Share{}, "", false},
-		{"a/b", Share{}, "", false},
-	} {
-		got, err := ParseShare(tt.in)
-		if (err == nil) != tt.ok || got != tt.want || (tt.ok && got.Consumer().Durable != tt.durable) {
-			t.Errorf("ParseShare(%q) = %+v, %v", tt.in, got, err)
-		}
-	}
-	// Every host has exactly one owner, whatever the count.
-	for n := 1; n <= 5; n++ {
-		for i := 0; i < 50; i++ {
-			subject := bus.Subject(bus.SubjectECS, fmt.Sprintf("host-%d.example", i))
-			owners := 0
-			for k := 0; k < n; k++ {
-				if (Share{k, n}).Owns(subject) {
-					owners++
-				}
-			}
-			if owners != 1 {
-				t.Fatalf("%s has %d owners of %d shares", subject, owners, n)
-			}
-		}
-	}
+	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel).With().Timestamp().Logger()
 }

@@ -49,7 +49,7 @@ func newRegistry() *prometheus.Registry {
 // and counts the sinks' deliveries. It runs before any stage starts, so
 // that every publish and delivery is seen.
 func (p *pipeline) instrument(reg prometheus.Registerer, consumers []bus.Consumer) error {
-	if _, err := bus.NewMetrics(reg, p.bus, consumers); err != nil {
+	if _, err := bus.NewMetrics(reg, p.bus, bus.Consumers(consumers...)); err != nil {
 		return err
 	}
 	if _, err := normalizer.NewMetrics(reg, &p.norm); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -61,7 +62,7 @@ func TestRunMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(t.TempDir(), "weft.yaml")
-	writeFile(t, cfg, "sources:\n  - type: files\n    paths: [\""+positive+"\"]\ncorrelator:\n  lateness: 1s\nsinks:\n  - type: webhook\n    url: "+srv.URL+"/alerts\n")
+	writeFile(t, cfg, "sources:\n  - type: files\n    paths: [\""+positive+"\"]\n  - type: tcp\n    listen: 127.0.0.1:0\ncorrelator:\n  lateness: 1s\nsinks:\n  - type: webhook\n    url: "+srv.URL+"/alerts\n")
 
 	const rule = `{rule="51ce96fb-9e52-4dad-b0ba-99b54440fc9a"}`
 	series := []string{
@@ -71,9 +72,12 @@ func TestRunMetrics(t *testing.T) {
 		`weft_alerts_total` + rule,
 		`weft_sink_attempts_total{sink="webhook"}`,
 		`weft_bus_publish_seconds_count{stream="WEFT_RAW"}`,
+		`weft_events_out_total{stage="collector"}`,
+		`weft_collector_last_checkpoint_timestamp_seconds{source="sources[0]",type="files"}`,
 	}
 	addrs := make(chan string, 1)
 	before := map[string]float64{}
+	started := time.Now()
 	a := &app{metricsReady: func(addr string) {
 		// Called before any source starts: nothing has flowed yet.
 		_, text := scrape(t, addr, "/metrics")
@@ -129,6 +133,8 @@ func TestRunMetrics(t *testing.T) {
 		{series[3], 1},
 		{series[4], 1},
 		{series[5], 1},
+		{series[6], 7},
+		{series[7], float64(started.Unix())},
 	} {
 		if b := before[tc.series]; b > 0 {
 			t.Errorf("%s was %v before any source started", tc.series, b)
@@ -137,15 +143,54 @@ func TestRunMetrics(t *testing.T) {
 			t.Errorf("%s = %v after the run, want at least %v", tc.series, v, tc.want)
 		}
 	}
-	for _, s := range []string{`weft_sink_failures_total{sink="webhook"} 0`, `weft_correlator_pending_sequences` + rule, `weft_consumer_pending_messages{consumer="correlator"}`} {
+	for _, s := range []string{
+		`weft_sink_failures_total{sink="webhook"} 0`, `weft_correlator_pending_sequences` + rule, `weft_consumer_pending_messages{consumer="correlator"}`,
+		`weft_collector_checkpoint_lag_records{source="sources[0]",type="files"} 0`,
+		`weft_collector_checkpoint_lag_seconds{source="sources[0]",type="files"} 0`,
+	} {
 		if !strings.Contains(text, s) {
 			t.Errorf("/metrics lacks %s", s)
 		}
+	}
+	// The TCP listener counts a connection that sends what it does not
+	// take, under its reason; its address is in its labels.
+	listener := listenerSeries(t, text)
+	conn, err := net.Dial("tcp", listener)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Write([]byte("hello\n")); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	labels := `{listener="` + listener + `",source="tcp"}`
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, text = scrape(t, addr, "/metrics")
+		if sample(text, `weft_listener_errors_total{listener="`+listener+`",reason="protocol",source="tcp"}`) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the listener did not count the bad connection:\n%s", text)
+		}
+	}
+	if v := sample(text, "weft_listener_connections_total"+labels); v != 1 {
+		t.Errorf("weft_listener_connections_total = %v, want 1", v)
 	}
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("weft run exited %d", code)
 	}
+}
+
+// listenerSeries finds the address of the one listener in a scrape.
+func listenerSeries(t *testing.T, text string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(text, `weft_listener_connections_total{listener="`)
+	addr, _, ok2 := strings.Cut(rest, `"`)
+	if !ok || !ok2 {
+		t.Fatalf("/metrics has no listener:\n%s", text)
+	}
+	return addr
 }
 
 // TestReadyzFollowsBus runs weft against an external NATS server, stops

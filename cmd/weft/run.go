@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -115,6 +114,11 @@ func (a *app) run(ctx context.Context, cfg *config) error {
 		a.log.Warn().Msg("no sinks configured: alerts stay on the bus (weft.alerts.*)")
 	}
 	reg := newRegistry()
+	srcMetrics, err := newSourceMetrics(reg)
+	if err != nil {
+		closeAll()
+		return err
+	}
 	p, err := startPipeline(ctx, pipelineConfig{
 		bus:     a.busConfig(cfg.Bus),
 		rules:   rules,
@@ -139,26 +143,14 @@ func (a *app) run(ctx context.Context, cfg *config) error {
 	defer stopReload()
 	a.log.Info().Int("rules", len(rules)).Int("sinks", len(outs)).Int("sources", len(cfg.Sources)).Msg("weft running")
 
-	pub, err := a.publisher(ctx, p.bus)
+	checkpoints, err := openCheckpoints(ctx, p.bus)
 	if err != nil {
 		return err
 	}
 	sourcesDone := make(chan struct{})
 	go func() {
 		defer close(sourcesDone)
-		var wg sync.WaitGroup
-		for i, src := range cfg.Sources {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if live[i] != nil {
-					a.serveLive(ctx, live[i], p.bus)
-					return
-				}
-				a.runSource(ctx, src, pub)
-			}()
-		}
-		wg.Wait()
+		a.serveSources(ctx, p.bus, checkpoints, cfg.Sources, live, srcMetrics)
 	}()
 
 	<-ctx.Done()

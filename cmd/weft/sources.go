@@ -2,20 +2,68 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/weft-dev/weft/bus"
 	"github.com/weft-dev/weft/collector"
+	"github.com/weft-dev/weft/collector/listen"
 )
 
-// publisher is the collector's publisher for weft run, with checkpoints
-// kept in the bus so that a restart resumes each file where it stopped.
-func (a *app) publisher(ctx context.Context, b *bus.Bus) (*collector.Publisher, error) {
+// sourceMetrics are the collector's metrics in weft run and weft collect:
+// events and problems of the file readers, how far each source's
+// checkpoints trail its reading, and the network listeners.
+type sourceMetrics struct {
+	counters    collector.Counters
+	checkpoints *collector.CheckpointMetrics
+	listeners   *listen.Metrics
+}
+
+func newSourceMetrics(reg prometheus.Registerer) (*sourceMetrics, error) {
+	m := &sourceMetrics{}
+	var err error
+	if _, err = collector.NewMetrics(reg, &m.counters); err != nil {
+		return nil, err
+	}
+	if m.checkpoints, err = collector.NewCheckpointMetrics(reg); err != nil {
+		return nil, err
+	}
+	if m.listeners, err = listen.NewMetrics(reg); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// openCheckpoints opens the checkpoints of file sources, kept in the bus
+// so that a restart resumes each file where it stopped.
+func openCheckpoints(ctx context.Context, b *bus.Bus) (*collector.Checkpoints, error) {
 	kv, err := b.KeyValue(ctx, bus.BucketCheckpoints)
 	if err != nil {
 		return nil, err
 	}
+	return collector.NewCheckpoints(kv), nil
+}
+
+// serveSources runs every source of the config on b until each is done
+// (files) or ctx ends, reporting to m.
+func (a *app) serveSources(ctx context.Context, b *bus.Bus, checkpoints *collector.Checkpoints, sources []sourceConfig, live liveSources, m *sourceMetrics) {
 	report := func(err error) { a.log.Warn().Err(err).Msg("skipped input") }
-	return collector.NewPublisher(b, collector.NewCheckpoints(kv), collector.Options{}, report), nil
+	var wg sync.WaitGroup
+	for i, src := range sources {
+		if ls := live[i]; ls != nil {
+			if ls.listener != nil {
+				m.listeners.Watch(ls.listener)
+			}
+			wg.Go(func() { a.serveLive(ctx, ls, b) })
+			continue
+		}
+		pub := collector.NewPublisher(b, checkpoints, collector.Options{Counters: &m.counters}, report)
+		m.checkpoints.Watch(fmt.Sprintf("sources[%d]", i), src.Type, pub)
+		wg.Go(func() { a.runSource(ctx, src, pub) })
+	}
+	wg.Wait()
 }
 
 // runSource reads one configured source until it is done (files) or ctx

@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/weft-dev/weft/bus"
-	"github.com/weft-dev/weft/collector"
 	"github.com/weft-dev/weft/correlator"
 	"github.com/weft-dev/weft/normalizer"
 	"github.com/weft-dev/weft/sinks"
@@ -39,38 +37,36 @@ func (a *app) loadStageConfig(path string) (*config, error) {
 	return cfg, nil
 }
 
-// openStageBus connects a stage process to the external bus, creates the
-// consumers it reads, registers the bus metrics and starts the telemetry
-// listener.
-func (a *app) openStageBus(ctx context.Context, cfg *config, reg *prometheus.Registry, consumers []bus.Consumer) (*bus.Bus, *telemetry, error) {
+// openStageBus connects a stage process to the external bus and creates
+// the consumers it reads.
+func (a *app) openStageBus(ctx context.Context, cfg *config, consumers []bus.Consumer) (*bus.Bus, error) {
 	bc := a.busConfig(cfg.Bus)
 	if bc.URL == "" {
-		return nil, nil, usageError("--nats (or bus.url) is required: the stages of weft meet on an external NATS server")
+		return nil, usageError("--nats (or bus.url) is required: the stages of weft meet on an external NATS server")
 	}
 	b, err := bus.Open(ctx, bc, a.log)
 	if err != nil {
-		return nil, nil, err
-	}
-	fail := func(err error) (*bus.Bus, *telemetry, error) {
-		b.Close()
-		return nil, nil, err
+		return nil, err
 	}
 	for _, c := range consumers {
 		if err := b.EnsureConsumer(ctx, c); err != nil {
-			return fail(err)
+			b.Close()
+			return nil, err
 		}
-	}
-	if _, err := bus.NewMetrics(reg, b, consumers); err != nil {
-		return fail(err)
-	}
-	tel, err := a.serveTelemetry(reg, func(ctx context.Context) error { return b.Ready(ctx, consumers, a.readyMaxPending) })
-	if err != nil {
-		return fail(err)
 	}
 	if a.busReady != nil {
 		a.busReady(b)
 	}
-	return b, tel, nil
+	return b, nil
+}
+
+// serveStage registers the bus metrics of a stage process, for the
+// consumers it reads, and starts the telemetry listener.
+func (a *app) serveStage(reg *prometheus.Registry, b *bus.Bus, consumers bus.ConsumerSet) (*telemetry, error) {
+	if _, err := bus.NewMetrics(reg, b, consumers); err != nil {
+		return nil, err
+	}
+	return a.serveTelemetry(reg, func(ctx context.Context) error { return b.Ready(ctx, consumers(), a.readyMaxPending) })
 }
 
 func (a *app) collectCmd() *cobra.Command {
@@ -109,37 +105,27 @@ func (a *app) collect(ctx context.Context, cfg *config) error {
 	}
 	defer live.close()
 	reg := newRegistry()
-	var counters collector.Counters
-	if _, err := collector.NewMetrics(reg, &counters); err != nil {
+	m, err := newSourceMetrics(reg)
+	if err != nil {
 		return err
 	}
-	b, tel, err := a.openStageBus(ctx, cfg, reg, nil)
+	b, err := a.openStageBus(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	defer tel.close()
-	kv, err := b.KeyValue(ctx, bus.BucketCheckpoints)
+	tel, err := a.serveStage(reg, b, bus.Consumers())
 	if err != nil {
 		return err
 	}
-	report := func(err error) { a.log.Warn().Err(err).Msg("skipped input") }
-	pub := collector.NewPublisher(b, collector.NewCheckpoints(kv), collector.Options{Counters: &counters}, report)
-	a.log.Info().Int("sources", len(cfg.Sources)).Msg("weft collect running")
-	var wg sync.WaitGroup
-	for i, src := range cfg.Sources {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if live[i] != nil {
-				a.serveLive(ctx, live[i], b)
-				return
-			}
-			a.runSource(ctx, src, pub)
-		}()
+	defer tel.close()
+	checkpoints, err := openCheckpoints(ctx, b)
+	if err != nil {
+		return err
 	}
-	wg.Wait()
-	a.log.Info().Int64("events", counters.Records.Load()).Int64("errors", counters.Errors.Load()).Msg("weft collect stopped")
+	a.log.Info().Int("sources", len(cfg.Sources)).Msg("weft collect running")
+	a.serveSources(ctx, b, checkpoints, cfg.Sources, live, m)
+	a.log.Info().Int64("events", m.counters.Records.Load()).Int64("errors", m.counters.Errors.Load()).Msg("weft collect stopped")
 	return nil
 }
 
@@ -160,43 +146,61 @@ func (a *app) serveNormalizer(ctx context.Context) error {
 	if _, err := normalizer.NewMetrics(reg, &counters); err != nil {
 		return err
 	}
-	b, tel, err := a.openStageBus(ctx, cfg, reg, opts.Consumers())
+	b, err := a.openStageBus(ctx, cfg, opts.Consumers())
 	if err != nil {
 		return err
 	}
 	defer b.Close()
+	tel, err := a.serveStage(reg, b, bus.Consumers(opts.Consumers()...))
+	if err != nil {
+		return err
+	}
 	defer tel.close()
 	a.log.Info().Int("partitions", opts.Partitions).Msg("weft normalize serving")
 	return ignoreCanceled(opts.Serve(ctx, b, &counters, a.log))
 }
 
 func (a *app) correlateCmd() *cobra.Command {
-	var configPath, share string
+	var configPath string
+	var group correlator.Group
 	cmd := &cobra.Command{
-		Use:   "correlate --config weft.yaml --nats URL [--share i/n]",
+		Use:   "correlate --config weft.yaml --nats URL [--group NAME]",
 		Short: "Run the rules of a config on the ECS stream of an external NATS",
 		Long: `correlate runs the rules section of the config on the normalized events of
-the bus and publishes alerts. --share i/n makes it own only the hosts that
-hash to i of n (run one process per share, 0/n to n-1/n); without it one
-process owns every host. On start it replays the recent events it had
-already acknowledged, so sequences that began before a restart still
-complete, and alert ids already published are not published again. SIGHUP
-reloads the rule files, keeping the pending sequences of unchanged rules.`,
+the bus and publishes alerts.
+
+Correlators with the same --group share the hosts: the ECS stream is split
+by host into bus.partitions partitions, and the members alive share them
+out, so start as many as the load needs (up to the number of partitions;
+more wait as standbys). Each partition is read by one member at a time,
+with a durable consumer that keeps its progress whoever reads it. When a
+member joins or leaves, the partitions move: the member that takes one
+over first replays the events of the partition it had already been given
+within the rules' longest maxspan (plus the lateness), so a sequence in
+flight still completes, and alert ids already published are not published
+again. SIGINT or SIGTERM hands the member's partitions over at once; a
+member that dies loses them once --group-ttl has passed without its
+heartbeat.
+
+SIGHUP reloads the rule files, keeping the pending sequences of unchanged
+rules.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			sh, err := correlator.ParseShare(share)
-			if err != nil {
-				return usageError("--share: %w", err)
+			if err := group.Validate(); err != nil {
+				return usageError("%w", err)
 			}
 			cfg, err := a.loadStageConfig(configPath)
 			if err != nil {
 				return err
 			}
-			return a.correlate(cmd.Context(), cfg, sh)
+			return a.correlate(cmd.Context(), cfg, group)
 		},
 	}
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "the weft.yaml whose rules and correlator settings to use")
-	cmd.Flags().StringVar(&share, "share", "", "own only the hosts of share i of n, such as 0/2")
+	cmd.Flags().StringVar(&group.Name, "group", correlator.DefaultGroup, "the group of correlators that share the hosts")
+	cmd.Flags().DurationVar(&group.TTL, "group-ttl", correlator.DefaultGroupTTL,
+		"how long a member counts as alive after its last heartbeat (the first member of a group sets it)")
+	cmd.Flags().StringVar(&group.Member, "member", "", "this correlator's name, unique in the group (default: host name, process id and a random suffix)")
 	a.telemetryFlags(cmd.Flags())
 	return cmd
 }
@@ -204,7 +208,7 @@ reloads the rule files, keeping the pending sequences of unchanged rules.`,
 // dedupTTL is how long published alert ids are kept, as weft run keeps them.
 const dedupTTL = 24 * time.Hour
 
-func (a *app) correlate(ctx context.Context, cfg *config, share correlator.Share) error {
+func (a *app) correlate(ctx context.Context, cfg *config, group correlator.Group) error {
 	rules, err := a.loadRules(ctx, cfg.Rules.seed(), cfg.Rules.Paths)
 	if err != nil {
 		return err
@@ -213,22 +217,26 @@ func (a *app) correlate(ctx context.Context, cfg *config, share correlator.Share
 	if err != nil {
 		return err
 	}
-	reg := newRegistry()
-	b, tel, err := a.openStageBus(ctx, cfg, reg, []bus.Consumer{share.Consumer()})
+	b, err := a.openStageBus(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	defer tel.close()
-	stage := correlator.NewStage(b, engine, a.log, correlator.WithShare(share),
+	stage := correlator.NewStage(b, engine, a.log, correlator.WithGroup(group),
 		correlator.WithRebuild(engine.RebuildWindow()),
 		correlator.WithAlertDedup(correlator.DefaultDedupBucket, dedupTTL))
+	reg := newRegistry()
 	if _, err := correlator.NewMetrics(reg, stage); err != nil {
 		return err
 	}
+	tel, err := a.serveStage(reg, b, stage.Consumers)
+	if err != nil {
+		return err
+	}
+	defer tel.close()
 	stopReload := a.reloadOnHangup(ctx, stage, cfg.Rules)
 	defer stopReload()
-	a.log.Info().Int("rules", len(rules)).Str("share", share.String()).Msg("weft correlate running")
+	a.log.Info().Int("rules", len(rules)).Str("group", group.Name).Msg("weft correlate running")
 	return ignoreCanceled(stage.Serve(ctx, time.Second))
 }
 
@@ -301,11 +309,15 @@ func (a *app) sink(ctx context.Context, cfg *config, names []string) error {
 		outs[name] = m.Instrument(name, s)
 		consumers = append(consumers, sinks.Consumer(name))
 	}
-	b, tel, err := a.openStageBus(ctx, cfg, reg, consumers)
+	b, err := a.openStageBus(ctx, cfg, consumers)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
+	tel, err := a.serveStage(reg, b, bus.Consumers(consumers...))
+	if err != nil {
+		return err
+	}
 	defer tel.close()
 	a.log.Info().Int("sinks", len(outs)).Msg("weft sink running")
 	errs := make(chan error, len(outs))

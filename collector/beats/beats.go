@@ -63,6 +63,7 @@ type session struct {
 	keepalive time.Duration
 
 	events, errors int // totals for the connection
+	acked          int // events acknowledged so far
 }
 
 func (s *session) serve(ctx context.Context) {
@@ -82,10 +83,16 @@ func (s *session) serve(ctx context.Context) {
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, listen.ErrShutdown):
 	case listen.IsIdle(err):
+		s.l.CountError(listen.ReasonIdle, 1)
 		ev = s.log.Warn().Str("reason", "nothing received within the idle timeout")
 	case errors.Is(err, errNotStored):
+		s.l.CountError(listen.ReasonNotStored, 1)
 		ev = s.log.Error().Err(err)
+	case errors.Is(err, ErrProtocol):
+		s.l.CountError(listen.ReasonProtocol, 1)
+		ev = s.log.Warn().Err(err)
 	default:
+		s.l.CountError(listen.ReasonRead, 1)
 		ev = s.log.Warn().Err(err)
 	}
 	ev.Int("events", s.events).Int("errors", s.errors).Msg("connection closed")
@@ -118,7 +125,12 @@ func (s *session) store(ctx context.Context, w window) error {
 			case gone != nil:
 				return gone
 			}
-			return s.ack(w.lastSeq)
+			if err := s.ack(w.lastSeq); err != nil {
+				return err
+			}
+			s.l.CountEvents(s.events - s.acked)
+			s.acked = s.events
+			return nil
 		case <-tick.C:
 			if gone == nil {
 				if err := s.ack(0); err != nil {
@@ -277,6 +289,7 @@ func (s *session) charge(w *window, n int64) error {
 
 func (s *session) skip(seq uint32, err error) {
 	s.errors++
+	s.l.CountError(listen.ReasonBadEvent, 1)
 	s.log.Warn().Uint32("seq", seq).Err(err).Msg("skipped event")
 }
 

@@ -75,8 +75,19 @@ func (l *logBuffer) waitLog(t *testing.T, parts ...string) string {
 
 type server struct {
 	addr string
+	l    *listen.Listener
 	bus  *bus.Bus
 	logs *logBuffer
+}
+
+// waitStats waits until the listener's totals satisfy ok.
+func (s *server) waitStats(t *testing.T, ok func(listen.Stats) bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !ok(s.l.Stats()); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("listener totals stayed %+v", s.l.Stats())
+		}
+	}
 }
 
 func start(t *testing.T, cfg listen.Config, busCfg bus.Config, keepalive time.Duration) *server {
@@ -97,7 +108,7 @@ func start(t *testing.T, cfg listen.Config, busCfg bus.Config, keepalive time.Du
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return &server{addr: l.Addr().String(), bus: b, logs: logs}
+	return &server{addr: l.Addr().String(), l: l, bus: b, logs: logs}
 }
 
 func dial(t *testing.T, addr string, tlsConf *tls.Config, opts ...lumber.Option) *lumber.SyncClient {
@@ -167,6 +178,7 @@ func TestBeats(t *testing.T) {
 			if got[3].Computer != "WKS-FIN-07.corp.example" || got[3].EventID != 3 {
 				t.Errorf("event %+v", got[3])
 			}
+			s.waitStats(t, func(st listen.Stats) bool { return st.Events == 7 && st.Connections == 1 })
 		})
 	}
 }
@@ -376,4 +388,9 @@ func TestBeatsBadInput(t *testing.T) {
 	if want := []uint64{48211, 48212, 48213, 48214, 48215, 48217}; !sameRecords(got, want) {
 		t.Errorf("records %v stored, want %v", listentest.Records(got), want)
 	}
+	// Every kind of problem above is counted under its reason.
+	s.waitStats(t, func(st listen.Stats) bool {
+		return st.Errors[listen.ReasonBadEvent] >= 6 && st.Errors[listen.ReasonProtocol] >= 5 &&
+			st.Errors[listen.ReasonIdle] >= 1 && st.Errors[listen.ReasonTLS] >= 1 && st.Active == 1
+	})
 }

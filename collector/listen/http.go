@@ -99,21 +99,25 @@ type eventsHandler struct {
 func (h *eventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := h.l.log.With().Str("peer", r.RemoteAddr).Logger()
 	if r.URL.Path != EventsPath {
+		h.l.CountError(ReasonBadRequest, 1)
 		answer(w, http.StatusNotFound, Response{Error: "not found: events are posted to " + EventsPath})
 		return
 	}
 	if r.Method != http.MethodPost {
+		h.l.CountError(ReasonBadRequest, 1)
 		w.Header().Set("Allow", http.MethodPost)
 		answer(w, http.StatusMethodNotAllowed, Response{Error: "use POST"})
 		return
 	}
 	if h.l.token != "" && !h.authorized(r) {
+		h.l.CountError(ReasonUnauthorized, 1)
 		log.Warn().Msg("refused request: missing or wrong bearer token")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="weft"`)
 		answer(w, http.StatusUnauthorized, Response{Error: "missing or wrong bearer token"})
 		return
 	}
 	if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
+		h.l.CountError(ReasonBadRequest, 1)
 		answer(w, http.StatusUnsupportedMediaType, Response{Error: "Content-Encoding " + enc + " is not supported"})
 		return
 	}
@@ -124,6 +128,7 @@ func (h *eventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if limit := h.l.cfg.maxBatchBytes(); r.ContentLength > limit {
+		h.l.CountError(ReasonTooLarge, 1)
 		log.Warn().Int64("max_batch_bytes", limit).Int64("content_length", r.ContentLength).Msg("refused request: body too large")
 		answer(w, http.StatusRequestEntityTooLarge, Response{Error: fmt.Sprintf("body larger than %d bytes: send fewer events per request", limit)})
 		return
@@ -162,6 +167,7 @@ func (h *eventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	report := func(err error) {
+		h.l.CountError(ReasonBadEvent, 1)
 		log.Warn().Str("format", format).Err(err).Msg("skipped event")
 		if len(resp.Problems) < maxProblems {
 			resp.Problems = append(resp.Problems, err.Error())
@@ -186,11 +192,14 @@ func (h *eventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.readFailed(w, log, err, resp)
 	case resp.Events == 0 && resp.Errors == 0:
+		h.l.CountError(ReasonBadRequest, 1)
 		answer(w, http.StatusBadRequest, Response{Error: "the body holds no event"})
 	case resp.Events == 0:
+		h.l.CountError(ReasonBadRequest, 1)
 		resp.Error = "no event in the body could be used"
 		answer(w, http.StatusBadRequest, resp)
 	default:
+		h.l.CountEvents(resp.Events)
 		log.Debug().Str("format", format).Int("events", resp.Events).Int("errors", resp.Errors).Msg("stored")
 		answer(w, http.StatusOK, resp)
 	}
@@ -203,6 +212,7 @@ func (h *eventsHandler) authorized(r *http.Request) bool {
 
 // busy answers 503: the sender keeps the events and sends them again.
 func (h *eventsHandler) busy(w http.ResponseWriter, err error) {
+	h.l.CountError(ReasonNotStored, 1)
 	secs := int(math.Ceil(h.l.cfg.publishTimeout().Seconds()))
 	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	answer(w, http.StatusServiceUnavailable, Response{Error: "events not stored, send them again later: " + err.Error()})
@@ -213,14 +223,17 @@ func (h *eventsHandler) readFailed(w http.ResponseWriter, log zerolog.Logger, er
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
+		h.l.CountError(ReasonTooLarge, 1)
 		log.Warn().Int64("max_batch_bytes", tooLarge.Limit).Msg("refused request: body too large")
 		resp.Error = fmt.Sprintf("body larger than %d bytes: send fewer events per request", tooLarge.Limit)
 		answer(w, http.StatusRequestEntityTooLarge, resp)
 	case IsIdle(err):
+		h.l.CountError(ReasonIdle, 1)
 		log.Warn().Msg("request abandoned: nothing received within the idle timeout")
 		resp.Error = "body not received within the idle timeout"
 		answer(w, http.StatusRequestTimeout, resp)
 	default:
+		h.l.CountError(ReasonBadRequest, 1)
 		log.Warn().Err(err).Msg("request failed")
 		resp.Error = err.Error()
 		answer(w, http.StatusBadRequest, resp)
@@ -276,7 +289,11 @@ func (ll *limitListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		if ll.l.acquire(c) {
-			return &releaseConn{Conn: c, release: func() { <-ll.l.sem }}, nil
+			closed := ll.l.opened()
+			return &releaseConn{Conn: c, release: func() {
+				closed()
+				<-ll.l.sem
+			}}, nil
 		}
 	}
 }
@@ -298,6 +315,10 @@ func (c *releaseConn) Close() error {
 type logWriter struct{ l *Listener }
 
 func (w logWriter) Write(p []byte) (int, error) {
-	w.l.log.Warn().Msg(strings.TrimSpace(string(p)))
+	msg := strings.TrimSpace(string(p))
+	if strings.Contains(msg, "TLS handshake error") {
+		w.l.CountError(ReasonTLS, 1)
+	}
+	w.l.log.Warn().Msg(msg)
 	return len(p), nil
 }

@@ -25,6 +25,8 @@ type Listener struct {
 	token string
 	log   zerolog.Logger
 	sem   chan struct{}
+
+	counters counters
 }
 
 // Open validates cfg for kind, loads its certificates and token, and binds
@@ -200,6 +202,7 @@ func (l *Listener) ServeConns(ctx context.Context, handle ConnHandler) error {
 		if !l.acquire(nc) {
 			continue
 		}
+		closed := l.opened()
 		c := &Conn{Conn: nc, Peer: nc.RemoteAddr().String(), idle: l.cfg.idleTimeout()}
 		mu.Lock()
 		active[c] = struct{}{}
@@ -215,6 +218,7 @@ func (l *Listener) ServeConns(ctx context.Context, handle ConnHandler) error {
 				delete(active, c)
 				mu.Unlock()
 				_ = c.Conn.Close()
+				closed()
 				<-l.sem
 			}()
 			if l.tls != nil {
@@ -234,6 +238,7 @@ func (l *Listener) acquire(nc net.Conn) bool {
 	case l.sem <- struct{}{}:
 		return true
 	default:
+		l.CountError(ReasonMaxConnections, 1)
 		l.log.Warn().Str("peer", nc.RemoteAddr().String()).Int("max_connections", cap(l.sem)).
 			Msg("refused connection: too many connections")
 		_ = nc.Close()
@@ -248,6 +253,7 @@ func (l *Listener) handshake(ctx context.Context, c *Conn) bool {
 	hctx, cancel := context.WithTimeout(ctx, c.idle)
 	defer cancel()
 	if err := tc.HandshakeContext(hctx); err != nil {
+		l.CountError(ReasonTLS, 1)
 		l.log.Warn().Str("peer", c.Peer).Err(err).Msg("TLS handshake failed")
 		return false
 	}

@@ -38,11 +38,14 @@ func serveStream(ctx context.Context, l *Listener, b *bus.Bus, c *Conn) {
 	log := l.log.With().Str("peer", c.Peer).Logger()
 	out := bus.NewBatcher[*event.Raw](b, "raw")
 	var busErr error // the bus failed to store events: they are lost
+	unstored := 0    // events decoded since the last flush
 	fr := &flushingReader{r: c, flush: func() error {
 		if err := out.Flush(ctx); err != nil {
 			busErr = err
 			return err
 		}
+		l.CountEvents(unstored)
+		unstored = 0
 		return nil
 	}}
 	br := bufio.NewReaderSize(fr, 64<<10)
@@ -53,8 +56,13 @@ func serveStream(ctx context.Context, l *Listener, b *bus.Bus, c *Conn) {
 			log.Debug().Msg("connection closed before sending anything")
 		case errors.Is(err, ErrShutdown):
 		case IsIdle(err):
+			l.CountError(ReasonIdle, 1)
 			log.Warn().Dur("idle_timeout", c.idle).Msg("closing connection: nothing received within the idle timeout")
+		case errors.Is(err, errNotEvents):
+			l.CountError(ReasonProtocol, 1)
+			log.Warn().Err(err).Msg("closing connection")
 		default:
+			l.CountError(ReasonRead, 1)
 			log.Warn().Err(err).Msg("closing connection")
 		}
 		return
@@ -63,13 +71,17 @@ func serveStream(ctx context.Context, l *Listener, b *bus.Bus, c *Conn) {
 	opts := collector.Options{MaxEventSize: l.cfg.maxEventSize()}
 	emit := func(r *event.Raw) error {
 		l.Stamp(r, c.Peer)
+		unstored++
 		if err := out.Add(ctx, bus.Subject(bus.SubjectRaw, r.Computer), r, r.Identity()); err != nil {
 			busErr = err
 			return err
 		}
 		return nil
 	}
-	report := func(err error) { log.Warn().Err(err).Msg("skipped event") }
+	report := func(err error) {
+		l.CountError(ReasonBadEvent, 1)
+		log.Warn().Err(err).Msg("skipped event")
+	}
 	var st collector.Stats
 	if format == formatXML {
 		st, err = collector.ReadXML(ctx, br, c.Peer, opts, emit, report)
@@ -84,15 +96,21 @@ func serveStream(ctx context.Context, l *Listener, b *bus.Bus, c *Conn) {
 	done := log.Debug()
 	switch {
 	case busErr != nil:
+		l.CountError(ReasonNotStored, 1)
 		done = log.Error().Err(busErr).Str("reason", "events read from this connection could not be stored")
 	case err == nil, errors.Is(err, ErrShutdown):
 	case IsIdle(err):
+		l.CountError(ReasonIdle, 1)
 		done = log.Warn().Dur("idle_timeout", c.idle).Str("reason", "nothing received within the idle timeout")
 	default:
+		l.CountError(ReasonRead, 1)
 		done = log.Warn().Err(err)
 	}
 	done.Int("events", st.Records).Int("errors", st.Errors).Int64("bytes", st.Bytes).Msg("connection closed")
 }
+
+// errNotEvents marks a stream that starts with neither event XML nor NDJSON.
+var errNotEvents = errors.New("neither event XML nor NDJSON")
 
 // sniff tells XML from NDJSON by the first byte that is not whitespace or
 // a byte order mark.
@@ -105,7 +123,7 @@ func sniff(br *bufio.Reader) (string, error) {
 		switch c := head[i]; {
 		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
 			if i+1 >= br.Size() {
-				return "", errors.New("only whitespace in the first 64 KiB")
+				return "", fmt.Errorf("%w: only whitespace in the first 64 KiB", errNotEvents)
 			}
 		case i == 0 && c == 0xEF:
 			bom, err := br.Peek(3)
@@ -113,7 +131,7 @@ func sniff(br *bufio.Reader) (string, error) {
 				return "", err
 			}
 			if string(bom) != "\xef\xbb\xbf" {
-				return "", fmt.Errorf("stream starts with % x: neither event XML nor NDJSON", bom)
+				return "", fmt.Errorf("%w: stream starts with % x", errNotEvents, bom)
 			}
 			i = 2
 		case c == '<':
@@ -123,7 +141,7 @@ func sniff(br *bufio.Reader) (string, error) {
 		case c == '{':
 			return formatJSON, nil
 		default:
-			return "", fmt.Errorf("stream starts with %q: neither event XML (<) nor NDJSON ({)", c)
+			return "", fmt.Errorf("%w: stream starts with %q, not < or {", errNotEvents, c)
 		}
 	}
 }
