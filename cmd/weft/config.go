@@ -68,6 +68,12 @@ type correlatorConfig struct {
 	Lateness time.Duration `yaml:"lateness"`
 	// MaxPending caps partial sequences per rule.
 	MaxPending int `yaml:"max_pending"`
+	// Group, GroupTTL and Member place a weft correlate process among the
+	// correlators that share the hosts (its --group, --group-ttl and
+	// --member flags win over them).
+	Group    string        `yaml:"group"`
+	GroupTTL time.Duration `yaml:"group_ttl"`
+	Member   string        `yaml:"member"`
 }
 
 // sinkConfig is one alert destination: its type, a name (default: the

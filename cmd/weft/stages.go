@@ -186,12 +186,23 @@ SIGHUP reloads the rule files, keeping the pending sequences of unchanged
 rules.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := group.Validate(); err != nil {
-				return usageError("%w", err)
-			}
 			cfg, err := a.loadStageConfig(configPath)
 			if err != nil {
 				return err
+			}
+			// The config (and WEFT_CORRELATOR_*) fills what no flag set.
+			fl := cmd.Flags()
+			if c := cfg.Correlator; c.Group != "" && !fl.Changed("group") {
+				group.Name = c.Group
+			}
+			if c := cfg.Correlator; c.GroupTTL != 0 && !fl.Changed("group-ttl") {
+				group.TTL = c.GroupTTL
+			}
+			if c := cfg.Correlator; c.Member != "" && !fl.Changed("member") {
+				group.Member = c.Member
+			}
+			if err := group.Validate(); err != nil {
+				return usageError("%w", err)
 			}
 			return a.correlate(cmd.Context(), cfg, group)
 		},
