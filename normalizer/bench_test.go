@@ -39,6 +39,22 @@ func BenchmarkNormalize(b *testing.B) {
 	}
 }
 
+// BenchmarkMap is the mapping alone: one event into the typed record both
+// writers read, without writing a document.
+func BenchmarkMap(b *testing.B) {
+	for _, bm := range benchEvents() {
+		b.Run(bm.name, func(b *testing.B) {
+			n := New()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := n.mapEvent(bm.raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkMsgpack maps one event into the msgpack bytes the stage
 // publishes, the same bytes as bus.Encode of the document.
 func BenchmarkMsgpack(b *testing.B) {

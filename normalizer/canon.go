@@ -10,99 +10,124 @@ import (
 // differently: golang-evtx writes a GUID as 365ABB72-B17F-5CC8-0000-001082A51E00,
 // a HexInt64 as 0x000003e7 and a SYSTEMTIME without zero padding, where
 // Windows writes {365abb72-b17f-5cc8-0000-001082a51e00}, 0x3e7 and an ISO
-// timestamp. canonical rewrites an EventData value into one form whatever
+// timestamp. canonicalText puts an EventData value in one form whatever
 // the source, so that joins on ProcessGuid, LogonId and the like work
 // across collectors. Text that merely contains such a value is left alone.
-func canonical(v string) string {
+// GUIDs and hex integers keep their bytes and only say how they are
+// written (text); a timestamp, rare in EventData, is rewritten at once.
+func canonicalText(v string) text {
 	if len(v) == 0 {
-		return v
+		return plain(v)
 	}
 	switch c := v[0]; {
 	case c == '{' || isHex(c):
-		if g, ok := canonicalGUID(v); ok {
-			return g
+		if f, ok := guidFormOf(v); ok {
+			return text{s: v, form: f}
 		}
 		if c == '0' && len(v) > 2 && v[1] == 'x' {
-			if h, ok := canonicalHex(v); ok {
-				return h
+			if f, ok := hexFormOf(v); ok {
+				return text{s: v, form: f}
 			}
 		}
 		if len(v) >= 15 && isDigit(c) {
 			if t, ok := canonicalTime(v); ok {
-				return t
+				return plain(t)
 			}
 		}
 	}
-	return v
+	return plain(v)
 }
+
+// canonical is canonicalText written out.
+func canonical(v string) string { return canonicalText(v).String() }
 
 // canonicalGUID accepts 8-4-4-4-12 hex digits, bare or in braces, in any
 // case, and returns Windows' rendering: braces and lower case.
 func canonicalGUID(v string) (string, bool) {
-	orig := v
+	f, ok := guidFormOf(v)
+	if !ok {
+		return "", false
+	}
+	return text{s: v, form: f}.String(), true
+}
+
+// guidFormOf says whether v is a GUID and whether it is already in
+// Windows' form (asIs) or must be written so (guidForm).
+func guidFormOf(v string) (form, bool) {
 	braced := len(v) == 38 && v[0] == '{' && v[37] == '}'
 	if braced {
 		v = v[1:37]
 	} else if len(v) != 36 {
-		return "", false
+		return asIs, false
 	}
-	lower := braced
-	for i := 0; i < 36; i++ {
-		c := v[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return "", false
-			}
-			continue
-		}
-		if !isHex(c) {
-			return "", false
-		}
-		if c >= 'A' && c <= 'F' {
-			lower = false
+	if v[8] != '-' || v[13] != '-' || v[18] != '-' || v[23] != '-' {
+		return asIs, false
+	}
+	// Every digit must be hex (all keeps hexDigit); any upper-case one
+	// sets upperHex in some.
+	all, some := byte(hexDigit), byte(0)
+	for _, group := range [...]string{v[0:8], v[9:13], v[14:18], v[19:23], v[24:36]} {
+		for i := 0; i < len(group); i++ {
+			c := hexClass[group[i]]
+			all &= c
+			some |= c
 		}
 	}
-	if lower {
-		return orig, true
+	if all == 0 {
+		return asIs, false
 	}
-	var b [38]byte
-	b[0], b[37] = '{', '}'
-	for i := 0; i < 36; i++ {
-		c := v[i]
-		if c >= 'A' && c <= 'F' {
-			c += 'a' - 'A'
-		}
-		b[i+1] = c
+	if braced && some&upperHex == 0 {
+		return asIs, true
 	}
-	return string(b[:]), true
+	return guidForm, true
 }
 
-// canonicalHex turns 0x000003E7 into 0x3e7: the prefix, lower-case digits,
-// no leading zeros.
-func canonicalHex(v string) (string, bool) {
+// hexClass classifies bytes for guidFormOf: hexDigit for 0-9, a-f and
+// A-F, with upperHex for A-F.
+const (
+	hexDigit = 1
+	upperHex = 2
+	hexClass = "" +
+		"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+		"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+		"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+		"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x00\x00\x00\x00\x00\x00" + // 0-9
+		"\x00\x03\x03\x03\x03\x03\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00" + // A-F
+		"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+		"\x00\x01\x01\x01\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00" + // a-f
+		"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+		"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+		"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+		"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+		"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+		"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+		"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+		"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+		"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+)
+
+// hexFormOf says whether v (which starts with 0x) is a hex integer and
+// whether it is already written 0x3e7 (asIs) or must be, from 0x000003E7
+// (hexForm): the prefix, lower-case digits, no leading zeros.
+func hexFormOf(v string) (form, bool) {
 	digits := v[2:]
 	if len(digits) == 0 || len(digits) > 16 {
-		return "", false
+		return asIs, false
 	}
-	changed := false
+	changed := len(digits) > 1 && digits[0] == '0'
 	for i := 0; i < len(digits); i++ {
 		c := digits[i]
 		if !isHex(c) {
-			return "", false
+			return asIs, false
 		}
 		if c >= 'A' && c <= 'F' {
 			changed = true
 		}
 	}
-	trimmed := strings.TrimLeft(digits, "0")
-	if trimmed == "" {
-		trimmed = "0"
+	if changed {
+		return hexForm, true
 	}
-	if !changed && len(trimmed) == len(digits) {
-		return v, true
-	}
-	return "0x" + strings.ToLower(trimmed), true
+	return asIs, true
 }
 
 // canonicalTimeLayout is how Windows renders a FILETIME: UTC with its full
@@ -163,11 +188,18 @@ func parseSysTime(v string) (time.Time, bool) {
 }
 
 func daysIn(year, month int) int {
-	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
-func isHex(c byte) bool {
-	return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
-}
+func isHex(c byte) bool { return hexClass[c] != 0 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

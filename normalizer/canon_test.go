@@ -1,6 +1,7 @@
 package normalizer
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -101,14 +102,28 @@ func TestParseSysmonTime(t *testing.T) {
 		"2024-03-05T14:22:31.468": "",
 		"2024-03-05 14:22:31":     "",
 		"2024-03-05 14:22:31.46x": "",
+		"2000-02-29 00:00:00.000": "2000-02-29T00:00:00.000Z",
+		"1900-02-29 00:00:00.000": "",
+		"1969-12-31 23:59:59.999": "1969-12-31T23:59:59.999Z",
+		"0000-02-29 12:00:00.000": "0000-02-29T12:00:00.000Z",
+		"9999-12-31 23:59:59.999": "9999-12-31T23:59:59.999Z",
+		"2024-04-31 00:00:00.000": "",
 	}
 	for in, want := range tests {
 		got := ""
-		if ts, ok := parseSysmonTime(in); ok {
-			got = formatMillis(ts)
+		if ms, ok := parseSysmonTime(in); ok {
+			got = formatMillis(time.UnixMilli(ms))
 		}
 		if got != want {
 			t.Errorf("parseSysmonTime(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// Every day from year 0 to 9999 in steps, against time.Date.
+	for d := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < 10000; d = d.AddDate(0, 0, 17) {
+		in := fmt.Sprintf("%04d-%02d-%02d 13:14:15.678", d.Year(), d.Month(), d.Day())
+		ms, ok := parseSysmonTime(in)
+		if want := d.Add(13*time.Hour + 14*time.Minute + 15678*time.Millisecond).UnixMilli(); !ok || ms != want {
+			t.Fatalf("parseSysmonTime(%q) = %d, %v; want %d", in, ms, ok, want)
 		}
 	}
 }
@@ -193,6 +208,21 @@ func TestFormatMillis(t *testing.T) {
 	} {
 		if got := formatMillis(tt.in); got != tt.want {
 			t.Errorf("formatMillis(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestHexClass(t *testing.T) {
+	t.Parallel()
+	for c := range 256 {
+		b := byte(c)
+		hex := '0' <= b && b <= '9' || 'a' <= b && b <= 'f' || 'A' <= b && b <= 'F'
+		upper := 'A' <= b && b <= 'F'
+		if got := hexClass[b]&hexDigit != 0; got != hex {
+			t.Errorf("hexClass[%q] hex = %v", b, got)
+		}
+		if got := hexClass[b]&upperHex != 0; got != upper {
+			t.Errorf("hexClass[%q] upper = %v", b, got)
 		}
 	}
 }

@@ -1,5 +1,7 @@
 package normalizer
 
+import "strings"
+
 // commandLineToArgv splits a Windows command line into arguments exactly as
 // the pipeline's painless script does (a port of Go's pre-1.11
 // syscall.CommandLineToArgv, after CommandLineToArgvW): spaces and tabs
@@ -26,6 +28,34 @@ func commandLineToArgv(args []string, cmd string) []string {
 
 // readNextArg returns the next argument of cmd and the rest of the line.
 func readNextArg(cmd string) (arg, rest string) {
+	// Most arguments are plain text up to a space, or one quoted run of
+	// text without inner quotes or a backslash before the closing quote:
+	// those are slices of cmd, found without the full rules.
+	if cmd[0] != '"' {
+		for i := 0; i < len(cmd); i++ {
+			switch cmd[i] {
+			case ' ', '\t':
+				return cmd[:i], cmd[i+1:]
+			case '"':
+				return readQuotedArg(cmd)
+			}
+		}
+		return cmd, ""
+	}
+	if j := strings.IndexByte(cmd[1:], '"') + 1; j > 0 && cmd[j-1] != '\\' {
+		switch {
+		case j+1 == len(cmd):
+			return cmd[1:j], ""
+		case cmd[j+1] == ' ' || cmd[j+1] == '\t':
+			return cmd[1:j], cmd[j+2:]
+		}
+	}
+	return readQuotedArg(cmd)
+}
+
+// readQuotedArg is readNextArg for an argument with quotes, by the full
+// rules.
+func readQuotedArg(cmd string) (arg, rest string) {
 	a := argBuilder{cmd: cmd}
 	inQuote := false
 	nSlash := 0

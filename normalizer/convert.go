@@ -10,6 +10,21 @@ import (
 // toLong converts as Elasticsearch's convert processor does for type long:
 // decimal with an optional sign, or hexadecimal after 0x / -0x.
 func toLong(s string) (int64, bool) {
+	// Most values are a few decimal digits.
+	if len(s) > 0 && len(s) <= 18 {
+		n := int64(0)
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if !isDigit(c) {
+				n = -1
+				break
+			}
+			n = n*10 + int64(c-'0')
+		}
+		if n >= 0 {
+			return n, true
+		}
+	}
 	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "-0x") {
 		neg := s[0] == '-'
 		digits := s[2:]
@@ -62,10 +77,11 @@ func parseIP(s string) (netip.Addr, bool) {
 }
 
 // parseSysmonTime reads Sysmon's UtcTime ("2006-01-02 15:04:05.000", UTC),
-// the pipeline's date format yyyy-MM-dd HH:mm:ss.SSS.
-func parseSysmonTime(s string) (time.Time, bool) {
+// the pipeline's date format yyyy-MM-dd HH:mm:ss.SSS, as milliseconds since
+// 1970 (proleptic Gregorian calendar, as time.Date).
+func parseSysmonTime(s string) (int64, bool) {
 	if len(s) != 23 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' || s[19] != '.' {
-		return time.Time{}, false
+		return 0, false
 	}
 	num := func(from, to int) int {
 		n := 0
@@ -82,9 +98,34 @@ func parseSysmonTime(s string) (time.Time, bool) {
 	hour, minute, sec, milli := num(11, 13), num(14, 16), num(17, 19), num(20, 23)
 	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 ||
 		minute < 0 || minute > 59 || sec < 0 || sec > 59 || milli < 0 || day > daysIn(year, month) {
-		return time.Time{}, false
+		return 0, false
 	}
-	return time.Date(year, time.Month(month), day, hour, minute, sec, milli*int(time.Millisecond), time.UTC), true
+	secs := daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
+	return secs*1000 + int64(milli), true
+}
+
+// daysSinceEpoch is the number of days from 1970-01-01 to a date of the
+// proleptic Gregorian calendar (H. Hinnant's days_from_civil).
+func daysSinceEpoch(year, month, day int) int64 {
+	y := int64(year)
+	if month <= 2 {
+		y--
+	}
+	era := y
+	if era < 0 {
+		era -= 399
+	}
+	era /= 400
+	yoe := y - era*400
+	m := int64(month)
+	if m > 2 {
+		m -= 3
+	} else {
+		m += 9
+	}
+	doy := (153*m+2)/5 + int64(day) - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
 }
 
 // formatMillis renders a time as Elasticsearch's date processor and Beats

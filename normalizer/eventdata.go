@@ -1,6 +1,7 @@
 package normalizer
 
 import (
+	"encoding/binary"
 	"strconv"
 	"strings"
 
@@ -218,8 +219,27 @@ func slotOf(name string) slot {
 }
 
 type field struct {
-	name, value string
-	gone        bool
+	name  string
+	value text
+	gone  bool
+	// sortKey is the first eight bytes of name, big-endian and padded with
+	// zeros, so that most names compare as one number; finishEventData
+	// sets it for the fields that are left.
+	sortKey uint64
+}
+
+func sortKey(name string) uint64 {
+	var b [8]byte
+	copy(b[:], name)
+	return binary.BigEndian.Uint64(b[:])
+}
+
+// before orders fields by name.
+func (f *field) before(g *field) bool {
+	if f.sortKey != g.sortKey {
+		return f.sortKey < g.sortKey
+	}
+	return f.name < g.name
 }
 
 // eventData is winlog.event_data while the pipeline works on it: the
@@ -238,6 +258,9 @@ type eventData struct {
 // a name repeats the first value is kept. Values are then canonicalised.
 // It returns the names that repeated.
 func (d *eventData) load(data []event.Field) (dups []string) {
+	if cap(d.fields) < len(data) {
+		d.fields = make([]field, 0, len(data))
+	}
 	d.fields = d.fields[:0]
 	d.at = [numSlots]uint8{}
 	d.present = 0
@@ -254,47 +277,67 @@ func (d *eventData) load(data []event.Field) (dups []string) {
 		if name == "" || name == "Data" {
 			name = "param" + strconv.Itoa(i+1)
 		}
-		value = canonical(removeWindowsLineEndings(value))
+		t := canonicalText(removeWindowsLineEndings(value))
 		if s < numSlots {
 			if d.at[s] != 0 {
 				dups = append(dups, name)
 				continue
 			}
-			if len(d.fields) >= 255 {
-				// Past 255 fields the index no longer fits; such a field
-				// stays in event_data but the pipeline does not map it.
-				d.fields = append(d.fields, field{name: name, value: value})
-				continue
+			// Past 255 fields the index no longer fits; such a field
+			// stays in event_data but the pipeline does not map it.
+			if len(d.fields) < 255 {
+				d.at[s] = uint8(len(d.fields) + 1)
+				d.present |= 1 << s
 			}
-			d.at[s] = uint8(len(d.fields) + 1)
-			d.present |= 1 << s
 		}
-		d.fields = append(d.fields, field{name: name, value: value})
+		d.add(name, t)
 	}
 	return dups
 }
 
+// add appends a field. It sets the new element in place: building the
+// struct and copying it in stalls on every field (store forwarding).
+func (d *eventData) add(name string, t text) {
+	i := len(d.fields)
+	if i == cap(d.fields) {
+		d.fields = append(d.fields, field{})
+	} else {
+		d.fields = d.fields[:i+1]
+	}
+	f := &d.fields[i]
+	f.name, f.value.s, f.value.form, f.gone = name, t.s, t.form, false
+}
+
 func removeWindowsLineEndings(s string) string {
-	if strings.IndexByte(s, '\n') < 0 {
+	if !hasNewline(s) {
 		return s
 	}
 	return strings.TrimRight(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
 }
 
-// get returns the live value of slot s.
-func (d *eventData) get(s slot) (string, bool) {
+// text returns the live value of slot s.
+func (d *eventData) text(s slot) (text, bool) {
 	i := d.at[s]
 	if i == 0 || d.fields[i-1].gone {
-		return "", false
+		return text{}, false
 	}
 	return d.fields[i-1].value, true
 }
 
+// get returns the live value of slot s as it is written.
+func (d *eventData) get(s slot) (string, bool) {
+	t, ok := d.text(s)
+	if t.form == asIs {
+		return t.s, ok
+	}
+	return t.String(), ok
+}
+
 // take returns the live value of slot s and removes it, as a rename does.
-func (d *eventData) take(s slot) (string, bool) {
+func (d *eventData) take(s slot) (text, bool) {
 	i := d.at[s]
 	if i == 0 || d.fields[i-1].gone {
-		return "", false
+		return text{}, false
 	}
 	d.fields[i-1].gone = true
 	return d.fields[i-1].value, true
@@ -313,7 +356,7 @@ func (d *eventData) renameKey(from, to slot) bool {
 	if i == 0 || d.fields[i-1].gone {
 		return false
 	}
-	if _, exists := d.get(to); exists {
+	if _, exists := d.text(to); exists {
 		return false
 	}
 	d.fields[i-1].name = to.name()
@@ -321,11 +364,43 @@ func (d *eventData) renameKey(from, to slot) bool {
 	return true
 }
 
-// removeIf removes every live field whose value matches.
-func (d *eventData) removeIf(match func(string) bool) {
+// removeEmpty removes what the pipeline's first script removes: "-" and
+// the all-zero GUID (empty values were never kept).
+func (d *eventData) removeEmpty() {
 	for i := range d.fields {
-		if !d.fields[i].gone && match(d.fields[i].value) {
-			d.fields[i].gone = true
+		f := &d.fields[i]
+		if f.gone {
+			continue
+		}
+		switch v := f.value; v.form {
+		case asIs:
+			f.gone = v.s == "-" || v.s == zeroGUID
+		case guidForm:
+			// Only a bare GUID can be the zero GUID not in Windows' form.
+			f.gone = v.s == zeroGUID[1:37]
 		}
 	}
+}
+
+// hasNewline is strings.IndexByte(s, '\n') >= 0 without the call, eight
+// bytes at a time, for the short values most EventData fields hold.
+func hasNewline(s string) bool {
+	if len(s) > 64 {
+		return strings.IndexByte(s, '\n') >= 0
+	}
+	const ones, highs, newlines = 0x0101010101010101, 0x8080808080808080, 0x0a0a0a0a0a0a0a0a
+	for len(s) >= 8 {
+		// A zero byte of x is a newline of s.
+		x := binary.LittleEndian.Uint64([]byte(s[:8])) ^ newlines
+		if (x-ones)&^x&highs != 0 {
+			return true
+		}
+		s = s[8:]
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			return true
+		}
+	}
+	return false
 }

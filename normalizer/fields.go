@@ -1,7 +1,7 @@
 package normalizer
 
 import (
-	"slices"
+	"math/bits"
 	"strings"
 )
 
@@ -13,156 +13,188 @@ type key uint8
 
 const (
 	kTimestamp key = iota
-	kMessage
+	kDestinationDomain
+	kDestinationIP
+	kDestinationPort
+	kDNSAnswers
+	kDNSQuestionName
+	kDNSQuestionRegisteredDomain
+	kDNSQuestionSubdomain
+	kDNSQuestionTopLevelDomain
+	kDNSResolvedIP
 	kECSVersion
-	kEventKind
-	kEventCode
-	kEventProvider
-	kEventModule
-	kEventDataset
-	kEventCreated
-	kEventCategory
-	kEventType
-	kEventOutcome
-	kEventAction
-	kLogLevel
-	kHostName
-	kHostID
-	kHostOSType
-	kWinlogChannel
-	kWinlogComputerName
-	kWinlogRecordID
-	kWinlogEventID
-	kWinlogProviderName
-	kWinlogProviderGUID
-	kWinlogVersion
-	kWinlogOpcode
-	kWinlogTask
-	kWinlogProcessPID
-	kWinlogProcessThreadID
-	kWinlogUserIdentifier
-	kWinlogEventData
 	kErrorCode
 	kErrorMessage
-	kRuleName
-	kProcessEntityID
-	kProcessPID
-	kProcessExecutable
-	kProcessThreadID
-	kProcessCommandLine
-	kProcessWorkingDirectory
-	kProcessArgs
-	kProcessArgsCount
-	kProcessName
-	kProcessHash
-	kProcessPEImphash
-	kProcessPEOriginalFileName
-	kProcessPECompany
-	kProcessPEDescription
-	kProcessPEFileVersion
-	kProcessPEProduct
-	kParentEntityID
-	kParentPID
-	kParentExecutable
-	kParentCommandLine
-	kParentArgs
-	kParentArgsCount
-	kParentName
+	kEventAction
+	kEventCategory
+	kEventCode
+	kEventCreated
+	kEventDataset
+	kEventKind
+	kEventModule
+	kEventOutcome
+	kEventProvider
+	kEventType
+	kFileSignatureStatus
+	kFileSignatureSubject
+	kFileSignatureValid
+	kFileDirectory
+	kFileExtension
 	kFileHash
-	kFilePEImphash
-	kFilePEOriginalFileName
+	kFileName
+	kFilePath
 	kFilePECompany
 	kFilePEDescription
 	kFilePEFileVersion
+	kFilePEImphash
+	kFilePEOriginalFileName
 	kFilePEProduct
-	kFilePath
-	kFileName
-	kFileDirectory
-	kFileExtension
-	kFileSignatureSubject
-	kFileSignatureStatus
-	kFileSignatureValid
-	kNetworkTransport
-	kNetworkProtocol
-	kNetworkDirection
-	kNetworkType
+	kHostID
+	kHostName
+	kHostOSType
+	kLogLevel
+	kMessage
 	kNetworkCommunityID
-	kSourceIP
-	kSourceDomain
-	kSourcePort
-	kDestinationIP
-	kDestinationDomain
-	kDestinationPort
-	kDNSQuestionName
-	kDNSAnswers
-	kDNSResolvedIP
+	kNetworkDirection
+	kNetworkProtocol
+	kNetworkTransport
+	kNetworkType
+	kProcessArgs
+	kProcessArgsCount
+	kProcessCommandLine
+	kProcessEntityID
+	kProcessExecutable
+	kProcessHash
+	kProcessName
+	kParentArgs
+	kParentArgsCount
+	kParentCommandLine
+	kParentEntityID
+	kParentExecutable
+	kParentName
+	kParentPID
+	kProcessPECompany
+	kProcessPEDescription
+	kProcessPEFileVersion
+	kProcessPEImphash
+	kProcessPEOriginalFileName
+	kProcessPEProduct
+	kProcessPID
+	kProcessThreadID
+	kProcessWorkingDirectory
+	kRegistryDataStrings
+	kRegistryDataType
+	kRegistryHive
+	kRegistryKey
+	kRegistryPath
+	kRegistryValue
 	kRelatedHash
 	kRelatedHosts
-	kRelatedUser
 	kRelatedIP
-	kUserID
-	kUserDomain
-	kUserName
-	kUserRoles
+	kRelatedUser
+	kRuleName
+	kSourceDomain
+	kSourceIP
+	kSourcePort
 	kSysmonDNSStatus
 	kSysmonFileArchived
 	kSysmonFileIsExecutable
-	kRegistryPath
-	kRegistryHive
-	kRegistryKey
-	kRegistryValue
-	kRegistryDataStrings
-	kRegistryDataType
+	kUserDomain
+	kUserID
+	kUserName
+	kUserRoles
+	kWinlogChannel
+	kWinlogComputerName
+	kWinlogEventData
+	kWinlogEventID
+	kWinlogOpcode
+	kWinlogProcessPID
+	kWinlogProcessThreadID
+	kWinlogProviderGUID
+	kWinlogProviderName
+	kWinlogRecordID
+	kWinlogTask
+	kWinlogUserIdentifier
+	kWinlogVersion
 	numKeys
 )
 
 // keyPaths lists the ECS path of each key, in key order; a constant, so the
-// schema is no package-level state.
-const keyPaths = `@timestamp message ecs.version
-event.kind event.code event.provider event.module event.dataset event.created
-event.category event.type event.outcome event.action log.level
-host.name host.id host.os.type
-winlog.channel winlog.computer_name winlog.record_id winlog.event_id
-winlog.provider_name winlog.provider_guid winlog.version winlog.opcode winlog.task
-winlog.process.pid winlog.process.thread.id winlog.user.identifier winlog.event_data
-error.code error.message rule.name
-process.entity_id process.pid process.executable process.thread.id
-process.command_line process.working_directory process.args process.args_count
-process.name process.hash process.pe.imphash process.pe.original_file_name
-process.pe.company process.pe.description process.pe.file_version process.pe.product
-process.parent.entity_id process.parent.pid process.parent.executable
-process.parent.command_line process.parent.args process.parent.args_count process.parent.name
-file.hash file.pe.imphash file.pe.original_file_name file.pe.company file.pe.description
-file.pe.file_version file.pe.product file.path file.name file.directory file.extension
-file.code_signature.subject_name file.code_signature.status file.code_signature.valid
-network.transport network.protocol network.direction network.type network.community_id
-source.ip source.domain source.port destination.ip destination.domain destination.port
-dns.question.name dns.answers dns.resolved_ip
-related.hash related.hosts related.user related.ip
-user.id user.domain user.name user.roles
+// schema is no package-level state. The order is that of a document whose
+// objects have their keys sorted, as msgpack's sorted maps and JSON's
+// encoder write them: the writers go through the keys that are set in key
+// order and so write each object's entries in order, without sorting or
+// looking at the keys that are not set. TestSchema checks the order.
+const keyPaths = `@timestamp
+destination.domain destination.ip destination.port
+dns.answers dns.question.name dns.question.registered_domain dns.question.subdomain
+dns.question.top_level_domain dns.resolved_ip
+ecs.version
+error.code error.message
+event.action event.category event.code event.created event.dataset event.kind event.module
+event.outcome event.provider event.type
+file.code_signature.status file.code_signature.subject_name file.code_signature.valid
+file.directory file.extension file.hash file.name file.path file.pe.company file.pe.description
+file.pe.file_version file.pe.imphash file.pe.original_file_name file.pe.product
+host.id host.name host.os.type
+log.level
+message
+network.community_id network.direction network.protocol network.transport network.type
+process.args process.args_count process.command_line process.entity_id process.executable
+process.hash process.name process.parent.args process.parent.args_count
+process.parent.command_line process.parent.entity_id process.parent.executable
+process.parent.name process.parent.pid process.pe.company process.pe.description
+process.pe.file_version process.pe.imphash process.pe.original_file_name process.pe.product
+process.pid process.thread.id process.working_directory
+registry.data.strings registry.data.type registry.hive registry.key registry.path registry.value
+related.hash related.hosts related.ip related.user
+rule.name
+source.domain source.ip source.port
 sysmon.dns.status sysmon.file.archived sysmon.file.is_executable
-registry.path registry.hive registry.key registry.value registry.data.strings registry.data.type`
+user.domain user.id user.name user.roles
+winlog.channel winlog.computer_name winlog.event_data winlog.event_id winlog.opcode
+winlog.process.pid winlog.process.thread.id winlog.provider_guid winlog.provider_name
+winlog.record_id winlog.task winlog.user.identifier winlog.version`
 
-// node is an object or a leaf of the document tree.
+// maxDepth bounds the objects above a field ("winlog.process.thread.id"
+// has three).
+const maxDepth = 4
+
+// node is an object of the document tree.
 type node struct {
 	name   string
+	mpName string // name as a msgpack string
 	parent int16
-	leaf   bool
-	key    key     // the leaf's key
-	sorted []int16 // an object's children, ordered by name as msgpack's sorted maps are
+}
+
+// place is where a key goes in the document tree.
+type place struct {
+	name   string
+	mpName string // name as a msgpack string
+	// chain is the key's objects below the root, outermost first; depth is
+	// how many there are.
+	chain [maxDepth]int16
+	depth int
+	// path is chain packed 16 bits an object, outermost in the low bits,
+	// zero past depth; node ids are never zero (the root is not in a chain),
+	// so two keys share as many objects as their paths share low 16-bit
+	// words.
+	path uint64
 }
 
 // schema is the document tree of every key, built once per Normalizer.
 type schema struct {
 	nodes  []node // nodes[0] is the root; a parent comes before its children
-	leafOf [numKeys]int16
+	places [numKeys]place
 }
 
 func newSchema() *schema {
 	s := &schema{nodes: []node{{parent: -1}}}
 	objects := map[string]int16{}
-	// TestSchema checks that keyPaths names every key exactly once.
+	// TestSchema checks that keyPaths names every key exactly once, in
+	// document order.
 	for k, path := range strings.Fields(keyPaths) {
+		f := &s.places[k]
 		parent, start := int16(0), 0
 		for {
 			i := strings.IndexByte(path[start:], '.')
@@ -173,21 +205,36 @@ func newSchema() *schema {
 			idx, ok := objects[path[:end]]
 			if !ok {
 				idx = int16(len(s.nodes))
-				s.nodes = append(s.nodes, node{name: path[start:end], parent: parent})
+				name := path[start:end]
+				s.nodes = append(s.nodes, node{name: name, mpName: string(appendString(nil, name)), parent: parent})
 				objects[path[:end]] = idx
 			}
+			f.chain[f.depth] = idx
+			f.path |= uint64(uint16(idx)) << (16 * f.depth)
+			f.depth++
 			parent, start = idx, end+1
 		}
-		s.leafOf[k] = int16(len(s.nodes))
-		s.nodes = append(s.nodes, node{name: path[start:], parent: parent, leaf: true, key: key(k)})
-	}
-	for i := range s.nodes {
-		if p := s.nodes[i].parent; p >= 0 {
-			s.nodes[p].sorted = append(s.nodes[p].sorted, int16(i))
-		}
-	}
-	for i := range s.nodes {
-		slices.SortFunc(s.nodes[i].sorted, func(a, b int16) int { return strings.Compare(s.nodes[a].name, s.nodes[b].name) })
+		f.name = path[start:]
+		f.mpName = string(appendString(nil, f.name))
 	}
 	return s
+}
+
+// shared is how many objects, from the outermost, keys placed at a and b
+// have in common.
+func shared(a, b *place) int {
+	x := a.path ^ b.path
+	if x == 0 {
+		return a.depth
+	}
+	return bits.TrailingZeros64(x) / 16
+}
+
+// parent is the object node that holds k.
+func (s *schema) parent(k key) int16 {
+	f := &s.places[k]
+	if f.depth == 0 {
+		return 0
+	}
+	return f.chain[f.depth-1]
 }

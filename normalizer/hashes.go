@@ -1,13 +1,12 @@
 package normalizer
 
-import (
-	"cmp"
-	"slices"
-	"strings"
-)
+import "strings"
 
 // hashPair is one entry of the hashes object.
-type hashPair struct{ key, value string }
+type hashPair struct {
+	key   string
+	value text
+}
 
 // parseHashes reproduces the pipeline's kv processor on Hashes
 // (field_split ",", value_split "=") followed by its hash script: keys and
@@ -22,7 +21,7 @@ type hashPair struct{ key, value string }
 // produced is false when kv produced nothing; when it produced only empty
 // hashes, pairs gains nothing but the pipeline still writes an empty
 // process.hash object.
-func parseHashes(s string, pairs []hashPair, related []string) (outPairs []hashPair, outRelated []string, produced bool, bad string, ok bool) {
+func parseHashes(s string, pairs []hashPair, related []text) (outPairs []hashPair, outRelated []text, produced bool, bad string, ok bool) {
 	type kv struct {
 		key, value string
 		more       []string // later values of a repeated key
@@ -31,10 +30,9 @@ func parseHashes(s string, pairs []hashPair, related []string) (outPairs []hashP
 	var kvsBuf [8]kv
 	kvs := kvsBuf[:0]
 	ok = true
-	// Sysmon writes hashes in upper case: lower-casing the whole field at
-	// once costs one allocation instead of one per hash. The offsets of
-	// the lower-cased text match the original's only for ASCII text.
-	low, ascii := asciiLower(s)
+	// Sysmon writes hashes in upper case. An ASCII value is kept as it is
+	// and written lower-case (lowerForm), which costs no allocation.
+	ascii := isASCII(s)
 	// Java's split drops trailing empty parts: a run of separators at the
 	// end splits off nothing, but without any separator the text is one part.
 	end, more := len(s), true
@@ -44,9 +42,8 @@ func parseHashes(s string, pairs []hashPair, related []string) (outPairs []hashP
 	}
 	for pos := 0; more; {
 		part := s[pos:end]
-		next := end
 		if i := strings.IndexByte(part, ','); i >= 0 {
-			part, next = part[:i], pos+i+1
+			part, pos = part[:i], pos+i+1
 		} else {
 			more = false
 		}
@@ -56,10 +53,6 @@ func parseHashes(s string, pairs []hashPair, related []string) (outPairs []hashP
 			break
 		}
 		key, value := part[:eq], part[eq+1:]
-		if ascii {
-			value = low[pos+eq+1 : pos+len(part)]
-		}
-		pos = next
 		dup := false
 		for i := range kvs {
 			if kvs[i].key == key {
@@ -70,7 +63,14 @@ func parseHashes(s string, pairs []hashPair, related []string) (outPairs []hashP
 			}
 		}
 		if !dup {
-			kvs = append(kvs, kv{key: key, value: value})
+			// Set in place: a struct built and then copied in stalls.
+			if len(kvs) == cap(kvs) {
+				kvs = append(kvs, kv{})
+			} else {
+				kvs = kvs[:len(kvs)+1]
+			}
+			e := &kvs[len(kvs)-1]
+			e.key, e.value, e.more = key, value, nil
 		}
 	}
 	if len(kvs) == 0 {
@@ -85,21 +85,35 @@ func parseHashes(s string, pairs []hashPair, related []string) (outPairs []hashP
 		capacity *= 2
 	}
 	for i := range kvs {
-		h := uint32(javaStringHash(kvs[i].key))
+		h := uint32(hashKeyCode(kvs[i].key))
 		kvs[i].bucket = (h ^ h>>16) & (capacity - 1)
 	}
-	slices.SortStableFunc(kvs, func(a, b kv) int { return cmp.Compare(a.bucket, b.bucket) })
+	// Insertion sort of indexes, stable: a handful of hashes.
+	var orderBuf [8]int
+	order := orderBuf[:0]
+	for i := range kvs {
+		j := len(order)
+		order = append(order, i)
+		for j > 0 && kvs[order[j-1]].bucket > kvs[i].bucket {
+			order[j] = order[j-1]
+			j--
+		}
+		order[j] = i
+	}
 
-	for _, p := range kvs {
-		value := p.value
-		if len(p.more) > 0 {
+	for _, i := range order {
+		p := &kvs[i]
+		var value text
+		switch {
+		case len(p.more) > 0:
 			// The script calls toString on the list kv built.
-			value = "[" + value + ", " + strings.Join(p.more, ", ") + "]"
+			value = plain(strings.ToLower("[" + p.value + ", " + strings.Join(p.more, ", ") + "]"))
+		case ascii:
+			value = text{s: p.value, form: lowerForm}
+		default:
+			value = plain(strings.ToLower(p.value))
 		}
-		if len(p.more) > 0 || !ascii {
-			value = strings.ToLower(value)
-		}
-		if strings.Trim(value, "0") == "" {
+		if allZeros(value.s) {
 			continue
 		}
 		related = append(related, value)
@@ -113,10 +127,27 @@ func parseHashes(s string, pairs []hashPair, related []string) (outPairs []hashP
 			}
 		}
 		if !dup {
-			pairs = append(pairs, hashPair{key: k, value: value})
+			if len(pairs) == cap(pairs) {
+				pairs = append(pairs, hashPair{})
+			} else {
+				pairs = pairs[:len(pairs)+1]
+			}
+			e := &pairs[len(pairs)-1]
+			e.key, e.value = k, value
 		}
 	}
 	return pairs, related, true, bad, ok
+}
+
+// allZeros reports whether s is empty or only zeros, as the script's
+// hashIsEmpty (^0*$) does.
+func allZeros(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '0' {
+			return false
+		}
+	}
+	return true
 }
 
 // hashKey lower-cases a Hashes key, without allocating for Sysmon's own.
@@ -134,31 +165,18 @@ func hashKey(k string) string {
 	return strings.ToLower(k)
 }
 
-// asciiLower lower-cases s when it is ASCII (ok true); without an upper-case
-// letter it returns s itself.
-func asciiLower(s string) (lower string, ok bool) {
-	first := -1
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x80 {
-			return "", false
-		}
-		if first < 0 && 'A' <= c && c <= 'Z' {
-			first = i
-		}
+// hashKeyCode is javaStringHash of a Hashes key, without computing it for
+// Sysmon's own (TestJavaStringHash checks the constants).
+func hashKeyCode(k string) int32 {
+	switch k {
+	case "SHA1":
+		return 2543909
+	case "MD5":
+		return 76158
+	case "SHA256":
+		return -1850268089
+	case "IMPHASH":
+		return -1651171654
 	}
-	if first < 0 {
-		return s, true
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	b.WriteString(s[:first])
-	for i := first; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b.WriteByte(c)
-	}
-	return b.String(), true
+	return javaStringHash(k)
 }

@@ -58,11 +58,11 @@ func TestParseHashes(t *testing.T) {
 			hashes = map[string]any{}
 		}
 		for _, p := range pairs {
-			hashes[p.key] = p.value
+			hashes[p.key] = p.value.String()
 		}
 		var related []any
 		for _, r := range rel {
-			related = append(related, r)
+			related = append(related, r.String())
 		}
 		if !reflect.DeepEqual(hashes, tt.hashes) || !reflect.DeepEqual(related, tt.related) {
 			t.Errorf("parseHashes(%q) = %v, %q; want %v, %q", tt.in, hashes, related, tt.hashes, tt.related)
@@ -81,6 +81,11 @@ func TestJavaStringHash(t *testing.T) {
 	for s, want := range tests {
 		if got := javaStringHash(s); got != want {
 			t.Errorf("javaStringHash(%q) = %d, want %d", s, got, want)
+		}
+	}
+	for _, k := range []string{"SHA1", "MD5", "SHA256", "IMPHASH", "sha1", "SHA384"} {
+		if got, want := hashKeyCode(k), javaStringHash(k); got != want {
+			t.Errorf("hashKeyCode(%q) = %d, javaStringHash %d", k, got, want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"strconv"
+	"time"
 )
 
 // The msgpack writer produces, byte for byte, what bus.Encode writes for the
@@ -12,55 +13,115 @@ import (
 // interface), strings in the shortest str form, lists as arrays. The stage
 // publishes these bytes, so no document map is ever built on the hot path.
 
-// appendMsgpack writes the record as a msgpack map.
+// appendMsgpack writes the record as a msgpack map: the layout of its set
+// of keys, then each key's value.
 func (n *Normalizer) appendMsgpack(b []byte) []byte {
-	n.countObjects()
-	return n.appendObject(b, 0)
-}
-
-func (n *Normalizer) appendObject(b []byte, i int16) []byte {
-	s := n.schema
-	b = appendMapLen(b, int(n.counts[i]))
-	for _, c := range s.nodes[i].sorted {
-		nd := &s.nodes[c]
-		switch {
-		case nd.leaf && n.rec.has(nd.key):
-			b = appendString(b, nd.name)
-			b = n.appendValue(b, nd.key)
-		case !nd.leaf && n.counts[c] > 0:
-			b = appendString(b, nd.name)
-			b = n.appendObject(b, c)
+	l := n.layout()
+	b = append(b, l.head...)
+	for _, step := range l.steps {
+		b = append(b, step.prefix...)
+		// Most values are strings written as they are.
+		if v := &n.rec.vals[step.k]; (v.kind == vStr || v.kind == vConst) && v.t.form == asIs {
+			b = appendString(b, v.t.s)
+			continue
 		}
+		b = n.appendValue(b, step.k)
 	}
 	return b
+}
+
+// layout is how a document with a given set of keys is written: the map
+// headers and names do not depend on the values, so they are worked out
+// once per set of keys and kept (Normalizer.layouts), and writing a
+// document is then, key after key, one copy of the bytes before its value
+// and the value.
+type layout struct {
+	head  string // the root map's header
+	steps []step
+}
+
+// step writes a key: prefix holds the headers and names of the objects
+// that open before it, then its name.
+type step struct {
+	prefix string
+	k      key
+}
+
+// maxLayouts bounds the layouts a Normalizer keeps; past it they are
+// worked out again. A stream has a few per event ID.
+const maxLayouts = 1024
+
+// layout returns the layout of the record's set of keys.
+func (n *Normalizer) layout() *layout {
+	if l, ok := n.layouts[n.rec.set]; ok {
+		return l
+	}
+	if len(n.layouts) >= maxLayouts {
+		clear(n.layouts)
+	}
+	l := n.newLayout()
+	n.layouts[n.rec.set] = l
+	return l
+}
+
+// newLayout works out the layout of the record's set of keys. Keys are
+// numbered in the order of the document, so going through the set keys
+// meets every object's entries sorted: an object opens (its name and entry
+// count) when its first key comes, and is over when a key outside it comes,
+// as msgpack maps need no end mark.
+func (n *Normalizer) newLayout() *layout {
+	keys := n.setKeys()
+	n.countObjects(keys)
+	s, cnt := n.schema, n.counts
+	l := &layout{head: string(appendMapLen(nil, int(cnt[0]))), steps: make([]step, len(keys))}
+	prev := &place{} // at the root
+	var b []byte
+	for i, k := range keys {
+		p := &s.places[k]
+		b = b[:0]
+		for _, o := range p.chain[shared(prev, p):p.depth] {
+			b = append(b, s.nodes[o].mpName...)
+			b = appendMapLen(b, int(cnt[o]))
+		}
+		prev = p
+		b = append(b, p.mpName...)
+		l.steps[i] = step{prefix: string(b), k: k}
+	}
+	return l
 }
 
 func (n *Normalizer) appendValue(b []byte, k key) []byte {
 	v := &n.rec.vals[k]
 	switch v.kind {
-	case vStr:
-		return appendString(b, v.s)
-	case vConst:
-		return appendAny(b, v.box)
+	case vStr, vConst:
+		return appendText(b, v.t)
 	case vInt:
 		return appendInt64(b, v.n)
 	case vBool:
 		return appendBool(b, v.n != 0)
 	case vMillis:
 		var buf [32]byte
-		return appendBytesAsString(b, appendMillis(buf[:0], v.t))
+		return appendBytesAsString(b, appendMillis(buf[:0], time.UnixMilli(v.n)))
 	case vDecimal:
 		var buf [20]byte
 		return appendBytesAsString(b, strconv.AppendUint(buf[:0], uint64(v.n), 10))
+	case vCommunityID:
+		return appendBytesAsString(b, n.cid[:])
 	case vList:
-		b = appendArrayLen(b, len(v.list))
-		for _, s := range v.list {
+		b = appendArrayLen(b, len(n.rec.lists[k].list))
+		for _, s := range n.rec.lists[k].list {
 			b = appendString(b, s)
 		}
 		return b
+	case vTextList:
+		b = appendArrayLen(b, len(n.rec.lists[k].texts))
+		for _, t := range n.rec.lists[k].texts {
+			b = appendText(b, t)
+		}
+		return b
 	case vConstList:
-		b = appendArrayLen(b, len(v.consts))
-		for _, c := range v.consts {
+		b = appendArrayLen(b, len(n.rec.lists[k].consts))
+		for _, c := range n.rec.lists[k].consts {
 			b = appendAny(b, c)
 		}
 		return b
@@ -103,7 +164,7 @@ func (n *Normalizer) appendValue(b []byte, k key) []byte {
 		b = appendMapLen(b, len(n.hashes))
 		for _, p := range n.hashes {
 			b = appendString(b, p.key)
-			b = appendString(b, p.value)
+			b = appendText(b, p.value)
 		}
 		return b
 	case vEventData:
@@ -111,7 +172,7 @@ func (n *Normalizer) appendValue(b []byte, k key) []byte {
 		for _, i := range n.order {
 			f := &n.ed.fields[i]
 			b = appendString(b, f.name)
-			b = appendString(b, f.value)
+			b = appendText(b, f.value)
 		}
 		return b
 	}
@@ -143,6 +204,14 @@ const (
 
 func appendString(b []byte, s string) []byte {
 	return append(appendStrLen(b, len(s)), s...)
+}
+
+// appendText writes a text as the string it stands for.
+func appendText(b []byte, t text) []byte {
+	if t.form == asIs {
+		return appendString(b, t.s)
+	}
+	return t.appendTo(appendStrLen(b, t.len()))
 }
 
 func appendStrLen(b []byte, l int) []byte {

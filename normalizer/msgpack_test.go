@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,8 +12,9 @@ import (
 	"github.com/weft-dev/weft/event"
 )
 
-// TestSchema checks that keyPaths names every key once and that no path is
-// both an object and a field.
+// TestSchema checks that keyPaths names every key once, in the order of a
+// document with sorted objects, which the writers rely on, and that no
+// path is both an object and a field.
 func TestSchema(t *testing.T) {
 	t.Parallel()
 	paths := strings.Fields(keyPaths)
@@ -33,11 +35,20 @@ func TestSchema(t *testing.T) {
 			}
 		}
 	}
+	for i := 1; i < len(paths); i++ {
+		if slices.Compare(strings.Split(paths[i-1], "."), strings.Split(paths[i], ".")) >= 0 {
+			t.Errorf("keyPaths: %s comes before %s", paths[i-1], paths[i])
+		}
+	}
 	s := newSchema()
 	for k := range numKeys {
-		nd := s.nodes[s.leafOf[k]]
-		if !nd.leaf || nd.key != k {
-			t.Errorf("key %d: leaf %+v", k, nd)
+		p := s.places[k]
+		var parts []string
+		for _, o := range p.chain[:p.depth] {
+			parts = append(parts, s.nodes[o].name)
+		}
+		if got := strings.Join(append(parts, p.name), "."); got != paths[k] {
+			t.Errorf("key %d is placed at %s, want %s", k, got, paths[k])
 		}
 	}
 }

@@ -2,10 +2,12 @@ package normalizer
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 
 	"github.com/weft-dev/weft/event"
+	"github.com/weft-dev/weft/normalizer/communityid"
 )
 
 const (
@@ -47,18 +49,25 @@ type Normalizer struct {
 	problems []string
 
 	hashes   []hashPair  // process.hash or file.hash
-	related  []string    // scratch for parseHashes
+	related  []text      // related.hash, from parseHashes
 	answers  []dnsAnswer // dns.answers
 	resolved []resolvedIP
-	order    []int // event_data's live fields, ordered by name
+	cid      [communityid.Len]byte // network.community_id
+	// source.ip and destination.ip, parsed, when set.
+	srcAddr, dstAddr netip.Addr
+	order            []int // event_data's live fields, ordered by name
 
 	hostIDs map[string]string
 	// The last provider GUID seen and its canonical form.
 	providerGUID, providerCanon string
 
-	// Scratch of the writers.
-	counts []uint16
-	maps   []map[string]any
+	// The writers' layouts and scratch.
+	layouts map[[len(record{}.set)]uint64]*layout
+	keys    []key
+	counts  []uint16
+	maps    []map[string]any
+	arena   []byte // values to be made strings, end to end
+	ends    []int  // where each ends in arena
 }
 
 // New returns a Normalizer.
@@ -67,6 +76,7 @@ func New() *Normalizer {
 	return &Normalizer{
 		schema:  s,
 		hostIDs: make(map[string]string),
+		layouts: make(map[[len(record{}.set)]uint64]*layout),
 		counts:  make([]uint16, len(s.nodes)),
 		maps:    make([]map[string]any, len(s.nodes)),
 	}
@@ -289,10 +299,11 @@ func (n *Normalizer) finishEventData() {
 		}
 		// Insertion sort: a few dozen fields at most, and stable, so the
 		// first of a repeated name comes first.
-		name := n.ed.fields[i].name
+		f := &n.ed.fields[i]
+		f.sortKey = sortKey(f.name)
 		j := len(n.order)
 		n.order = append(n.order, i)
-		for j > 0 && n.ed.fields[n.order[j-1]].name > name {
+		for j > 0 && f.before(&n.ed.fields[n.order[j-1]]) {
 			n.order[j] = n.order[j-1]
 			j--
 		}

@@ -3,10 +3,12 @@ package normalizer
 import (
 	"fmt"
 	"math/bits"
+	"net/netip"
 	"strconv"
 	"strings"
 
 	"github.com/weft-dev/weft/normalizer/communityid"
+	"github.com/weft-dev/weft/normalizer/publicsuffix"
 )
 
 // categorization is one entry of the pipeline's categorization table. Its
@@ -44,11 +46,11 @@ type resolvedIP struct {
 // drop it the same way but also record the problem, so bad input is seen.
 func (n *Normalizer) pipeline() {
 	d, rec := &n.ed, &n.rec
-	d.removeIf(func(v string) bool { return v == "-" || v == zeroGUID })
+	d.removeEmpty()
 
 	if v, ok := d.get(sUtcTime); ok {
-		if t, ok := parseSysmonTime(v); ok {
-			rec.setMillis(kTimestamp, t)
+		if ms, ok := parseSysmonTime(v); ok {
+			rec.setUnixMilli(kTimestamp, ms)
 		} else {
 			n.problem(fmt.Sprintf("winlog.event_data.UtcTime: %q is not a time of the form yyyy-MM-dd HH:mm:ss.SSS; @timestamp is TimeCreated", v))
 		}
@@ -70,16 +72,18 @@ func (n *Normalizer) pipeline() {
 		n.problem("event.code: " + n.code + " is not a Sysmon event ID the pipeline maps")
 	}
 
-	if v, ok := d.get(sID); ok && n.code == "255" {
-		d.take(sID)
-		rec.setStr(kErrorCode, v)
+	if n.code == "255" {
+		if v, ok := d.take(sID); ok {
+			rec.setText(kErrorCode, v)
+		}
 	}
 	if v, ok := d.take(sRuleName); ok {
-		rec.setStr(kRuleName, v)
+		rec.setText(kRuleName, v)
 	}
-	if v, ok := d.get(sType); ok && n.code == "25" {
-		d.take(sType)
-		rec.setStr(kMessage, v)
+	if n.code == "25" {
+		if v, ok := d.take(sType); ok {
+			rec.setText(kMessage, v)
+		}
 	}
 	d.renameKey(sHash, sHashes)
 
@@ -92,7 +96,7 @@ func (n *Normalizer) pipeline() {
 			n.problem(fmt.Sprintf("winlog.event_data.Hashes: %q has no \"=\"; the hashes after it are lost", bad))
 		}
 		if len(n.related) > 0 {
-			rec.setList(kRelatedHash, append(rec.newList(kRelatedHash), n.related...))
+			rec.setTexts(kRelatedHash, n.related)
 		}
 	}
 
@@ -140,12 +144,12 @@ func (n *Normalizer) checkRequired() {
 // happens when s is absent, and when k is already set the rename fails and
 // s stays in event_data.
 func (n *Normalizer) rename(s slot, k key) {
-	v, ok := n.ed.get(s)
-	if !ok || n.rec.has(k) {
+	if n.rec.has(k) {
 		return
 	}
-	n.ed.take(s)
-	n.rec.setStr(k, v)
+	if v, ok := n.ed.take(s); ok {
+		n.rec.setText(k, v)
+	}
 }
 
 // convertLong sets k to event_data's s as a long; s stays in event_data
@@ -166,8 +170,8 @@ func (n *Normalizer) convertLong(s slot, k key) {
 // copyTo sets k to event_data's s, leaving s in event_data, as a set
 // processor with copy_from does.
 func (n *Normalizer) copyTo(s slot, k key) {
-	if v, ok := n.ed.get(s); ok {
-		n.rec.setStr(k, v)
+	if v, ok := n.ed.text(s); ok {
+		n.rec.setText(k, v)
 	}
 }
 
@@ -178,7 +182,7 @@ func (n *Normalizer) moveHashes(k, imphash key) {
 	for i, p := range n.hashes {
 		if p.key == "imphash" {
 			n.hashes = append(n.hashes[:i], n.hashes[i+1:]...)
-			n.rec.setStr(imphash, p.value)
+			n.rec.setText(imphash, p.value)
 			return
 		}
 	}
@@ -289,10 +293,10 @@ func (n *Normalizer) networkFields() {
 	} else {
 		rec.setConst(kNetworkProtocol, "dns")
 	}
-	n.convertIP(sSourceIp, kSourceIP)
+	n.convertIP(sSourceIp, kSourceIP, &n.srcAddr)
 	n.rename(sSourceHostname, kSourceDomain)
 	n.convertPort(sSourcePort, kSourcePort)
-	n.convertIP(sDestinationIp, kDestinationIP)
+	n.convertIP(sDestinationIp, kDestinationIP, &n.dstAddr)
 	n.rename(sDestinationHostname, kDestinationDomain)
 	n.convertPort(sDestinationPort, kDestinationPort)
 	n.rename(sQueryName, kDNSQuestionName)
@@ -324,25 +328,25 @@ func (n *Normalizer) convertPort(s slot, k key) {
 }
 
 // convertIP sets k to event_data's s when it is an IP address; type ip
-// checks the value and keeps its text.
-func (n *Normalizer) convertIP(s slot, k key) {
+// checks the value and keeps its text. The address is kept in addr for
+// the community id.
+func (n *Normalizer) convertIP(s slot, k key, addr *netip.Addr) {
 	v, ok := n.ed.get(s)
 	if !ok {
 		return
 	}
-	if _, ok := parseIP(v); !ok {
+	a, ok := parseIP(v)
+	if !ok {
 		n.problem(fmt.Sprintf("winlog.event_data.%s: %q is not an IP address", s.name(), v))
 		return
 	}
 	n.rec.setStr(k, v)
+	*addr = a
 }
 
 // dnsFields splits QueryResults into dns.answers, dns.resolved_ip and
-// related.hosts. It returns false when the pipeline fails on the event.
-//
-// Not reproduced: the registered_domain processor (dns.question.
-// registered_domain, subdomain, top_level_domain), which needs the public
-// suffix list.
+// related.hosts, and splits dns.question.name with the public suffix list.
+// It returns false when the pipeline fails on the event.
 func (n *Normalizer) dnsFields() bool {
 	rec := &n.rec
 	n.answers, n.resolved = n.answers[:0], n.resolved[:0]
@@ -418,8 +422,26 @@ func (n *Normalizer) dnsFields() bool {
 		n.resolved = ips
 		rec.setKind(kDNSAnswers, vAnswers)
 	}
-	if q, _ := rec.str(kDNSQuestionName); q != "" {
-		rec.appendUnique(kRelatedHosts, mustache(q))
+	if q, ok := rec.str(kDNSQuestionName); ok {
+		// The registered_domain processor; the dns.question.domain it
+		// writes is removed again by the pipeline.
+		if p, ok := publicsuffix.Split(q); ok {
+			for _, f := range [3]struct {
+				k key
+				v string
+			}{
+				{kDNSQuestionRegisteredDomain, p.RegisteredDomain},
+				{kDNSQuestionTopLevelDomain, p.TopLevelDomain},
+				{kDNSQuestionSubdomain, p.Subdomain},
+			} {
+				if f.v != "" {
+					rec.setStr(f.k, f.v)
+				}
+			}
+		}
+		if q != "" {
+			rec.appendUnique(kRelatedHosts, mustache(q))
+		}
 	}
 	if rec.has(kDNSResolvedIP) {
 		for _, ip := range n.resolved {
@@ -433,10 +455,8 @@ func (n *Normalizer) dnsFields() bool {
 // communityID is the community_id processor with its defaults (seed 0).
 func (n *Normalizer) communityID() {
 	rec := &n.rec
-	srcIP, _ := rec.str(kSourceIP)
-	dstIP, _ := rec.str(kDestinationIP)
 	transport, _ := rec.str(kNetworkTransport)
-	if srcIP == "" || dstIP == "" || transport == "" {
+	if !rec.has(kSourceIP) || !rec.has(kDestinationIP) || transport == "" {
 		return // the processor fails on a missing field; ignore_failure
 	}
 	proto, ok := communityid.ProtocolNumber(transport)
@@ -444,9 +464,8 @@ func (n *Normalizer) communityID() {
 		n.problem(fmt.Sprintf("network.community_id: could not convert string [%s] to transport protocol", transport))
 		return
 	}
-	flow := communityid.Flow{Protocol: proto}
-	flow.Source, _ = parseIP(srcIP)
-	flow.Destination, _ = parseIP(dstIP)
+	// convertIP set both addresses with the fields.
+	flow := communityid.Flow{Protocol: proto, Source: n.srcAddr, Destination: n.dstAddr}
 	switch proto {
 	case communityid.TCP, communityid.UDP, communityid.SCTP:
 		sp, okS := rec.int(kSourcePort)
@@ -464,7 +483,8 @@ func (n *Normalizer) communityID() {
 	}
 	// For ICMP the processor reads icmp.type and icmp.code, which this
 	// pipeline never sets: both count as 0.
-	rec.setStr(kNetworkCommunityID, communityid.ID(flow, 0))
+	communityid.AppendID(n.cid[:0], flow, 0)
+	rec.setKind(kNetworkCommunityID, vCommunityID)
 }
 
 func (n *Normalizer) userFields() {
@@ -486,13 +506,14 @@ func (n *Normalizer) userFields() {
 	n.rename(sMemberUserName, kUserName)
 	n.rename(sMemberDomain, kUserDomain)
 	if v, ok := n.ed.take(sMemberAccountType); ok {
-		rec.appendUnique(kUserRoles, v)
+		rec.appendUnique(kUserRoles, v.String())
 	}
 }
 
 func (n *Normalizer) sysmonFields() {
 	rec := &n.rec
-	if v, ok := n.ed.take(sQueryStatus); ok {
+	if t, ok := n.ed.take(sQueryStatus); ok {
+		v := t.String()
 		if name, ok := dnsStatusName(v); ok {
 			v = name
 		}

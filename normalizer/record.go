@@ -6,31 +6,40 @@ import "time"
 type vkind uint8
 
 const (
-	vStr        vkind = iota + 1 // s
-	vConst                       // box: a constant, stored in an interface without an allocation
-	vInt                         // n
-	vBool                        // n != 0
-	vList                        // list, possibly empty
-	vConstList                   // consts, possibly empty
-	vHashes                      // the pairs in Normalizer.hashes, possibly none
-	vEventData                   // the live fields of Normalizer.ed
-	vAnswers                     // Normalizer.answers
-	vResolvedIP                  // Normalizer.resolved
-	vProblems                    // Normalizer.problems
-	vMillis                      // t, written as formatMillis writes it
-	vDecimal                     // uint64(n), written in decimal
+	vStr         vkind = iota + 1 // t
+	vConst                        // box: a constant, stored in an interface without an allocation
+	vInt                          // n
+	vBool                         // n != 0
+	vList                         // list, possibly empty
+	vTextList                     // texts, possibly empty
+	vConstList                    // consts, possibly empty
+	vHashes                       // the pairs in Normalizer.hashes, possibly none
+	vEventData                    // the live fields of Normalizer.ed
+	vAnswers                      // Normalizer.answers
+	vResolvedIP                   // Normalizer.resolved
+	vProblems                     // Normalizer.problems
+	vMillis                       // tm, written as formatMillis writes it
+	vDecimal                      // uint64(n), written in decimal
+	vCommunityID                  // Normalizer.communityID
 )
 
 // val is one field's value. Times and numbers that the document holds as
-// strings are kept as they are and rendered only when written, which the
-// msgpack writer does without allocating.
+// strings are kept as numbers and rendered only when written, which the
+// msgpack writer does without allocating. Lists are apart (lists), so
+// that the values the mapping touches for every event stay few cache
+// lines.
 type val struct {
-	kind   vkind
-	s      string
-	n      int64
-	t      time.Time
-	box    any
+	kind vkind
+	t    text
+	n    int64 // vInt, vBool, vDecimal; vMillis: milliseconds since 1970
+	box  any
+}
+
+// lists are the elements of a list field; they keep their backing arrays
+// from one event to the next.
+type lists struct {
 	list   []string
+	texts  []text
 	consts []any
 }
 
@@ -38,8 +47,9 @@ type val struct {
 // key and a bit per key that is set. Lists keep their backing arrays from
 // one event to the next.
 type record struct {
-	set  [(numKeys + 63) / 64]uint64
-	vals [numKeys]val
+	set   [(numKeys + 63) / 64]uint64
+	vals  [numKeys]val
+	lists [numKeys]lists
 }
 
 func (r *record) reset() { r.set = [len(r.set)]uint64{} }
@@ -53,19 +63,28 @@ func (r *record) mark(k key) *val {
 
 func (r *record) setStr(k key, s string) {
 	v := r.mark(k)
-	v.kind, v.s = vStr, s
+	v.kind, v.t = vStr, plain(s)
 }
 
-// setConst stores a constant; callers pass a constant (or a value from a
-// table of constants), so the interface holds it without an allocation.
+func (r *record) setText(k key, t text) {
+	v := r.mark(k)
+	v.kind, v.t = vStr, t
+}
+
+// setConst stores a string constant; callers pass a constant (or a value
+// from a table of constants), so the interface holds it without an
+// allocation, for the event.Document. The msgpack writer reads the string.
 func (r *record) setConst(k key, c any) {
 	v := r.mark(k)
-	v.kind, v.box = vConst, c
+	v.kind, v.box, v.t = vConst, c, plain(c.(string))
 }
 
-func (r *record) setMillis(k key, t time.Time) {
+func (r *record) setMillis(k key, t time.Time) { r.setUnixMilli(k, t.UnixMilli()) }
+
+// setUnixMilli stores a time given in milliseconds since 1970.
+func (r *record) setUnixMilli(k key, ms int64) {
 	v := r.mark(k)
-	v.kind, v.t = vMillis, t
+	v.kind, v.n = vMillis, ms
 }
 
 func (r *record) setDecimal(k key, n uint64) {
@@ -88,7 +107,7 @@ func (r *record) setBool(k key, b bool) {
 
 func (r *record) setKind(k key, kind vkind) { r.mark(k).kind = kind }
 
-// str returns a string field, constant or not.
+// str returns a string field, constant or not, as it is written.
 func (r *record) str(k key) (string, bool) {
 	if !r.has(k) {
 		return "", false
@@ -96,10 +115,12 @@ func (r *record) str(k key) (string, bool) {
 	v := &r.vals[k]
 	switch v.kind {
 	case vStr:
-		return v.s, true
+		if v.t.form == asIs {
+			return v.t.s, true
+		}
+		return v.t.String(), true
 	case vConst:
-		s, ok := v.box.(string)
-		return s, ok
+		return v.t.s, true
 	}
 	return "", false
 }
@@ -114,13 +135,18 @@ func (r *record) int(k key) (int64, bool) {
 // newList starts an empty list at k and returns it for appending; store
 // the result back with setList.
 func (r *record) newList(k key) []string {
-	v := r.mark(k)
-	v.kind = vList
-	v.list = v.list[:0]
-	return v.list
+	r.mark(k).kind = vList
+	return r.lists[k].list[:0]
 }
 
-func (r *record) setList(k key, list []string) { r.vals[k].list = list }
+func (r *record) setList(k key, list []string) { r.lists[k].list = list }
+
+// setTexts stores a list of texts.
+func (r *record) setTexts(k key, t []text) {
+	r.mark(k).kind = vTextList
+	l := &r.lists[k]
+	l.texts = append(l.texts[:0], t...)
+}
 
 // appendUnique appends s to the list at k unless it is already there, as
 // the append processor with allow_duplicates: false does.
@@ -129,18 +155,18 @@ func (r *record) appendUnique(k key, s string) {
 		r.setList(k, append(r.newList(k), s))
 		return
 	}
-	v := &r.vals[k]
-	for _, x := range v.list {
+	l := &r.lists[k]
+	for _, x := range l.list {
 		if x == s {
 			return
 		}
 	}
-	v.list = append(v.list, s)
+	l.list = append(l.list, s)
 }
 
 // setConsts stores a list of constants.
 func (r *record) setConsts(k key, c ...any) {
-	v := r.mark(k)
-	v.kind = vConstList
-	v.consts = append(v.consts[:0], c...)
+	r.mark(k).kind = vConstList
+	l := &r.lists[k]
+	l.consts = append(l.consts[:0], c...)
 }

@@ -25,11 +25,20 @@ type Flow struct {
 	SourcePort, DestinationPort uint16
 }
 
+// Len is the length of a Community ID.
+const Len = len("1:") + 28
+
 // ID returns the flow's Community ID ("1:" followed by the base64 of the
 // SHA-1 digest) for the given seed. Both directions of a flow give the same
 // id. IPv4-mapped IPv6 addresses hash as the IPv4 address they carry, as
 // Elasticsearch's processor does (Java turns them into IPv4 addresses).
 func ID(f Flow, seed uint16) string {
+	var out [Len]byte
+	return string(AppendID(out[:0], f, seed))
+}
+
+// AppendID appends the flow's Community ID, as ID returns it, to dst.
+func AppendID(out []byte, f Flow, seed uint16) []byte {
 	src, dst := f.Source.Unmap(), f.Destination.Unmap()
 	sport, dport := f.SourcePort, f.DestinationPort
 	ports := hasPorts(f.Protocol)
@@ -65,10 +74,7 @@ func ID(f Flow, seed uint16) string {
 		b = binary.BigEndian.AppendUint16(b, dport)
 	}
 	sum := sha1.Sum(b)
-	var out [2 + 28]byte
-	copy(out[:], "1:")
-	base64.StdEncoding.Encode(out[2:], sum[:])
-	return string(out[:])
+	return base64.StdEncoding.AppendEncode(append(out, "1:"...), sum[:])
 }
 
 // ProtocolNumber resolves a transport name (tcp, udp, icmp, ipv6-icmp, …,
