@@ -1,6 +1,7 @@
 package normalizer
 
 import (
+	"encoding/binary"
 	"strconv"
 	"strings"
 	"time"
@@ -16,26 +17,40 @@ import (
 // GUIDs and hex integers keep their bytes and only say how they are
 // written (text); a timestamp, rare in EventData, is rewritten at once.
 func canonicalText(v string) text {
-	if len(v) == 0 {
-		return plain(v)
+	if t, ok := guidOrHex(v); ok {
+		return t
 	}
-	switch c := v[0]; {
-	case c == '{' || isHex(c):
-		if f, ok := guidFormOf(v); ok {
-			return text{s: v, form: f}
-		}
-		if c == '0' && len(v) > 2 && v[1] == 'x' {
-			if f, ok := hexFormOf(v); ok {
-				return text{s: v, form: f}
-			}
-		}
-		if len(v) >= 15 && isDigit(c) {
-			if t, ok := canonicalTime(v); ok {
-				return plain(t)
-			}
+	return timeOrPlain(v)
+}
+
+// timeOrPlain is canonicalText for a value that is neither a GUID nor a
+// hex integer.
+func timeOrPlain(v string) text {
+	if len(v) >= 15 && isDigit(v[0]) {
+		if t, ok := canonicalTime(v); ok {
+			return plain(t)
 		}
 	}
 	return plain(v)
+}
+
+// guidOrHex is canonicalText for a GUID or a hex integer; ok is false for
+// any other value.
+func guidOrHex(v string) (text, bool) {
+	if len(v) < 3 {
+		return text{}, false
+	}
+	if c := v[0]; c == '{' || isHex(c) {
+		if f, ok := guidFormOf(v); ok {
+			return text{s: v, form: f}, true
+		}
+		if c == '0' && v[1] == 'x' {
+			if f, ok := hexFormOf(v); ok {
+				return text{s: v, form: f}, true
+			}
+		}
+	}
+	return text{}, false
 }
 
 // canonical is canonicalText written out.
@@ -63,23 +78,46 @@ func guidFormOf(v string) (form, bool) {
 	if v[8] != '-' || v[13] != '-' || v[18] != '-' || v[23] != '-' {
 		return asIs, false
 	}
-	// Every digit must be hex (all keeps hexDigit); any upper-case one
-	// sets upperHex in some.
-	all, some := byte(hexDigit), byte(0)
-	for _, group := range [...]string{v[0:8], v[9:13], v[14:18], v[19:23], v[24:36]} {
-		for i := 0; i < len(group); i++ {
-			c := hexClass[group[i]]
-			all &= c
-			some |= c
+	// The 32 digits, eight at a time: 0-7, 9-12 and 14-17, 19-22 and
+	// 24-27, 28-35.
+	words := [4]uint64{
+		le64(v[0:8]),
+		uint64(le32(v[9:13])) | uint64(le32(v[14:18]))<<32,
+		uint64(le32(v[19:23])) | uint64(le32(v[24:28]))<<32,
+		le64(v[28:36]),
+	}
+	upper := false
+	for _, w := range words {
+		hex, up := hexWord(w)
+		if !hex {
+			return asIs, false
 		}
+		upper = upper || up
 	}
-	if all == 0 {
-		return asIs, false
-	}
-	if braced && some&upperHex == 0 {
+	if braced && !upper {
 		return asIs, true
 	}
 	return guidForm, true
+}
+
+func le64(s string) uint64 { return binary.LittleEndian.Uint64([]byte(s)) }
+func le32(s string) uint32 { return binary.LittleEndian.Uint32([]byte(s)) }
+
+// hexWord reports whether the eight bytes of w are all hex digits, and
+// whether any is an upper-case one (A-F).
+func hexWord(w uint64) (hex, upper bool) {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	// inRange has the high bit of each byte of x (all below 0x80) that is
+	// in lo..hi.
+	inRange := func(x uint64, lo, hi byte) uint64 {
+		return (x + (0x80-uint64(lo))*ones) &^ (x + (0x80-uint64(hi)-1)*ones) & highs
+	}
+	if w&highs != 0 {
+		return false, false
+	}
+	digits := inRange(w, '0', '9')
+	letters := inRange(w|0x2020202020202020, 'a', 'f')
+	return digits|letters == highs, inRange(w, 'A', 'F') != 0
 }
 
 // hexClass classifies bytes for guidFormOf: hexDigit for 0-9, a-f and

@@ -226,3 +226,79 @@ func TestHexClass(t *testing.T) {
 		}
 	}
 }
+
+func TestHexWord(t *testing.T) {
+	t.Parallel()
+	check := func(b [8]byte) {
+		hex, upper := true, false
+		for _, c := range b {
+			hex = hex && hexClass[c] != 0
+			upper = upper || hexClass[c]&upperHex != 0
+		}
+		var w uint64
+		for i := 7; i >= 0; i-- {
+			w = w<<8 | uint64(b[i])
+		}
+		if gotHex, gotUpper := hexWord(w); gotHex != hex || (hex && gotUpper != upper) {
+			t.Fatalf("hexWord(%q) = %v, %v; want %v, %v", b[:], gotHex, gotUpper, hex, upper)
+		}
+	}
+	base := [8]byte{'0', '9', 'a', 'f', 'A', 'F', '5', 'c'}
+	check(base)
+	for i := range 8 {
+		for c := range 256 {
+			b := base
+			b[i] = byte(c)
+			check(b)
+		}
+	}
+}
+
+func TestNeedsEscape(t *testing.T) {
+	t.Parallel()
+	ref := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+				return true
+			}
+		}
+		return false
+	}
+	base := []byte("CORP user.name-1 é ~ab")
+	for n := 0; n <= len(base); n++ {
+		for at := -1; at < n; at++ {
+			for c := range 256 {
+				b := append([]byte(nil), base[:n]...)
+				if at >= 0 {
+					b[at] = byte(c)
+				}
+				if got, want := needsEscape(string(b)), ref(string(b)); got != want {
+					t.Fatalf("needsEscape(%q) = %v, want %v", b, got, want)
+				}
+				if at < 0 {
+					break
+				}
+			}
+		}
+	}
+}
+
+func TestAppendUnixMilli(t *testing.T) {
+	t.Parallel()
+	// Every 37 days, 7 hours and 1,234 ms from year 0 to 9999, and the edges.
+	check := func(tm time.Time) {
+		want := tm.UTC().Format("2006-01-02T15:04:05.000Z")
+		if got := string(appendUnixMilli(nil, tm.UnixMilli())); got != want {
+			t.Fatalf("appendUnixMilli(%v) = %s, want %s", tm, got, want)
+		}
+	}
+	for tm := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC); tm.Year() < 10000; tm = tm.Add(37*24*time.Hour + 7*time.Hour + 1234*time.Millisecond) {
+		check(tm)
+	}
+	for _, tm := range []time.Time{
+		time.Unix(0, 0), time.Unix(-1, 0), time.UnixMilli(-1), time.Date(1969, 12, 31, 23, 59, 59, 999e6, time.UTC),
+		time.Date(-1, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		check(tm)
+	}
+}

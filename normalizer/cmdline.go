@@ -1,6 +1,10 @@
 package normalizer
 
-import "strings"
+import (
+	"encoding/binary"
+	"math/bits"
+	"strings"
+)
 
 // commandLineToArgv splits a Windows command line into arguments exactly as
 // the pipeline's painless script does (a port of Go's pre-1.11
@@ -32,15 +36,14 @@ func readNextArg(cmd string) (arg, rest string) {
 	// text without inner quotes or a backslash before the closing quote:
 	// those are slices of cmd, found without the full rules.
 	if cmd[0] != '"' {
-		for i := 0; i < len(cmd); i++ {
-			switch cmd[i] {
-			case ' ', '\t':
-				return cmd[:i], cmd[i+1:]
-			case '"':
-				return readQuotedArg(cmd)
-			}
+		i := indexArgEnd(cmd)
+		switch {
+		case i < 0:
+			return cmd, ""
+		case cmd[i] == '"':
+			return readQuotedArg(cmd)
 		}
-		return cmd, ""
+		return cmd[:i], cmd[i+1:]
 	}
 	if j := strings.IndexByte(cmd[1:], '"') + 1; j > 0 && cmd[j-1] != '\\' {
 		switch {
@@ -132,4 +135,26 @@ func (a *argBuilder) String() string {
 		return string(a.buf)
 	}
 	return a.cmd[a.start:a.end]
+}
+
+// indexArgEnd is the index of the first space, tab or double quote of s,
+// or -1: eight bytes at a time, as command lines run long.
+func indexArgEnd(s string) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	// zeroes has the high bit of the first zero byte of x set (and maybe
+	// of later ones: only the first counts).
+	zeroes := func(x uint64) uint64 { return (x - ones) &^ x & highs }
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
+		if m := zeroes(x^(' '*ones)) | zeroes(x^('\t'*ones)) | zeroes(x^('"'*ones)); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == ' ' || c == '\t' || c == '"' {
+			return i
+		}
+	}
+	return -1
 }

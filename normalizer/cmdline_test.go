@@ -2,6 +2,7 @@ package normalizer
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -132,4 +133,26 @@ func TestCommandLineMatchesReference(t *testing.T) {
 		}
 	}
 	gen("", 7)
+}
+
+func TestIndexArgEnd(t *testing.T) {
+	t.Parallel()
+	// Every position of every stop byte, among bytes that are near them
+	// (0x00, 0x80-0xff, bytes one off a stop) in strings of up to 40 bytes.
+	fill := "\x00\x1f!#\x08\x0a\x80\xa0\xffabc"
+	for n := 0; n <= 40; n++ {
+		base := []byte(strings.Repeat(fill, 5)[:n])
+		if got, want := indexArgEnd(string(base)), strings.IndexAny(string(base), " \t\""); got != want {
+			t.Fatalf("indexArgEnd(%q) = %d, want %d", base, got, want)
+		}
+		for at := 0; at < n; at++ {
+			for _, stop := range []byte{' ', '\t', '"'} {
+				b := append([]byte(nil), base...)
+				b[at] = stop
+				if got, want := indexArgEnd(string(b)), strings.IndexAny(string(b), " \t\""); got != want {
+					t.Fatalf("indexArgEnd(%q) = %d, want %d", b, got, want)
+				}
+			}
+		}
+	}
 }

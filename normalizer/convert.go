@@ -1,6 +1,7 @@
 package normalizer
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -136,14 +137,39 @@ func formatMillis(t time.Time) string {
 }
 
 // appendMillis is formatMillis appending to b.
-func appendMillis(b []byte, t time.Time) []byte {
-	t = t.UTC()
-	year, month, day := t.Date()
+func appendMillis(b []byte, t time.Time) []byte { return appendUnixMilli(b, t.UnixMilli()) }
+
+// appendUnixMilli is appendMillis for a time in milliseconds since 1970,
+// by calendar arithmetic (H. Hinnant's civil_from_days) rather than
+// through time.Time.
+func appendUnixMilli(b []byte, ms int64) []byte {
+	days, msOfDay := ms/86400000, ms%86400000
+	if msOfDay < 0 {
+		days, msOfDay = days-1, msOfDay+86400000
+	}
+	z := days + 719468
+	era := z
+	if era < 0 {
+		era -= 146096
+	}
+	era /= 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	day := doy - (153*mp+2)/5 + 1
+	month := mp + 3
+	if month > 12 {
+		month -= 12
+	}
+	year := yoe + era*400
+	if month <= 2 {
+		year++
+	}
 	if year < 0 || year > 9999 {
 		// Outside four digits the layout decides the form; rare enough.
-		return t.AppendFormat(b, "2006-01-02T15:04:05.000Z")
+		return time.UnixMilli(ms).UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
 	}
-	hour, minute, sec := t.Clock()
 	d := [24]byte{4: '-', 7: '-', 10: 'T', 13: ':', 16: ':', 19: '.', 23: 'Z'}
 	digits := func(at, n, width int) {
 		for i := at + width - 1; i >= at; i-- {
@@ -151,13 +177,13 @@ func appendMillis(b []byte, t time.Time) []byte {
 			n /= 10
 		}
 	}
-	digits(0, year, 4)
+	digits(0, int(year), 4)
 	digits(5, int(month), 2)
-	digits(8, day, 2)
-	digits(11, hour, 2)
-	digits(14, minute, 2)
-	digits(17, sec, 2)
-	digits(20, t.Nanosecond()/int(time.Millisecond), 3)
+	digits(8, int(day), 2)
+	digits(11, int(msOfDay/3600000), 2)
+	digits(14, int(msOfDay/60000%60), 2)
+	digits(17, int(msOfDay/1000%60), 2)
+	digits(20, int(msOfDay%1000), 3)
 	return append(b, d[:]...)
 }
 
@@ -166,14 +192,7 @@ func appendMillis(b []byte, t time.Time) []byte {
 // so a backslash or quote comes out escaped; the pipeline's templates do
 // that to user names, and so must we.
 func mustache(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
-			clean = false
-			break
-		}
-	}
-	if clean {
+	if !needsEscape(s) {
 		return s
 	}
 	const hex = "0123456789ABCDEF"
@@ -207,6 +226,29 @@ func mustache(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// needsEscape reports whether s holds a control character, a quote or a
+// backslash, eight bytes at a time.
+func needsEscape(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(x uint64) uint64 { return (x - ones) &^ x & highs }
+	for len(s) >= 8 {
+		x := binary.LittleEndian.Uint64([]byte(s[:8]))
+		// Bytes below 0x20 (those without the high bit, minus 0x20, borrow
+		// into it), quotes and backslashes.
+		control := (x - 0x20*ones) &^ x & highs
+		if control|zero(x^('"'*ones))|zero(x^('\\'*ones)) != 0 {
+			return true
+		}
+		s = s[8:]
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			return true
+		}
+	}
+	return false
 }
 
 // javaSplit splits like Java's String.split with limit 0 on a one-character

@@ -3,7 +3,6 @@ package normalizer
 import (
 	"math/bits"
 	"strconv"
-	"time"
 
 	"github.com/weft-dev/weft/event"
 )
@@ -138,7 +137,7 @@ func (n *Normalizer) eachString(keys []key, assign bool, arena string) {
 func (n *Normalizer) appendScalar(b []byte, v *val) []byte {
 	switch v.kind {
 	case vMillis:
-		return appendMillis(b, time.UnixMilli(v.n))
+		return appendUnixMilli(b, v.n)
 	case vDecimal:
 		return strconv.AppendUint(b, uint64(v.n), 10)
 	case vCommunityID:

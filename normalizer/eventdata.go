@@ -229,6 +229,9 @@ type field struct {
 }
 
 func sortKey(name string) uint64 {
+	if len(name) >= 8 {
+		return binary.BigEndian.Uint64([]byte(name[:8]))
+	}
 	var b [8]byte
 	copy(b[:], name)
 	return binary.BigEndian.Uint64(b[:])
@@ -277,7 +280,19 @@ func (d *eventData) load(data []event.Field) (dups []string) {
 		if name == "" || name == "Data" {
 			name = "param" + strconv.Itoa(i+1)
 		}
-		t := canonicalText(removeWindowsLineEndings(value))
+		// Most values are none of the forms canonicalText rewrites and
+		// have no line ending: tell them without a call.
+		var t text
+		switch l := len(value); {
+		case l == 36 || l == 38 || (l > 2 && value[0] == '0' && value[1] == 'x'):
+			t = loadValue(value)
+		case hasNewline(value):
+			t = canonicalText(removeWindowsLineEndings(value))
+		case l >= 15 && isDigit(value[0]):
+			t = timeOrPlain(value)
+		default:
+			t = plain(value)
+		}
 		if s < numSlots {
 			if d.at[s] != 0 {
 				dups = append(dups, name)
@@ -306,6 +321,18 @@ func (d *eventData) add(name string, t text) {
 	}
 	f := &d.fields[i]
 	f.name, f.value.s, f.value.form, f.gone = name, t.s, t.form, false
+}
+
+// loadValue is canonicalText(removeWindowsLineEndings(v)), looking at v as
+// few times as it can: a GUID or a hex integer has no line ending.
+func loadValue(v string) text {
+	if t, ok := guidOrHex(v); ok {
+		return t
+	}
+	if w := removeWindowsLineEndings(v); len(w) != len(v) {
+		return canonicalText(w)
+	}
+	return timeOrPlain(v)
 }
 
 func removeWindowsLineEndings(s string) string {
@@ -385,22 +412,26 @@ func (d *eventData) removeEmpty() {
 // hasNewline is strings.IndexByte(s, '\n') >= 0 without the call, eight
 // bytes at a time, for the short values most EventData fields hold.
 func hasNewline(s string) bool {
-	if len(s) > 64 {
-		return strings.IndexByte(s, '\n') >= 0
-	}
 	const ones, highs, newlines = 0x0101010101010101, 0x8080808080808080, 0x0a0a0a0a0a0a0a0a
-	for len(s) >= 8 {
-		// A zero byte of x is a newline of s.
-		x := binary.LittleEndian.Uint64([]byte(s[:8])) ^ newlines
-		if (x-ones)&^x&highs != 0 {
+	// A zero byte of x is a newline of s.
+	newline := func(x uint64) bool { x ^= newlines; return (x-ones)&^x&highs != 0 }
+	switch {
+	case len(s) > 64:
+		return strings.IndexByte(s, '\n') >= 0
+	case len(s) < 8:
+		for i := 0; i < len(s); i++ {
+			if s[i] == '\n' {
+				return true
+			}
+		}
+		return false
+	}
+	// The last word overlaps the one before it when the length is not a
+	// multiple of eight.
+	for i := 0; i+8 < len(s); i += 8 {
+		if newline(binary.LittleEndian.Uint64([]byte(s[i : i+8]))) {
 			return true
 		}
-		s = s[8:]
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			return true
-		}
-	}
-	return false
+	return newline(binary.LittleEndian.Uint64([]byte(s[len(s)-8:])))
 }

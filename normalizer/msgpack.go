@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math"
 	"strconv"
-	"time"
 )
 
 // The msgpack writer produces, byte for byte, what bus.Encode writes for the
@@ -101,7 +100,7 @@ func (n *Normalizer) appendValue(b []byte, k key) []byte {
 		return appendBool(b, v.n != 0)
 	case vMillis:
 		var buf [32]byte
-		return appendBytesAsString(b, appendMillis(buf[:0], time.UnixMilli(v.n)))
+		return appendBytesAsString(b, appendUnixMilli(buf[:0], v.n))
 	case vDecimal:
 		var buf [20]byte
 		return appendBytesAsString(b, strconv.AppendUint(buf[:0], uint64(v.n), 10))

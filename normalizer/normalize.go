@@ -61,6 +61,8 @@ type Normalizer struct {
 	// The last provider GUID seen and its canonical form.
 	providerGUID, providerCanon string
 
+	plans [numPlans][]op
+
 	// The writers' layouts and scratch.
 	layouts map[[len(record{}.set)]uint64]*layout
 	keys    []key
@@ -73,13 +75,17 @@ type Normalizer struct {
 // New returns a Normalizer.
 func New() *Normalizer {
 	s := newSchema()
-	return &Normalizer{
+	n := &Normalizer{
 		schema:  s,
 		hostIDs: make(map[string]string),
 		layouts: make(map[[len(record{}.set)]uint64]*layout),
 		counts:  make([]uint16, len(s.nodes)),
 		maps:    make([]map[string]any, len(s.nodes)),
 	}
+	for p := range n.plans {
+		n.plans[p] = newPlan(p)
+	}
+	return n
 }
 
 // Normalize is New().Normalize(r), for a single event; a stream of events
@@ -170,7 +176,8 @@ func (n *Normalizer) problem(msg string) { n.problems = append(n.problems, msg) 
 // event.* it sets, @timestamp from TimeCreated, log.level, and host.*.
 func (n *Normalizer) winlogbeat() {
 	r, rec := n.r, &n.rec
-	n.sysmon = strings.EqualFold(r.Provider, sysmonProvider) || strings.EqualFold(r.Channel, sysmonChannel)
+	// Exactly Sysmon's spelling, almost always: compared before folding case.
+	n.sysmon = r.Provider == sysmonProvider || strings.EqualFold(r.Provider, sysmonProvider) || strings.EqualFold(r.Channel, sysmonChannel)
 
 	rec.setConst(kECSVersion, ecsVersion)
 	// channel, computer_name and record_id are always set: the document's
@@ -311,7 +318,7 @@ func (n *Normalizer) finishEventData() {
 	}
 	out := n.order[:0]
 	for k, i := range n.order {
-		if k > 0 && n.ed.fields[i].name == n.ed.fields[n.order[k-1]].name {
+		if f, prev := &n.ed.fields[i], &n.ed.fields[n.order[max(k-1, 0)]]; k > 0 && f.sortKey == prev.sortKey && f.name == prev.name {
 			n.repeated(n.ed.fields[i].name)
 			continue
 		}

@@ -100,9 +100,13 @@ func (n *Normalizer) pipeline() {
 		}
 	}
 
-	n.processFields(hashes)
-	n.fileFields(hashes)
-	n.networkFields()
+	if hashes {
+		n.moveHashesOf()
+	}
+	n.runPlan()
+	n.processScripts()
+	n.fileScripts()
+	n.networkSets()
 	if !n.dnsFields() {
 		return
 	}
@@ -188,37 +192,145 @@ func (n *Normalizer) moveHashes(k, imphash key) {
 	}
 }
 
-func (n *Normalizer) processFields(hashes bool) {
-	rec := &n.rec
-	switch n.code {
-	case "1", "23", "24", "25":
-		if hashes {
-			n.moveHashes(kProcessHash, kProcessPEImphash)
-		}
+// op is one rename, copy or conversion of an EventData field into the
+// document.
+type op struct {
+	kind opKind
+	s    slot
+	k    key
+}
+
+type opKind uint8
+
+const (
+	opRename opKind = iota
+	opCopy
+	opLong
+	opPort
+	opSourceIP
+	opDestinationIP
+)
+
+// Plans: the ops for event 7, for event 22, and for every other event.
+const (
+	planOther = iota
+	planImageLoad
+	planDNS
+	numPlans
+)
+
+func planOf(code string) int {
+	switch code {
+	case "7":
+		return planImageLoad
+	case "22":
+		return planDNS
 	}
-	n.rename(sProcessGuid, kProcessEntityID)
-	n.convertLong(sProcessId, kProcessPID)
-	n.rename(sImage, kProcessExecutable)
-	n.rename(sSourceProcessGuid, kProcessEntityID)
-	n.rename(sSourceProcessGUID, kProcessEntityID)
-	n.convertLong(sSourceProcessId, kProcessPID)
-	n.convertLong(sSourceThreadId, kProcessThreadID)
-	n.rename(sSourceImage, kProcessExecutable)
-	n.rename(sDestination, kProcessExecutable)
-	n.rename(sCommandLine, kProcessCommandLine)
-	n.rename(sCurrentDirectory, kProcessWorkingDirectory)
-	n.rename(sParentProcessGuid, kParentEntityID)
-	n.convertLong(sParentProcessId, kParentPID)
-	n.rename(sParentImage, kParentExecutable)
-	n.rename(sParentCommandLine, kParentCommandLine)
-	if n.code != "7" {
-		n.rename(sOriginalFileName, kProcessPEOriginalFileName)
-		n.copyTo(sCompany, kProcessPECompany)
-		n.copyTo(sDescription, kProcessPEDescription)
-		n.copyTo(sFileVersion, kProcessPEFileVersion)
-		n.copyTo(sProduct, kProcessPEProduct)
+	return planOther
+}
+
+// newPlan lists, in the pipeline's order, its renames, copies and
+// conversions of EventData into process.*, file.*, network.*, source.*,
+// destination.* and dns.question.name for one plan. The three groups touch
+// different fields and keys, so running them one after the other, and the
+// scripts that read their results afterwards, is what the pipeline does;
+// what differs between events (event 7's PE fields go to file.pe, event
+// 22's port names are not renamed) is decided once here, and running a
+// plan skips the fields an event does not carry with one bit test.
+func newPlan(plan int) []op {
+	var p []op
+	add := func(kind opKind, s slot, k key) { p = append(p, op{kind: kind, s: s, k: k}) }
+	pe := func(k [5]key) {
+		add(opRename, sOriginalFileName, k[0])
+		add(opCopy, sCompany, k[1])
+		add(opCopy, sDescription, k[2])
+		add(opCopy, sFileVersion, k[3])
+		add(opCopy, sProduct, k[4])
 	}
 
+	add(opRename, sProcessGuid, kProcessEntityID)
+	add(opLong, sProcessId, kProcessPID)
+	add(opRename, sImage, kProcessExecutable)
+	add(opRename, sSourceProcessGuid, kProcessEntityID)
+	add(opRename, sSourceProcessGUID, kProcessEntityID)
+	add(opLong, sSourceProcessId, kProcessPID)
+	add(opLong, sSourceThreadId, kProcessThreadID)
+	add(opRename, sSourceImage, kProcessExecutable)
+	add(opRename, sDestination, kProcessExecutable)
+	add(opRename, sCommandLine, kProcessCommandLine)
+	add(opRename, sCurrentDirectory, kProcessWorkingDirectory)
+	add(opRename, sParentProcessGuid, kParentEntityID)
+	add(opLong, sParentProcessId, kParentPID)
+	add(opRename, sParentImage, kParentExecutable)
+	add(opRename, sParentCommandLine, kParentCommandLine)
+	if plan != planImageLoad {
+		pe([5]key{kProcessPEOriginalFileName, kProcessPECompany, kProcessPEDescription, kProcessPEFileVersion, kProcessPEProduct})
+	}
+
+	add(opRename, sTargetFilename, kFilePath)
+	add(opRename, sDevice, kFilePath)
+	add(opRename, sPipeName, kFileName)
+	add(opRename, sImageLoaded, kFilePath)
+	add(opCopy, sSignature, kFileSignatureSubject)
+	add(opCopy, sSignatureStatus, kFileSignatureStatus)
+	if plan == planImageLoad {
+		pe([5]key{kFilePEOriginalFileName, kFilePECompany, kFilePEDescription, kFilePEFileVersion, kFilePEProduct})
+	}
+
+	add(opRename, sProtocol, kNetworkTransport)
+	if plan != planDNS {
+		add(opRename, sDestinationPortName, kNetworkProtocol)
+		add(opRename, sSourcePortName, kNetworkProtocol)
+	}
+	add(opSourceIP, sSourceIp, kSourceIP)
+	add(opRename, sSourceHostname, kSourceDomain)
+	add(opPort, sSourcePort, kSourcePort)
+	add(opDestinationIP, sDestinationIp, kDestinationIP)
+	add(opRename, sDestinationHostname, kDestinationDomain)
+	add(opPort, sDestinationPort, kDestinationPort)
+	add(opRename, sQueryName, kDNSQuestionName)
+	return p
+}
+
+// runPlan runs the event's plan.
+func (n *Normalizer) runPlan() {
+	present := n.ed.present
+	for _, o := range n.plans[planOf(n.code)] {
+		if present&(1<<o.s) == 0 {
+			continue
+		}
+		switch o.kind {
+		case opRename:
+			n.rename(o.s, o.k)
+		case opCopy:
+			n.copyTo(o.s, o.k)
+		case opLong:
+			n.convertLong(o.s, o.k)
+		case opPort:
+			n.convertPort(o.s, o.k)
+		case opSourceIP:
+			n.convertIP(o.s, o.k, &n.srcAddr)
+		case opDestinationIP:
+			n.convertIP(o.s, o.k, &n.dstAddr)
+		}
+	}
+}
+
+// moveHashesOf moves the parsed Hashes to process.hash or file.hash, by
+// event ID, as the pipeline's two renames of _temp.hashes do.
+func (n *Normalizer) moveHashesOf() {
+	switch n.code {
+	case "1", "23", "24", "25":
+		n.moveHashes(kProcessHash, kProcessPEImphash)
+	case "6", "7", "15", "26", "29":
+		n.moveHashes(kFileHash, kFilePEImphash)
+	}
+}
+
+// processScripts are the pipeline's scripts that split command lines
+// into args and take process names from executables.
+func (n *Normalizer) processScripts() {
+	rec := &n.rec
 	for _, p := range [2]struct{ cmd, args, count key }{
 		{kProcessCommandLine, kProcessArgs, kProcessArgsCount},
 		{kParentCommandLine, kParentArgs, kParentArgsCount},
@@ -243,27 +355,10 @@ func (n *Normalizer) processFields(hashes bool) {
 	}
 }
 
-func (n *Normalizer) fileFields(hashes bool) {
+// fileScripts sets file.code_signature.valid and the file script's name,
+// directory and extension.
+func (n *Normalizer) fileScripts() {
 	rec := &n.rec
-	switch n.code {
-	case "6", "7", "15", "26", "29":
-		if hashes {
-			n.moveHashes(kFileHash, kFilePEImphash)
-		}
-	}
-	n.rename(sTargetFilename, kFilePath)
-	n.rename(sDevice, kFilePath)
-	n.rename(sPipeName, kFileName)
-	n.rename(sImageLoaded, kFilePath)
-	n.copyTo(sSignature, kFileSignatureSubject)
-	n.copyTo(sSignatureStatus, kFileSignatureStatus)
-	if n.code == "7" {
-		n.rename(sOriginalFileName, kFilePEOriginalFileName)
-		n.copyTo(sCompany, kFilePECompany)
-		n.copyTo(sDescription, kFilePEDescription)
-		n.copyTo(sFileVersion, kFilePEFileVersion)
-		n.copyTo(sProduct, kFilePEProduct)
-	}
 	// The pipeline sets file.code_signature.signed only when Signed == true,
 	// a boolean; event_data holds the string "true", so it never does.
 	if v, ok := n.ed.get(sSignatureStatus); ok && v == "Valid" {
@@ -284,22 +379,13 @@ func (n *Normalizer) fileFields(hashes bool) {
 	}
 }
 
-func (n *Normalizer) networkFields() {
+// networkSets are the pipeline's set processors of network.protocol (event
+// 22), network.direction and network.type.
+func (n *Normalizer) networkSets() {
 	d, rec := &n.ed, &n.rec
-	n.rename(sProtocol, kNetworkTransport)
-	if n.code != "22" {
-		n.rename(sDestinationPortName, kNetworkProtocol)
-		n.rename(sSourcePortName, kNetworkProtocol)
-	} else {
+	if n.code == "22" {
 		rec.setConst(kNetworkProtocol, "dns")
 	}
-	n.convertIP(sSourceIp, kSourceIP, &n.srcAddr)
-	n.rename(sSourceHostname, kSourceDomain)
-	n.convertPort(sSourcePort, kSourcePort)
-	n.convertIP(sDestinationIp, kDestinationIP, &n.dstAddr)
-	n.rename(sDestinationHostname, kDestinationDomain)
-	n.convertPort(sDestinationPort, kDestinationPort)
-	n.rename(sQueryName, kDNSQuestionName)
 	if v, ok := d.get(sInitiated); ok {
 		switch v {
 		case "true":

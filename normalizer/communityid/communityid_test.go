@@ -58,6 +58,13 @@ func TestIDBaseline(t *testing.T) {
 		if got := ID(f, 1); got != v.seed1 {
 			t.Errorf("ID(%d %s:%d -> %s:%d, seed 1) = %s, want %s", v.proto, v.saddr, v.sport, v.daddr, v.dport, got, v.seed1)
 		}
+		var buf [Len]byte
+		if got := AppendID(append(buf[:0], "x"...), f, 0); string(got) != "x"+v.seed0 {
+			t.Errorf("AppendID(%d %s:%d -> %s:%d) = %s, want x%s", v.proto, v.saddr, v.sport, v.daddr, v.dport, got, v.seed0)
+		}
+		if len(v.seed0) != Len {
+			t.Errorf("%s is not Len (%d) long", v.seed0, Len)
+		}
 	}
 }
 
