@@ -28,6 +28,9 @@ const maxNDJSONLine = 16 << 20
 type docSource struct {
 	stdin  io.Reader
 	report func(error)
+	// norm is kept across events: a Normalizer caches what it works out
+	// per kind of event.
+	norm *normalizer.Normalizer
 
 	files, events, errors, normProblems int
 }
@@ -174,7 +177,10 @@ func (s *docSource) readStdin(ctx context.Context, emit func(event.Document) err
 // event.
 func (s *docSource) readEvents(ctx context.Context, in collector.Input, stdin io.Reader, emit func(event.Document) error) error {
 	_, err := collector.Read(ctx, in, stdin, collector.Options{}, func(r *event.Raw) error {
-		doc, err := normalizer.Normalize(r)
+		if s.norm == nil {
+			s.norm = normalizer.New()
+		}
+		doc, err := s.norm.Normalize(r)
 		if err != nil {
 			s.normProblems++
 		}
