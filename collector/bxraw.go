@@ -12,12 +12,14 @@ import (
 )
 
 // rawPlan is where a template puts each field of event.Raw: the content or
-// attribute of the System element that holds it, and the EventData values
-// in order. A template gets one only when its event is of the usual shape
-// (one <Event>, its <System> fixed by the template, its <EventData> fixed
-// too or brought by one substitution as a template of its own, no
-// UserData): then a record becomes an event.Raw without any element being
-// built, and the result is the same as toRaw's over the elements.
+// attribute of the System element that holds it, and the EventData
+// and UserData values in order. A template gets one only when its event is
+// of the usual shape (one <Event>, its <System> fixed by the template, its
+// <EventData> or <UserData> fixed too or brought by one substitution as a
+// template of its own): then a record becomes an event.Raw without any
+// element being built, and the result is the same as toRaw's over the
+// elements. What a plan cannot place (arrays outside EventData, elements
+// inside values) sends the record to the element path.
 type rawPlan struct {
 	provider, providerGUID                 src
 	eventID, qualifiers                    src
