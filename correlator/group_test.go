@@ -86,10 +86,16 @@ func TestGroupValidate(t *testing.T) {
 	}
 }
 
+// testGroupTTL is short, so that a crash is taken over within the test,
+// but long enough that a heartbeat delayed by a loaded CI machine (a beat
+// is due every TTL/3) does not pass for a crash and move partitions in
+// the middle of a test.
+const testGroupTTL = 3 * time.Second
+
 // groupOpts are the options of member of group name in these tests.
 func groupOpts(name, member string) []StageOption {
 	return []StageOption{
-		WithGroup(Group{Name: name, TTL: time.Second, Member: member}),
+		WithGroup(Group{Name: name, TTL: testGroupTTL, Member: member}),
 		WithRebuild(2 * time.Minute),
 		WithAlertDedup("test-alert-ids", time.Hour),
 	}
@@ -236,7 +242,7 @@ func TestGroupCrash(t *testing.T) {
 	crashed := time.Now()
 	ba.Conn().Close() // no goodbye: announcement and leases stay until the TTL
 	waitFor(t, "the survivor to own every partition", func() bool { return len(c.stage.Owned()) == n })
-	t.Logf("takeover after a crash took %s (TTL 1s)", time.Since(crashed).Round(time.Millisecond))
+	t.Logf("takeover after a crash took %s (TTL %s)", time.Since(crashed).Round(time.Millisecond), testGroupTTL)
 	a.abandon()
 	waitFor(t, "the partial sequence rebuilt", func() bool { return c.pending() == 1 })
 	publishDocs(t, srv, sysmonProcess(host, t0.Add(5*time.Second), 2002))
