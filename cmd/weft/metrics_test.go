@@ -88,20 +88,7 @@ func TestRunMetrics(t *testing.T) {
 	}}
 	ctx, cancel := context.WithCancel(testContext(t))
 	defer cancel()
-	done := make(chan int, 1)
-	go func() {
-		code, _, e := runWeft(t, ctx, a, "run", "--config", cfg, "--metrics-listen", "127.0.0.1:0")
-		if code != 0 {
-			t.Log(e)
-		}
-		done <- code
-	}()
-	var addr string
-	select {
-	case addr = <-addrs:
-	case code := <-done:
-		t.Fatalf("weft run exited %d before serving metrics", code)
-	}
+	addr, done := runWithMetrics(t, ctx, a, addrs, "--config", cfg)
 	select {
 	case <-got:
 	case <-time.After(45 * time.Second):
@@ -213,20 +200,7 @@ func TestReadyzFollowsBus(t *testing.T) {
 	a := &app{metricsReady: func(addr string) { addrs <- addr }}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	done := make(chan int, 1)
-	go func() {
-		code, _, e := runWeft(t, runCtx, a, "run", "--config", cfg, "--nats", url, "--metrics-listen", "127.0.0.1:0")
-		if code != 0 {
-			t.Log(e)
-		}
-		done <- code
-	}()
-	var addr string
-	select {
-	case addr = <-addrs:
-	case code := <-done:
-		t.Fatalf("weft run exited %d before serving metrics", code)
-	}
+	addr, done := runWithMetrics(t, runCtx, a, addrs, "--config", cfg, "--nats", url)
 	waitReady := func(want int) {
 		t.Helper()
 		var code int
@@ -287,20 +261,7 @@ query = 'process where process.name == "calc.exe"'
 	a := &app{metricsReady: func(addr string) { addrs <- addr }, hangup: make(chan os.Signal, 1)}
 	ctx, cancel := context.WithCancel(testContext(t))
 	defer cancel()
-	done := make(chan int, 1)
-	go func() {
-		code, _, e := runWeft(t, ctx, a, "run", "--config", cfg, "--metrics-listen", "127.0.0.1:0")
-		if code != 0 {
-			t.Log(e)
-		}
-		done <- code
-	}()
-	var addr string
-	select {
-	case addr = <-addrs:
-	case code := <-done:
-		t.Fatalf("weft run exited %d before serving metrics", code)
-	}
+	addr, done := runWithMetrics(t, ctx, a, addrs, "--config", cfg)
 	seed, err := os.ReadFile("../../correlator/rules/incoming_dcom_lateral_movement_with_mmc.toml")
 	if err != nil {
 		t.Fatal(err)
@@ -329,5 +290,27 @@ query = 'process where process.name == "calc.exe"'
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("weft run exited %d", code)
+	}
+}
+
+// runWithMetrics starts weft run with args and a metrics listener in the
+// background; it returns the listener's address once a has been told it
+// (a's metricsReady sends it on addrs), and the channel of run's exit code.
+func runWithMetrics(t *testing.T, ctx context.Context, a *app, addrs <-chan string, args ...string) (string, <-chan int) {
+	t.Helper()
+	done := make(chan int, 1)
+	go func() {
+		code, _, e := runWeft(t, ctx, a, append(append([]string{"run"}, args...), "--metrics-listen", "127.0.0.1:0")...)
+		if code != 0 {
+			t.Log(e)
+		}
+		done <- code
+	}()
+	select {
+	case addr := <-addrs:
+		return addr, done
+	case code := <-done:
+		t.Fatalf("weft run exited %d before serving metrics", code)
+		return "", nil
 	}
 }
