@@ -8,30 +8,12 @@ import "slices"
 // reads, is not listed.
 func (q *Query) Fields() []string {
 	seen := map[string]bool{}
-	var walk func(e Expr)
-	walk = func(e Expr) {
-		switch x := e.(type) {
-		case *Field:
-			seen[x.Name()] = true
-		case *Binary:
-			walk(x.L)
-			walk(x.R)
-		case *Not:
-			walk(x.X)
-		case *Neg:
-			walk(x.X)
-		case *In:
-			walk(x.X)
-			for _, l := range x.List {
-				walk(l)
+	walk := func(e Expr) {
+		inspect(e, func(e Expr) {
+			if f, ok := e.(*Field); ok {
+				seen[f.Name()] = true
 			}
-		case *PatternMatch:
-			walk(x.X)
-		case *Call:
-			for _, a := range x.Args {
-				walk(a)
-			}
-		}
+		})
 	}
 	event := func(eq *EventQuery) {
 		if eq.Category != "" {
@@ -67,4 +49,33 @@ func (q *Query) Fields() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// inspect calls fn for e and for every expression inside it, parents
+// before children.
+func inspect(e Expr, fn func(Expr)) {
+	if e == nil {
+		return
+	}
+	fn(e)
+	switch x := e.(type) {
+	case *Binary:
+		inspect(x.L, fn)
+		inspect(x.R, fn)
+	case *Not:
+		inspect(x.X, fn)
+	case *Neg:
+		inspect(x.X, fn)
+	case *In:
+		inspect(x.X, fn)
+		for _, l := range x.List {
+			inspect(l, fn)
+		}
+	case *PatternMatch:
+		inspect(x.X, fn)
+	case *Call:
+		for _, a := range x.Args {
+			inspect(a, fn)
+		}
+	}
 }

@@ -18,35 +18,19 @@ import (
 // documents hit its conditions often.
 func literals(q *Query) []any {
 	var out []any
-	var walk func(e Expr)
-	walk = func(e Expr) {
-		switch x := e.(type) {
-		case *Literal:
-			if x.Value != nil {
-				out = append(out, x.Value)
+	walk := func(e Expr) {
+		inspect(e, func(e Expr) {
+			switch x := e.(type) {
+			case *Literal:
+				if x.Value != nil {
+					out = append(out, x.Value)
+				}
+			case *PatternMatch:
+				for _, p := range x.Patterns {
+					out = append(out, p)
+				}
 			}
-		case *Binary:
-			walk(x.L)
-			walk(x.R)
-		case *Not:
-			walk(x.X)
-		case *Neg:
-			walk(x.X)
-		case *In:
-			walk(x.X)
-			for _, l := range x.List {
-				walk(l)
-			}
-		case *PatternMatch:
-			walk(x.X)
-			for _, p := range x.Patterns {
-				out = append(out, p)
-			}
-		case *Call:
-			for _, a := range x.Args {
-				walk(a)
-			}
-		}
+		})
 	}
 	for _, st := range stagesOf(q) {
 		walk(st.Where)
