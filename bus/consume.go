@@ -75,6 +75,9 @@ func (b *Bus) consumer(ctx context.Context, c Consumer) (jetstream.Consumer, err
 	return cons, nil
 }
 
+// ackTimeout bounds the wait for the server to confirm an ack.
+const ackTimeout = 5 * time.Second
+
 // Consume runs h for each message of the consumer, in stream order, until
 // ctx ends. Handler errors are returned to NATS as described on Handler and
 // passed to onErr; they never stop the loop.
@@ -110,7 +113,13 @@ func (b *Bus) Consume(ctx context.Context, c Consumer, h Handler, onErr func(err
 		}
 		// A synchronous ack: when Idle then reports nothing pending, the
 		// work of every message is done, not merely in the ack's flight.
-		if err := msg.DoubleAck(ctx); err != nil && ctx.Err() == nil {
+		// It outlives ctx: a message handled as the stage is being stopped
+		// is done, and an ack lost to the stop would have the server send
+		// it again, AckWait later, to whoever consumes next.
+		ackCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+		err = msg.DoubleAck(ackCtx)
+		cancel()
+		if err != nil {
 			onErr(fmt.Errorf("bus: ack on %s: %w", c.Durable, err))
 		}
 	}

@@ -143,15 +143,21 @@ func (a *app) run(ctx context.Context, cfg *config) error {
 	defer stopReload()
 	a.log.Info().Int("rules", len(rules)).Int("sinks", len(outs)).Int("sources", len(cfg.Sources)).Msg("weft running")
 
+	sourcesDone := make(chan struct{})
 	checkpoints, err := openCheckpoints(ctx, p.bus)
-	if err != nil {
+	switch {
+	case err == nil:
+		go func() {
+			defer close(sourcesDone)
+			a.serveSources(ctx, p.bus, checkpoints, cfg.Sources, live, srcMetrics)
+		}()
+	case ctx.Err() != nil:
+		// Stopped while starting: no source ran, and the stages drain
+		// what they were given, as on any stop.
+		close(sourcesDone)
+	default:
 		return err
 	}
-	sourcesDone := make(chan struct{})
-	go func() {
-		defer close(sourcesDone)
-		a.serveSources(ctx, p.bus, checkpoints, cfg.Sources, live, srcMetrics)
-	}()
 
 	<-ctx.Done()
 	a.log.Info().Msg("stopping: draining in-flight events")
