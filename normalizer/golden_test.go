@@ -44,3 +44,25 @@ func TestGoldenEventIDs(t *testing.T) {
 		}
 	}
 }
+
+// goldenInputs reads every testdata/golden/*.input.json.
+func goldenInputs(t *testing.T) []*event.Raw {
+	t.Helper()
+	inputs, err := filepath.Glob(filepath.Join("testdata", "golden", "*.input.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raws []*event.Raw
+	for _, in := range inputs {
+		data, err := os.ReadFile(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := new(event.Raw)
+		if err := json.Unmarshal(data, r); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		raws = append(raws, r)
+	}
+	return raws
+}

@@ -175,3 +175,77 @@ func TestFieldsCoverDocuments(t *testing.T) {
 		t.Errorf("only %s seen of %d listed: the events did not exercise the mapping", strconv.Itoa(len(seen)), len(listed))
 	}
 }
+
+// TestChannels checks that each channel's description names only fields
+// that documents can hold, and that ChannelOf routes as Channels says.
+func TestChannels(t *testing.T) {
+	t.Parallel()
+	all := map[string]bool{}
+	for _, f := range Fields() {
+		all[f] = true
+	}
+	chans := Channels()
+	if chans[len(chans)-1].Name != "" {
+		t.Errorf("the last channel is %q, want the entry for other channels", chans[len(chans)-1].Name)
+	}
+	for _, c := range chans {
+		for _, f := range c.Fields {
+			if !all[f] {
+				t.Errorf("channel %q lists %s, which Fields() does not", c.Name, f)
+			}
+		}
+		if got := ChannelOf(strings.ToUpper(c.Name)); got.Name != c.Name {
+			t.Errorf("ChannelOf(%q) = %q", strings.ToUpper(c.Name), got.Name)
+		}
+		if !c.Has("winlog.event_data.Anything") || !c.Has("event.code") {
+			t.Errorf("channel %q lacks what every event gets", c.Name)
+		}
+	}
+	sysmon := ChannelOf("Microsoft-Windows-Sysmon/Operational")
+	if !sysmon.HasCategory("process") || !sysmon.Has("process.parent.executable") || sysmon.HasCategory("authentication") {
+		t.Errorf("Sysmon channel: %+v", sysmon)
+	}
+	other := ChannelOf("Application")
+	if other.Has("process.executable") || other.HasCategory("process") {
+		t.Errorf("other channels: %+v", other)
+	}
+}
+
+// TestChannelsCoverDocuments normalizes events of every channel — Sysmon
+// events of every ID with every value they can carry, and the inputs of
+// the goldens — and checks that each document holds only fields, and
+// event.category values, that ChannelOf(its channel) lists.
+func TestChannelsCoverDocuments(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	var raws []*event.Raw
+	for id := 1; id <= 30; id++ {
+		raws = append(raws, &event.Raw{
+			Provider: "Microsoft-Windows-Sysmon", EventID: uint32(id), Version: 5, Level: 4, Task: uint32(id),
+			TimeCreated: at, RecordID: uint64(id), ProcessID: 3000, ThreadID: 3100,
+			Channel: "Microsoft-Windows-Sysmon/Operational", Computer: "WKS.corp.local", UserSID: "S-1-5-18",
+			ProviderGUID: "{5770385F-C22A-43E0-BF4C-06F5698FFBD9}", Data: eventDataValues,
+		})
+	}
+	raws = append(raws, goldenInputs(t)...)
+	n := New()
+	for _, r := range raws {
+		doc, _ := n.Normalize(r)
+		c := ChannelOf(r.Channel)
+		seen := map[string]bool{}
+		leafPaths("", doc, seen)
+		for p := range seen {
+			if !c.Has(p) {
+				t.Errorf("%s event %d: %s is not listed for channel %q", r.Channel, r.EventID, p, c.Name)
+			}
+		}
+		if ev, ok := doc["event"].(map[string]any); ok {
+			cats, _ := ev["category"].([]any)
+			for _, cat := range cats {
+				if !c.HasCategory(cat.(string)) {
+					t.Errorf("%s event %d: category %v is not listed for channel %q", r.Channel, r.EventID, cat, c.Name)
+				}
+			}
+		}
+	}
+}
