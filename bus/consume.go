@@ -67,6 +67,12 @@ func (b *Bus) consumer(ctx context.Context, c Consumer) (jetstream.Consumer, err
 	}
 	if c.StartAfter > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, c.StartAfter+1
+	} else if cur, err := b.js.Consumer(ctx, c.Stream, c.Durable); err == nil {
+		// Where a consumer starts matters only when it is created, and
+		// JetStream refuses to change it: one that ResetConsumer started
+		// after a sequence keeps that start when a later run binds it.
+		old := cur.CachedInfo().Config
+		cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = old.DeliverPolicy, old.OptStartSeq, old.OptStartTime
 	}
 	cons, err := b.js.CreateOrUpdateConsumer(ctx, c.Stream, cfg)
 	if err != nil {

@@ -50,6 +50,77 @@ func (b *Bus) AckFloorOf(ctx context.Context, c Consumer) (AckFloor, error) {
 	return f, nil
 }
 
+// Progress is how far a durable consumer has gone through its stream.
+type Progress struct {
+	// AckFloor: every message up to it has been acknowledged.
+	AckFloor AckFloor
+	// Delivered is the last stream sequence the consumer handed to a
+	// reader, acknowledged or not (0: none); DeliveredStored is when the
+	// stream stored it. A reader that died may have handled any message
+	// between the ack floor and Delivered, or none of them, and a reader
+	// before it may have acknowledged some of them: only a replay through
+	// Delivered is sure to see every message anyone handled.
+	Delivered       uint64
+	DeliveredStored time.Time
+	// Unacked is when the stream stored the first message after the ack
+	// floor: what may never have been handled starts there. Zero when
+	// nothing is outstanding or the message is gone.
+	Unacked time.Time
+}
+
+// ProgressOf reads where a durable consumer stands; the zero Progress when
+// it does not exist yet. Times of messages the stream no longer holds are
+// the consumer's own (its last acknowledgement, its last delivery).
+func (b *Bus) ProgressOf(ctx context.Context, c Consumer) (Progress, error) {
+	cons, err := b.js.Consumer(ctx, c.Stream, c.Durable)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return Progress{}, nil
+	}
+	if err != nil {
+		return Progress{}, fmt.Errorf("bus: consumer %s: %w", c.Durable, err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return Progress{}, fmt.Errorf("bus: consumer %s: %w", c.Durable, err)
+	}
+	p := Progress{AckFloor: AckFloor{Seq: info.AckFloor.Stream}, Delivered: info.Delivered.Stream}
+	if info.AckFloor.Last != nil {
+		p.AckFloor.Stored = *info.AckFloor.Last
+	}
+	if info.Delivered.Last != nil {
+		p.DeliveredStored = *info.Delivered.Last
+	}
+	if p.Delivered == 0 && p.AckFloor.Seq == 0 {
+		return p, nil
+	}
+	st, err := b.js.Stream(ctx, c.Stream)
+	if err != nil {
+		return Progress{}, fmt.Errorf("bus: stream %s: %w", c.Stream, err)
+	}
+	stored := func(seq uint64) (time.Time, bool) {
+		if seq == 0 {
+			return time.Time{}, false
+		}
+		msg, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			return time.Time{}, false
+		}
+		return msg.Time, true
+	}
+	if t, ok := stored(p.AckFloor.Seq); ok {
+		p.AckFloor.Stored = t
+	}
+	if t, ok := stored(p.Delivered); ok {
+		p.DeliveredStored = t
+	}
+	if p.Delivered > p.AckFloor.Seq {
+		if t, ok := stored(p.AckFloor.Seq + 1); ok {
+			p.Unacked = t
+		}
+	}
+	return p, nil
+}
+
 // Replay hands h, in stream order, the messages of stream (narrowed to
 // filter, unless empty) stored at or after from, up to and including the
 // stream sequence through, then returns. It reads with an ordered consumer

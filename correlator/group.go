@@ -38,8 +38,8 @@ import (
 // When the members change, a member gives up the partitions it lost: it
 // stops reading them after the message in hand and frees their leases. It
 // takes a partition it gained once the lease is free: it rebuilds the
-// partition's state by replaying what the consumer had acknowledged
-// (WithRebuild), starts the consumer again right after its ack floor, and
+// partition's state by replaying what the consumer had delivered
+// (WithRebuild), starts the consumer again right after the last of it, and
 // reads on. A member stopped with SIGTERM leaves at once — its
 // announcement and leases deleted — so the others take over in moments; a
 // member that dies leaves when its TTL runs out. Alerts a replay raises a
@@ -469,8 +469,8 @@ func (m *membership) leave() {
 }
 
 // startLane starts reading a partition: its state rebuilt, its consumer
-// started again after its ack floor (which fences off whoever read it
-// before), then its messages.
+// started again after the last message replayed (which fences off
+// whoever read it before), then its messages.
 func (s *Stage) startLane(ctx context.Context, p int, c bus.Consumer) error {
 	s.mu.Lock()
 	e, err := s.template.fresh()

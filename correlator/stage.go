@@ -191,12 +191,21 @@ func (s *Stage) Serve(ctx context.Context, tick time.Duration) error {
 		return s.serveGroup(ctx)
 	}
 	l := s.snapshot()[0]
+	c := l.consumer
 	if s.rebuild > 0 {
-		if _, err := s.replay(ctx, l); err != nil {
+		after, err := s.replay(ctx, l)
+		if err != nil {
 			return fmt.Errorf("correlator: rebuilding state: %w", err)
 		}
+		if after > 0 {
+			// Every message up to after is handled now: the consumer goes
+			// on from there, not from its ack floor.
+			if c, err = s.bus.ResetConsumer(ctx, c, after); err != nil {
+				return fmt.Errorf("correlator: rebuilding state: %w", err)
+			}
+		}
 	}
-	return s.consume(ctx, l)
+	return s.consume(ctx, l, c)
 }
 
 // open binds the alert-id bucket.
@@ -217,30 +226,48 @@ func (s *Stage) open(ctx context.Context) error {
 	return nil
 }
 
-func (s *Stage) consume(ctx context.Context, l *lane) error {
-	return s.bus.Consume(ctx, l.consumer, s.handler(l), func(err error) {
+func (s *Stage) consume(ctx context.Context, l *lane, c bus.Consumer) error {
+	return s.bus.Consume(ctx, c, s.handler(l), func(err error) {
 		if !errors.Is(err, context.Canceled) {
 			s.log.Error().Err(err).Int("partition", l.partition).Msg("correlator")
 		}
 	})
 }
 
-// replay feeds the lane's engine the messages its consumer acknowledged in
-// the rebuild window, oldest first, and publishes the alerts they raise
-// that were not published before. It returns the consumer's ack floor.
+// replay feeds the lane's engine the messages its consumer delivered in
+// the rebuild window, oldest first, publishes the alerts they raise that
+// were not published before, and returns the stream sequence the consumer
+// must start again after.
+//
+// The window ends at the last message the consumer delivered, not at its
+// ack floor: a process killed with messages in hand pins the floor for
+// AckWait, the next one acknowledges newer messages above it, and a
+// rebuild that stopped at the floor would forget the sequences those
+// began. It starts the rebuild window (the longest maxspan and the time a
+// document may wait) before that last message was stored, or at the first
+// message not acknowledged, whichever is older, so nothing a dead process
+// may have left unhandled is missed. The returned sequence is that last
+// message: everything up to it has now been handled, and starting the
+// consumer after it (ResetConsumer) fences off the dead process's
+// messages rather than have JetStream deliver them again AckWait later.
+// Without a window, nothing is replayed and the consumer starts again
+// after its ack floor.
 func (s *Stage) replay(ctx context.Context, l *lane) (uint64, error) {
 	c := l.consumer
-	floor, err := s.bus.AckFloorOf(ctx, c)
-	if err != nil || floor.Seq == 0 || s.rebuild <= 0 {
-		return floor.Seq, err
+	pos, err := s.bus.ProgressOf(ctx, c)
+	if err != nil || pos.Delivered == 0 || s.rebuild <= 0 {
+		return pos.AckFloor.Seq, err
 	}
-	from := floor.Stored.Add(-s.rebuild)
-	if floor.Stored.IsZero() {
+	from := pos.DeliveredStored.Add(-s.rebuild)
+	if pos.DeliveredStored.IsZero() {
 		from = time.Now().Add(-s.rebuild)
+	}
+	if !pos.Unacked.IsZero() && pos.Unacked.Before(from) {
+		from = pos.Unacked
 	}
 	var n uint64
 	handle := s.handler(l)
-	err = s.bus.Replay(ctx, c.Stream, c.FilterSubject, from, floor.Seq, func(ctx context.Context, data []byte, subject string) error {
+	err = s.bus.Replay(ctx, c.Stream, c.FilterSubject, from, pos.Delivered, func(ctx context.Context, data []byte, subject string) error {
 		n++
 		s.replayed.Add(1)
 		err := handle(ctx, data, subject)
@@ -253,8 +280,9 @@ func (s *Stage) replay(ctx context.Context, l *lane) (uint64, error) {
 	if l.partition != allHosts {
 		ev = ev.Int("partition", l.partition)
 	}
-	ev.Uint64("messages", n).Time("from", from).Uint64("through", floor.Seq).Msg("correlator state rebuilt")
-	return floor.Seq, err
+	ev.Uint64("messages", n).Time("from", from).Uint64("through", pos.Delivered).
+		Uint64("ack_floor", pos.AckFloor.Seq).Msg("correlator state rebuilt")
+	return pos.Delivered, err
 }
 
 // handler feeds a lane's engine the documents of one message.
@@ -366,6 +394,7 @@ func addStats(dst *Stats, src Stats, levels bool) {
 	dst.Discarded += src.Discarded
 	dst.Alerts += src.Alerts
 	dst.Suppressed += src.Suppressed
+	dst.Forgotten += src.Forgotten
 	if levels {
 		dst.Buffered += src.Buffered
 		dst.Pending += src.Pending
@@ -380,6 +409,7 @@ func addStats(dst *Stats, src Stats, levels bool) {
 		d := &dst.Rules[i]
 		d.Alerts += r.Alerts
 		d.Suppressed += r.Suppressed
+		d.Forgotten += r.Forgotten
 		d.Evicted += r.Evicted
 		d.Expired += r.Expired
 		d.Cancelled += r.Cancelled

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/weft-dev/weft/bus"
@@ -135,6 +136,60 @@ func TestRestartRebuildsState(t *testing.T) {
 	}
 	if n := storedAlerts(t, b); n != 1 {
 		t.Errorf("%d alerts stored, want 1", n)
+	}
+}
+
+// TestRestartAfterKillWithMessagesInHand is kill -9 and two restarts: a
+// process dies holding a message it never acknowledged, which pins the
+// consumer's ack floor; the next run handles the first event of an attack
+// and stops; the run after it must still know that event when the second
+// one comes, although the ack floor never passed it.
+func TestRestartAfterKillWithMessagesInHand(t *testing.T) {
+	t.Parallel()
+	ctx := stageContext(t)
+	b := openBus(t)
+	opts := []StageOption{WithRebuild(2 * time.Minute), WithAlertDedup("test-alert-ids", time.Hour)}
+
+	// The killed process: the consumer handed it a message (an event of
+	// another host), and it died before acknowledging it.
+	if err := b.EnsureConsumer(ctx, Consumer()); err != nil {
+		t.Fatal(err)
+	}
+	publishDocs(t, b, sysmonProcess("WS09", t0, 901))
+	dead, err := b.JetStream().Consumer(ctx, bus.StreamECS, Consumer().Durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := dead.Fetch(1, jetstream.FetchMaxWait(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for range batch.Messages() {
+		held++ // and never acknowledged
+	}
+	if held != 1 {
+		t.Fatalf("the dead process was handed %d messages, want 1", held)
+	}
+
+	second := serve(t, b, opts...)
+	publishDocs(t, b, sysmonNetwork("WS01", t0.Add(time.Second), 1001))
+	waitFor(t, "the first event to be pending", func() bool { return second.pending() == 1 })
+	second.stop()
+
+	third := serve(t, b, opts...)
+	waitFor(t, "the replay to rebuild the partial", func() bool { return third.pending() == 1 })
+	publishDocs(t, b, sysmonProcess("WS01", t0.Add(5*time.Second), 1002))
+	waitFor(t, "the alert", func() bool { return storedAlerts(t, b) == 1 })
+	third.stop()
+	// Nothing is left for JetStream to deliver again after AckWait: the
+	// dead process's message was handled by the replay.
+	info, err := dead.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.NumAckPending != 0 || info.NumRedelivered != 0 {
+		t.Errorf("after the restarts: %d messages pending acknowledgement, %d redelivered", info.NumAckPending, info.NumRedelivered)
 	}
 }
 
