@@ -166,14 +166,20 @@ func TestGroupShares(t *testing.T) {
 	if n := storedAlerts(t, b); n != 12 {
 		t.Errorf("%d alerts stored, want 12", n)
 	}
+	// Each member's figures are read while both are in the group: once
+	// one has left, the other takes its partitions over and replays them,
+	// however soon it is stopped too (on a loaded machine the takeover
+	// may well come first).
 	for _, m := range []*served{a, c} {
-		m.stop()
 		st, _ := m.stage.Stats()
 		ss := m.stage.StageStats()
-		if st.Received != uint64(2*len(hosts[m])) || st.Alerts != uint64(len(hosts[m])) || ss.Published != uint64(len(hosts[m])) {
+		if st.Received != uint64(2*len(hosts[m])) || st.Alerts != uint64(len(hosts[m])) || ss.Published != uint64(len(hosts[m])) || ss.Replayed != 0 {
 			t.Errorf("member with hosts %v: engine %+v, stage %+v", hosts[m], st, ss)
 		}
-		if ss.Owned != 0 || ss.Lost < ss.Gained-uint64(n/2) {
+	}
+	for _, m := range []*served{a, c} {
+		m.stop()
+		if ss := m.stage.StageStats(); ss.Owned != 0 || ss.Lost != ss.Gained {
 			t.Errorf("after leaving: %+v", ss)
 		}
 	}
