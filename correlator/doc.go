@@ -18,13 +18,18 @@
 //
 // Decisions where Elastic's scheduled rules have no streaming equivalent:
 //
-//   - max_signals limits alerts per rule per interval of event time (aligned
-//     windows of the rule's interval), so a replay of old logs is limited
-//     like a live run; "| head N" lowers that limit to N, as a scheduled
-//     rule returns at most N results per run; "| tail N" needs the end of
-//     the input and is refused in a rule. When the limit is reached, which
-//     alerts of a window are kept follows event time within a host but
-//     arrival order across hosts.
+//   - max_signals limits alerts per rule and host (the partition field)
+//     per interval of event time (aligned windows of the rule's interval),
+//     so a replay of old logs is limited like a live run, and a flood of
+//     alerts from other hosts — invented ones, say — cannot use up the
+//     limit of the host under attack; "| head N" lowers that limit to N,
+//     as a scheduled rule returns at most N results per run; "| tail N"
+//     needs the end of the input and is refused in a rule. Which alerts of
+//     a full window are kept follows event time. A rule remembers the
+//     counts of 4096 hosts at most, forgetting the one that alerted least
+//     recently (Stats.Forgotten), which can only let that host alert again.
+//     What is suppressed is counted (Stats.Suppressed) and logged per rule
+//     and host (Options.Log), a few lines per 10 s however many.
 //   - Sequence state is shared by all hosts (join keys decide what joins, as
 //     in Elasticsearch) while ordering and maxspan expiry run per host.
 //   - A sequence with trailing missing events is reported once its window

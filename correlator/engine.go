@@ -1,10 +1,15 @@
 package correlator
 
 import (
+	"container/list"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/weft-dev/weft/correlator/eql"
 	"github.com/weft-dev/weft/correlator/reorder"
@@ -46,6 +51,9 @@ type Options struct {
 	// document belongs to; documents without it use host.name. Empty means
 	// DefaultPartitionField.
 	PartitionField string
+	// Log gets the alerts max_signals suppressed, per rule and host, a few
+	// lines per interval however many (the zero Logger: not logged).
+	Log zerolog.Logger
 }
 
 // Stats counts what an Engine did. Counters only grow; Buffered, Pending
@@ -65,7 +73,8 @@ type Stats struct {
 	Cancelled  uint64 // partial sequences ended by an until event
 	Discarded  uint64 // complete sequences rejected because a missing event occurred
 	Alerts     uint64 // alerts raised
-	Suppressed uint64 // alerts over a rule's max_signals (or head) per interval, dropped
+	Suppressed uint64 // alerts over a rule's max_signals (or head) per host and interval, dropped
+	Forgotten  uint64 // hosts whose max_signals counts were forgotten to bound memory
 	Rules      []RuleStats
 }
 
@@ -74,6 +83,7 @@ type RuleStats struct {
 	ID, Name   string
 	Alerts     uint64
 	Suppressed uint64
+	Forgotten  uint64
 	Pending    int
 	Waiting    int
 	Evicted    uint64
@@ -112,6 +122,7 @@ type Engine struct {
 	round      uint64
 	clocks     map[string]partClock // per partition: the latest event evaluated
 	fields     *eql.FieldCache      // field lookups shared by the rules' conditions
+	suppressed suppressionLog
 }
 
 type ruleState struct {
@@ -352,6 +363,9 @@ func (e *Engine) Tick() []event.Alert {
 			}
 		}
 	}
+	if !e.suppressed.last.IsZero() && now.Sub(e.suppressed.last) >= suppressionLogInterval {
+		e.suppressed.flush(now, e.opts.Log)
+	}
 	return e.out
 }
 
@@ -373,6 +387,7 @@ func (e *Engine) Flush() []event.Alert {
 			e.raise(rs, m.Events, m.JoinKeys, m.End.Time)
 		}
 	}
+	e.suppressed.flush(e.opts.Now(), e.opts.Log)
 	return e.out
 }
 
@@ -383,7 +398,7 @@ func (e *Engine) Stats() Stats {
 	s.Buffered, s.Late, s.Forced = bs.Buffered, bs.Late, bs.Forced
 	s.Rules = make([]RuleStats, len(e.rules))
 	for i, rs := range e.rules {
-		st := RuleStats{ID: rs.rule.ID, Name: rs.rule.Name, Alerts: rs.alerts, Suppressed: rs.throttle.suppressed}
+		st := RuleStats{ID: rs.rule.ID, Name: rs.rule.Name, Alerts: rs.alerts, Suppressed: rs.throttle.suppressed, Forgotten: rs.throttle.forgotten}
 		switch {
 		case rs.seq != nil:
 			q := rs.seq.Stats()
@@ -400,6 +415,7 @@ func (e *Engine) Stats() Stats {
 		s.Cancelled += st.Cancelled
 		s.Discarded += st.Discarded
 		s.Suppressed += st.Suppressed
+		s.Forgotten += st.Forgotten
 	}
 	return s
 }
@@ -465,7 +481,9 @@ func (e *Engine) evaluate(p *pending) {
 }
 
 func (e *Engine) raise(rs *ruleState, docs []event.Document, keys []any, at time.Time) {
-	if !rs.throttle.allow(at) {
+	host := e.partitionOf(docs[len(docs)-1])
+	if !rs.throttle.allow(host, at) {
+		e.suppressed.add(rs, host, e.opts.Now(), e.opts.Log)
 		return
 	}
 	rs.alerts++
@@ -473,42 +491,172 @@ func (e *Engine) raise(rs *ruleState, docs []event.Document, keys []any, at time
 	e.out = append(e.out, buildAlert(rs, docs, keys, at, e.opts.Now()))
 }
 
-// throttle applies a rule's max_signals per interval. Windows are aligned
-// intervals of event time (the alert's @timestamp), not of wall-clock time,
-// so a replay of old logs is limited the same way a live run was.
+// throttle applies a rule's max_signals per host (the document's
+// partition, as for ordering) per interval, so that a flood of alerts
+// from hosts an attacker invents cannot use up the limit of the host under
+// attack. Windows are aligned intervals of event time (the alert's
+// @timestamp), not of wall-clock time, so a replay of old logs is limited
+// the same way a live run was.
+//
+// The hosts are bounded: beyond maxThrottleHosts, the host that alerted
+// least recently is forgotten (counted), which can only let that host
+// alert again within its window, never suppress another's alert.
 type throttle struct {
 	interval   time.Duration
 	max        int
-	counts     map[int64]int
+	seed       maphash.Seed
+	hosts      map[uint64]*list.Element // of *hostWindows, least recent first
+	lru        list.List
 	suppressed uint64
+	forgotten  uint64
 }
 
-// maxThrottleWindows bounds the windows remembered per rule; the oldest are
-// forgotten first (out-of-order hosts rarely reach back that far).
-const maxThrottleWindows = 64
+// hostWindows counts one host's alerts in its latest windows. Hosts are
+// known by a hash of their name: an event chooses the name, and its
+// length must not decide the throttle's memory.
+type hostWindows struct {
+	key    uint64
+	window [throttleWindows]int64
+	count  [throttleWindows]int
+}
 
-func (t *throttle) allow(at time.Time) bool {
+const (
+	// maxThrottleHosts bounds the hosts remembered per rule.
+	maxThrottleHosts = 4096
+	// throttleWindows is how many windows are remembered per host; an
+	// alert older than all of them (a host far out of order) is let
+	// through.
+	throttleWindows = 4
+)
+
+func (t *throttle) allow(host string, at time.Time) bool {
 	if t.interval <= 0 || t.max <= 0 {
 		return true
 	}
-	if t.counts == nil {
-		t.counts = map[int64]int{}
+	if t.hosts == nil {
+		t.seed = maphash.MakeSeed()
+		t.hosts = map[uint64]*list.Element{}
 	}
 	w := at.UnixNano() / int64(t.interval)
 	if at.UnixNano() < 0 && at.UnixNano()%int64(t.interval) != 0 {
 		w--
 	}
-	if t.counts[w] >= t.max {
-		t.suppressed++
-		return false
-	}
-	t.counts[w]++
-	if len(t.counts) > maxThrottleWindows {
-		oldest := w
-		for k := range t.counts {
-			oldest = min(oldest, k)
+	key := maphash.String(t.seed, host)
+	el, ok := t.hosts[key]
+	if ok {
+		t.lru.MoveToBack(el)
+	} else {
+		if len(t.hosts) >= maxThrottleHosts {
+			oldest := t.lru.Front()
+			delete(t.hosts, oldest.Value.(*hostWindows).key)
+			t.lru.Remove(oldest)
+			t.forgotten++
 		}
-		delete(t.counts, oldest)
+		el = t.lru.PushBack(&hostWindows{key: key})
+		t.hosts[key] = el
 	}
+	h := el.Value.(*hostWindows)
+	for i := range throttleWindows {
+		if h.count[i] > 0 && h.window[i] == w {
+			if h.count[i] >= t.max {
+				t.suppressed++
+				return false
+			}
+			h.count[i]++
+			return true
+		}
+	}
+	// A new window takes a free slot, else the oldest window's.
+	slot := 0
+	for i := range throttleWindows {
+		if h.count[i] == 0 {
+			slot = i
+			break
+		}
+		if h.window[i] < h.window[slot] {
+			slot = i
+		}
+	}
+	if h.count[slot] > 0 && h.window[slot] > w {
+		return true // older than every window remembered
+	}
+	h.window[slot], h.count[slot] = w, 1
 	return true
+}
+
+// suppressionLog gathers the alerts max_signals suppressed and logs them
+// per rule, with the hosts they came from: at once the first time, then at
+// most once per suppressionLogInterval of processing time (on a later
+// suppression, Tick or Flush), so a flood makes a few lines, not one per
+// alert.
+type suppressionLog struct {
+	last  time.Time
+	rules []*suppressedRule // in the order they were first suppressed
+}
+
+type suppressedRule struct {
+	rs    *ruleState
+	total uint64
+	hosts []suppressedHost
+	other uint64 // alerts of hosts beyond maxLoggedHosts
+}
+
+type suppressedHost struct {
+	name string
+	n    uint64
+}
+
+const (
+	suppressionLogInterval = 10 * time.Second
+	// maxLoggedHosts bounds the hosts named per rule and log line.
+	maxLoggedHosts = 10
+	// maxLoggedHostLen shortens host names in the log, which events choose.
+	maxLoggedHostLen = 256
+)
+
+func (s *suppressionLog) add(rs *ruleState, host string, now time.Time, log zerolog.Logger) {
+	i := slices.IndexFunc(s.rules, func(r *suppressedRule) bool { return r.rs == rs })
+	if i < 0 {
+		s.rules = append(s.rules, &suppressedRule{rs: rs})
+		i = len(s.rules) - 1
+	}
+	r := s.rules[i]
+	r.total++
+	switch j := slices.IndexFunc(r.hosts, func(h suppressedHost) bool { return h.name == host }); {
+	case j >= 0:
+		r.hosts[j].n++
+	case len(r.hosts) < maxLoggedHosts:
+		r.hosts = append(r.hosts, suppressedHost{name: host, n: 1})
+	default:
+		r.other++
+	}
+	if s.last.IsZero() || now.Sub(s.last) >= suppressionLogInterval {
+		s.flush(now, log)
+	}
+}
+
+// flush logs what was suppressed since the last flush.
+func (s *suppressionLog) flush(now time.Time, log zerolog.Logger) {
+	if len(s.rules) == 0 {
+		return
+	}
+	for _, r := range s.rules {
+		hosts := zerolog.Dict()
+		for _, h := range r.hosts {
+			name := h.name
+			if len(name) > maxLoggedHostLen {
+				name = strings.ToValidUTF8(name[:maxLoggedHostLen], "") + "…"
+			}
+			hosts.Uint64(name, h.n)
+		}
+		ev := log.Warn().Str("rule", r.rs.rule.ID).Str("rule_name", r.rs.rule.Name).
+			Int("max_signals", r.rs.throttle.max).Str("interval", r.rs.throttle.interval.String()).
+			Uint64("suppressed", r.total).Dict("hosts", hosts)
+		if r.other > 0 {
+			ev = ev.Uint64("other_hosts_suppressed", r.other)
+		}
+		ev.Msg("alerts suppressed by max_signals (per rule and host)")
+	}
+	s.rules = s.rules[:0]
+	s.last = now
 }

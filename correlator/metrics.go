@@ -17,6 +17,7 @@ type Metrics struct {
 	pending, evicted, expired        *prometheus.Desc
 	alerts, suppressed, buffered, dd *prometheus.Desc
 	replayed, owned, handovers, mems *prometheus.Desc
+	forgotten                        *prometheus.Desc
 }
 
 // NewMetrics registers with reg the collectors that read s.
@@ -34,7 +35,8 @@ func NewMetrics(reg prometheus.Registerer, s *Stage) (*Metrics, error) {
 		evicted:    prometheus.NewDesc("weft_correlator_evicted_total", "Partial sequences dropped to respect max_pending.", rule, nil),
 		expired:    prometheus.NewDesc("weft_correlator_expired_total", "Partial sequences dropped after their maxspan.", rule, nil),
 		alerts:     prometheus.NewDesc("weft_alerts_total", "Alerts a rule raised.", rule, nil),
-		suppressed: prometheus.NewDesc("weft_alerts_suppressed_total", "Alerts over a rule's max_signals per interval, dropped.", rule, nil),
+		suppressed: prometheus.NewDesc("weft_alerts_suppressed_total", "Alerts over a rule's max_signals per host and interval, dropped.", rule, nil),
+		forgotten:  prometheus.NewDesc("weft_correlator_throttle_forgotten_total", "Hosts whose max_signals counts a rule forgot, to bound its memory (they may alert again in that interval).", rule, nil),
 		buffered:   prometheus.NewDesc("weft_correlator_buffered_documents", "Documents held now to put each host's events in event-time order.", nil, nil),
 		dd:         prometheus.NewDesc("weft_correlator_deduplicated_alerts_total", "Alerts not published again because their id was published before.", nil, nil),
 		replayed:   prometheus.NewDesc("weft_correlator_replayed_messages_total", "ECS messages replayed to rebuild state after a restart or a handover.", nil, nil),
@@ -50,7 +52,7 @@ func NewMetrics(reg prometheus.Registerer, s *Stage) (*Metrics, error) {
 
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.in, m.out, m.errs, m.pending, m.evicted, m.expired, m.alerts, m.suppressed, m.buffered, m.dd, m.replayed, m.owned, m.handovers, m.mems} {
+	for _, d := range []*prometheus.Desc{m.in, m.out, m.errs, m.pending, m.evicted, m.expired, m.alerts, m.suppressed, m.buffered, m.dd, m.replayed, m.owned, m.handovers, m.mems, m.forgotten} {
 		ch <- d
 	}
 }
@@ -82,5 +84,6 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		counter(m.expired, r.Expired, r.ID)
 		counter(m.alerts, r.Alerts, r.ID)
 		counter(m.suppressed, r.Suppressed, r.ID)
+		counter(m.forgotten, r.Forgotten, r.ID)
 	}
 }
