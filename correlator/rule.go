@@ -48,7 +48,8 @@ type Rule struct {
 	Note        string // investigation guide, Markdown
 	Threat      []event.Threat
 	Metadata    Metadata
-	Path        string // file the rule was read from; empty for in-memory rules
+	Path        string     // file the rule was read from; empty for in-memory rules
+	Sigma       *SigmaInfo // set for a rule compiled from Sigma (sigmarules.go)
 
 	program *eql.Program
 }
@@ -302,7 +303,7 @@ func parseInterval(s string) (time.Duration, error) {
 }
 
 // RuleFiles lists the rule files that paths name: a file stands for
-// itself, a folder for every *.toml file under it (recursively), in path
+// itself, a folder for every *.toml, *.yml and *.yaml file under it (recursively), in path
 // order per argument. Paths that cannot be read are returned as errors.
 func RuleFiles(paths ...string) ([]string, []error) {
 	var files []string
@@ -322,7 +323,7 @@ func RuleFiles(paths ...string) ([]string, []error) {
 				errs = append(errs, &RuleError{Path: path, Err: err})
 				return nil
 			}
-			if !d.IsDir() && strings.EqualFold(filepath.Ext(path), ".toml") {
+			if !d.IsDir() && (strings.EqualFold(filepath.Ext(path), ".toml") || IsSigmaFile(path)) {
 				files = append(files, path)
 			}
 			return nil
@@ -334,37 +335,14 @@ func RuleFiles(paths ...string) ([]string, []error) {
 	return files, errs
 }
 
-// LoadRules reads rule files and folders (recursively, every *.toml). A rule
-// that does not load is reported in the errors, with its file and the line
-// and column of the problem, and the others still load. Rules come back in
-// path order; a rule_id seen twice is an error for the later file.
+// LoadRules reads rule files and folders (recursively, every *.toml, and
+// every *.yml and *.yaml as Sigma: LoadRulesWith). A rule that does not
+// load is reported in the errors, with its file and the line and column of
+// the problem, and the others still load. Rules come back in path order
+// (Sigma rules after the TOML ones); a rule_id seen twice is an error for
+// the later file.
 func LoadRules(ctx context.Context, paths ...string) ([]*Rule, []error) {
-	files, errs := RuleFiles(paths...)
-	var rules []*Rule
-	seen := map[string]string{}
-	for _, f := range files {
-		if err := ctx.Err(); err != nil {
-			errs = append(errs, fmt.Errorf("loading rules: %w", err))
-			break
-		}
-		data, err := os.ReadFile(f)
-		if err != nil {
-			errs = append(errs, &RuleError{Path: f, Err: err})
-			continue
-		}
-		r, err := ParseRule(f, data)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if prev, dup := seen[r.ID]; dup {
-			errs = append(errs, &RuleError{Path: f, Err: fmt.Errorf("rule_id %s is also defined in %s", r.ID, prev)})
-			continue
-		}
-		seen[r.ID] = f
-		rules = append(rules, r)
-	}
-	return rules, errs
+	return LoadRulesWith(ctx, LoadOptions{}, paths...)
 }
 
 // RuleCheck is what CheckRule found about one rule file.
@@ -378,6 +356,9 @@ type RuleCheck struct {
 	// eql.Query.Fields); known whenever the query parses, even if the rule
 	// does not load for another reason.
 	Fields []string
+	// Skipped says why a Sigma rule that compiles is not loaded (its
+	// status or level is not selected); empty otherwise.
+	Skipped string
 }
 
 // CheckRule loads one rule file's contents as ParseRule does and reports

@@ -70,6 +70,8 @@ type Normalizer struct {
 	maps    []map[string]any
 	arena   []byte // values to be made strings, end to end
 	ends    []int  // where each ends in arena
+
+	raw rawFields // weft.event_data and weft.system for Sigma (rawfields.go)
 }
 
 // New returns a Normalizer.
@@ -109,7 +111,7 @@ func (n *Normalizer) Normalize(r *event.Raw) (doc event.Document, err error) {
 		}
 	}()
 	err = n.mapEvent(r)
-	return n.document(), err
+	return n.withRaw(n.document(), r), err
 }
 
 // AppendMsgpack maps a raw event like Normalize and appends its document to
@@ -124,7 +126,7 @@ func (n *Normalizer) AppendMsgpack(dst []byte, r *event.Raw) (out []byte, err er
 		}
 	}()
 	err = n.mapEvent(r)
-	return n.appendMsgpack(dst), err
+	return n.appendRaw(n.appendMsgpack(dst), start, r), err
 }
 
 // fault replaces a record that could not be written with one that says

@@ -42,6 +42,10 @@ type Options struct {
 	// must be the same for publishers and every normalizer. 0 reads the
 	// unpartitioned subjects.
 	Partitions int
+	// RawFields adds the raw event's EventData and System fields to every
+	// document (weft.event_data, weft.system: rawfields.go), which Sigma
+	// rules read.
+	RawFields bool
 
 	// beforeMessage, when set, runs before each raw message is handled;
 	// tests slow one instance down with it.
@@ -121,6 +125,7 @@ func (o Options) Serve(ctx context.Context, b *bus.Bus, c *Counters, log zerolog
 // consume runs one consumer with a Normalizer of its own.
 func (o Options) consume(ctx context.Context, b *bus.Bus, cons bus.Consumer, c *Counters, log zerolog.Logger) error {
 	n := New()
+	n.SetRawFields(o.RawFields)
 	var buf []byte
 	var batch []event.Raw
 	return b.Consume(ctx, cons, func(ctx context.Context, data []byte, subject string) error {

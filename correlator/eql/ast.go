@@ -163,9 +163,12 @@ const (
 	MatchLikeI                   // like~
 	MatchRegex                   // regex
 	MatchRegexI                  // regex~
+	// MatchRE2 is not EQL syntax: Sigma's "re" modifier compiles to it. The
+	// pattern is Go's RE2 syntax, unanchored, flags written inline ((?i)).
+	MatchRE2
 )
 
-var matchText = [...]string{MatchSeq: ":", MatchLike: "like", MatchLikeI: "like~", MatchRegex: "regex", MatchRegexI: "regex~"}
+var matchText = [...]string{MatchSeq: ":", MatchLike: "like", MatchLikeI: "like~", MatchRegex: "regex", MatchRegexI: "regex~", MatchRE2: "re2"}
 
 func (k MatchKind) String() string { return matchText[k] }
 

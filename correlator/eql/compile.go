@@ -87,6 +87,8 @@ func (c *compiler) expr(e Expr) (evaluator, error) {
 		return c.match(x)
 	case *Call:
 		return c.call(x)
+	case *Values:
+		return c.values(x)
 	}
 	return nil, c.errorf(e.Pos(), "unsupported expression %s", e)
 }
@@ -265,6 +267,12 @@ func (c *compiler) match(x *PatternMatch) (evaluator, error) {
 			n.matchers = append(n.matchers, newWildcard(p, false))
 		case MatchRegex, MatchRegexI:
 			re, err := newLuceneRegexp(p, x.Kind == MatchRegexI)
+			if err != nil {
+				return nil, c.errorf(x.Offset, "%v", err)
+			}
+			n.matchers = append(n.matchers, re)
+		case MatchRE2:
+			re, err := newRE2(p)
 			if err != nil {
 				return nil, c.errorf(x.Offset, "%v", err)
 			}

@@ -1,0 +1,367 @@
+package correlator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/weft-dev/weft/correlator/eql"
+	"github.com/weft-dev/weft/correlator/sigma"
+	"github.com/weft-dev/weft/event"
+)
+
+// Sigma rules load beside Elastic's TOML rules: a .yml or .yaml file is a
+// Sigma file, its detection compiled by correlator/sigma onto the same EQL
+// program, so that the engine runs both kinds alike.
+
+// DefaultSigmaStatuses are the statuses of the Sigma rules loaded when
+// LoadOptions.Statuses is empty: deprecated and unsupported rules are not.
+var DefaultSigmaStatuses = []string{"stable", "test", "experimental"}
+
+// sigmaLevels orders Sigma's levels.
+var sigmaLevels = []string{"informational", "low", "medium", "high", "critical"}
+
+// LoadOptions choose which Sigma rules load and how they compile.
+type LoadOptions struct {
+	// Statuses are the Sigma statuses to load (empty: DefaultSigmaStatuses).
+	// A rule without a status counts as experimental.
+	Statuses []string
+	// MinLevel is the lowest Sigma level to load (empty: all).
+	MinLevel string
+	// Sigma tunes the compilation (log sources, placeholders).
+	Sigma sigma.Options
+}
+
+// Validate checks the statuses and level.
+func (o LoadOptions) Validate() error {
+	for _, s := range o.Statuses {
+		if !slices.Contains([]string{"stable", "test", "experimental", "deprecated", "unsupported"}, s) {
+			return fmt.Errorf("sigma status %q is not stable, test, experimental, deprecated or unsupported", s)
+		}
+	}
+	if o.MinLevel != "" && !slices.Contains(sigmaLevels, o.MinLevel) {
+		return fmt.Errorf("sigma level %q is not informational, low, medium, high or critical", o.MinLevel)
+	}
+	return nil
+}
+
+// selects reports whether the options choose the rule, and if not why.
+func (o LoadOptions) selects(status, level string) (bool, string) {
+	statuses := o.Statuses
+	if len(statuses) == 0 {
+		statuses = DefaultSigmaStatuses
+	}
+	if status == "" {
+		status = "experimental"
+	}
+	if !slices.Contains(statuses, status) {
+		return false, "status " + status + " is not selected"
+	}
+	if o.MinLevel != "" && slices.Index(sigmaLevels, level) < slices.Index(sigmaLevels, o.MinLevel) {
+		return false, "level " + level + " is below " + o.MinLevel
+	}
+	return true, ""
+}
+
+// IsSigmaFile reports whether a rule file is read as Sigma YAML.
+func IsSigmaFile(path string) bool {
+	ext := strings.ToLower(filepath.Ext(path))
+	return ext == ".yml" || ext == ".yaml"
+}
+
+// sigmaSet gathers the Sigma documents of several files, so that global
+// filters and correlations apply across files.
+type sigmaSet struct {
+	rules   []sigmaEntry
+	filters []*sigma.Filter
+}
+
+type sigmaEntry struct {
+	path string
+	rule *sigma.Rule
+}
+
+func (s *sigmaSet) add(path string, data []byte) error {
+	f, err := sigma.Parse(data)
+	if err != nil {
+		return sigmaError(path, err)
+	}
+	for _, r := range f.Rules {
+		s.rules = append(s.rules, sigmaEntry{path: path, rule: r})
+	}
+	s.filters = append(s.filters, f.Filters...)
+	if len(f.Correlations) > 0 {
+		c := f.Correlations[0]
+		return &RuleError{Path: path, Line: c.Line, Err: &sigma.UnsupportedError{Kind: "correlation rule", What: fmt.Sprintf("%q (%s)", c.Title, c.Type)}}
+	}
+	return nil
+}
+
+func sigmaError(path string, err error) error {
+	var se *sigma.Error
+	if errors.As(err, &se) {
+		return &RuleError{Path: path, Line: se.Line, Err: errors.New(se.Msg)}
+	}
+	return &RuleError{Path: path, Err: err}
+}
+
+// compile applies the filters and compiles the selected rules; skipped
+// rules are reported through skip.
+func (s *sigmaSet) compile(opts LoadOptions, skip func(path string, r *sigma.Rule, why string)) ([]*Rule, []error) {
+	var out []*Rule
+	var errs []error
+	for _, e := range s.rules {
+		if ok, why := opts.selects(e.rule.Status, e.rule.Level); !ok {
+			if skip != nil {
+				skip(e.path, e.rule, why)
+			}
+			continue
+		}
+		for _, f := range s.filters {
+			if f.AppliesTo(e.rule) {
+				if err := f.Apply(e.rule); err != nil {
+					errs = append(errs, &RuleError{Path: e.path, Line: e.rule.Line, Err: err})
+				}
+			}
+		}
+		r, err := SigmaRule(e.rule, opts.Sigma)
+		if err != nil {
+			errs = append(errs, &RuleError{Path: e.path, Line: e.rule.Line, Err: err})
+			continue
+		}
+		r.Path = e.path
+		out = append(out, r)
+	}
+	return out, errs
+}
+
+// SigmaRule compiles a Sigma rule into a Rule the engine runs: its
+// detection becomes the rule's EQL program, its metadata the alert's.
+// Sigma has no max_signals: every matching event raises an alert.
+func SigmaRule(sr *sigma.Rule, opts sigma.Options) (*Rule, error) {
+	if sr.ID == "" {
+		return nil, fmt.Errorf("sigma rule %q has no id", sr.Title)
+	}
+	q, err := sr.Query(opts)
+	if err != nil {
+		return nil, err
+	}
+	prog, err := eql.Compile(q)
+	if err != nil {
+		return nil, err
+	}
+	level := sr.Level
+	if level == "" {
+		level = "medium"
+	}
+	r := &Rule{
+		ID: sr.ID, Name: sr.Title, Description: sr.Description, References: sr.References,
+		Severity: level, RiskScore: sigmaRisk(level), Tags: sr.Tags, Type: "sigma", Language: "sigma",
+		Query: q.Source, Note: falsePositivesNote(sr.FalsePositives), Threat: sigmaThreat(sr.Tags),
+		MaxSignals: DefaultMaxSignals, Version: DefaultVersion,
+		Metadata: Metadata{CreationDate: sr.Date, UpdatedDate: sr.Modified, Maturity: sr.Status},
+		program:  prog,
+	}
+	if sr.Author != "" {
+		for _, a := range strings.Split(sr.Author, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				r.Author = append(r.Author, a)
+			}
+		}
+	}
+	r.Sigma = &SigmaInfo{LogSource: sr.LogSource.String(), Level: sr.Level, Status: sr.Status, FalsePositives: sr.FalsePositives}
+	return r, nil
+}
+
+// SigmaInfo is what a Rule compiled from Sigma keeps of its source.
+type SigmaInfo struct {
+	LogSource      string
+	Level, Status  string
+	FalsePositives []string
+}
+
+func sigmaRisk(level string) float64 {
+	switch level {
+	case "informational":
+		return 0
+	case "low":
+		return 21
+	case "high":
+		return 73
+	case "critical":
+		return 99
+	}
+	return 47
+}
+
+func falsePositivesNote(fps []string) string {
+	if len(fps) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("False positives:\n")
+	for _, f := range fps {
+		b.WriteString("- " + f + "\n")
+	}
+	return b.String()
+}
+
+// attackTactics are ATT&CK's enterprise tactics by their Sigma tag.
+var attackTactics = map[string]event.ThreatRef{
+	"reconnaissance":       {ID: "TA0043", Name: "Reconnaissance"},
+	"resource-development": {ID: "TA0042", Name: "Resource Development"},
+	"initial-access":       {ID: "TA0001", Name: "Initial Access"},
+	"execution":            {ID: "TA0002", Name: "Execution"},
+	"persistence":          {ID: "TA0003", Name: "Persistence"},
+	"privilege-escalation": {ID: "TA0004", Name: "Privilege Escalation"},
+	"defense-evasion":      {ID: "TA0005", Name: "Defense Evasion"},
+	"credential-access":    {ID: "TA0006", Name: "Credential Access"},
+	"discovery":            {ID: "TA0007", Name: "Discovery"},
+	"lateral-movement":     {ID: "TA0008", Name: "Lateral Movement"},
+	"collection":           {ID: "TA0009", Name: "Collection"},
+	"exfiltration":         {ID: "TA0010", Name: "Exfiltration"},
+	"command-and-control":  {ID: "TA0011", Name: "Command and Control"},
+	"impact":               {ID: "TA0040", Name: "Impact"},
+}
+
+var techniqueTag = regexp.MustCompile(`^t(\d{4})(?:\.(\d{3}))?$`)
+
+// sigmaThreat turns ATT&CK tags (attack.execution, attack.t1059.001) into
+// threat.* entries: one per tactic, each with the rule's techniques, since
+// Sigma does not say which technique goes with which tactic.
+func sigmaThreat(tags []string) []event.Threat {
+	var tactics []event.ThreatRef
+	var techs []event.ThreatTechnique
+	for _, tag := range tags {
+		t, ok := strings.CutPrefix(strings.ToLower(tag), "attack.")
+		if !ok {
+			continue
+		}
+		if ref, ok := attackTactics[t]; ok {
+			ref.Reference = "https://attack.mitre.org/tactics/" + ref.ID + "/"
+			tactics = append(tactics, ref)
+			continue
+		}
+		m := techniqueTag.FindStringSubmatch(t)
+		if m == nil {
+			continue
+		}
+		id := "T" + m[1]
+		var tech *event.ThreatTechnique
+		for i := range techs {
+			if techs[i].ID == id {
+				tech = &techs[i]
+			}
+		}
+		if tech == nil {
+			techs = append(techs, event.ThreatTechnique{ThreatRef: event.ThreatRef{ID: id, Name: id, Reference: "https://attack.mitre.org/techniques/" + id + "/"}})
+			tech = &techs[len(techs)-1]
+		}
+		if m[2] != "" {
+			sub := id + "." + m[2]
+			tech.Subtechnique = append(tech.Subtechnique, event.ThreatRef{ID: sub, Name: sub, Reference: "https://attack.mitre.org/techniques/" + id + "/" + m[2] + "/"})
+		}
+	}
+	if len(tactics) == 0 && len(techs) == 0 {
+		return nil
+	}
+	if len(tactics) == 0 {
+		return []event.Threat{{Framework: "MITRE ATT&CK", Technique: techs}}
+	}
+	out := make([]event.Threat, 0, len(tactics))
+	for _, t := range tactics {
+		out = append(out, event.Threat{Framework: "MITRE ATT&CK", Tactic: t, Technique: techs})
+	}
+	return out
+}
+
+// LoadRulesWith is LoadRules with the choice of Sigma rules: folders may mix
+// Elastic TOML rules and Sigma YAML files; global Sigma filters apply to
+// the rules they name in any of the files.
+func LoadRulesWith(ctx context.Context, opts LoadOptions, paths ...string) ([]*Rule, []error) {
+	if err := opts.Validate(); err != nil {
+		return nil, []error{err}
+	}
+	files, errs := RuleFiles(paths...)
+	var rules []*Rule
+	set := &sigmaSet{}
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("loading rules: %w", err))
+			break
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			errs = append(errs, &RuleError{Path: f, Err: err})
+			continue
+		}
+		if IsSigmaFile(f) {
+			if err := set.add(f, data); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		r, err := ParseRule(f, data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rules = append(rules, r)
+	}
+	sr, serrs := set.compile(opts, nil)
+	errs = append(errs, serrs...)
+	rules = append(rules, sr...)
+	// A rule id seen twice is an error for the later file.
+	seen := map[string]string{}
+	out := rules[:0]
+	for _, r := range rules {
+		if prev, dup := seen[r.ID]; dup {
+			errs = append(errs, &RuleError{Path: r.Path, Err: fmt.Errorf("rule_id %s is also defined in %s", r.ID, prev)})
+			continue
+		}
+		seen[r.ID] = r.Path
+		out = append(out, r)
+	}
+	return out, errs
+}
+
+// CheckSigmaFile checks a Sigma file as LoadRulesWith loads it, one
+// RuleCheck per rule (or one for the file when it does not parse). A rule
+// that the options do not select loads nothing and says why in Skipped.
+func CheckSigmaFile(path string, data []byte, opts LoadOptions) []RuleCheck {
+	set := &sigmaSet{}
+	if err := set.add(path, data); err != nil && len(set.rules) == 0 {
+		return []RuleCheck{{Path: path, Err: err}}
+	}
+	var out []RuleCheck
+	for _, e := range set.rules {
+		c := RuleCheck{Path: path, RuleID: e.rule.ID, Name: e.rule.Title}
+		if ok, why := opts.selects(e.rule.Status, e.rule.Level); !ok {
+			c.Skipped = why
+		}
+		r, err := SigmaRule(e.rule, opts.Sigma)
+		if err != nil {
+			c.Err = &RuleError{Path: path, Line: e.rule.Line, Err: err}
+		} else {
+			c.Rule, c.Fields = r, r.Program().Query().Fields()
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// HasSigma reports whether some rule was compiled from Sigma: its
+// documents then need the raw fields (normalizer.Options.RawFields).
+func HasSigma(rules []*Rule) bool {
+	for _, r := range rules {
+		if r.Sigma != nil {
+			return true
+		}
+	}
+	return false
+}
