@@ -187,8 +187,11 @@ func TestSlotNames(t *testing.T) {
 			t.Errorf("slotOf(%q) = %d, want %d", s.name(), got, s)
 		}
 	}
-	if numSlots > 64 {
-		t.Fatalf("%d slots do not fit the presence mask", numSlots)
+	if sTargetProcessGUID >= 64 {
+		t.Fatalf("the Sysmon pipeline's %d slots do not fit the presence mask", sTargetProcessGUID+1)
+	}
+	if numSlots > 255 {
+		t.Fatalf("%d slots do not fit a slot", numSlots)
 	}
 	if slotOf("ParentUser") != numSlots {
 		t.Error("ParentUser has a slot but the pipeline never reads it")

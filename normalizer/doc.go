@@ -46,3 +46,4 @@
 package normalizer
 
 //go:generate go run ./internal/gentables -spec ../../shared/reference/elastic-sysmon-ingest-pipeline.yml -out tables_gen.go
+//go:generate go run ./internal/gentables -security ../../shared/reference/elastic-windows/forwarded/security_standard.yml -out tables_security_gen.go

@@ -121,7 +121,14 @@ func (n *Normalizer) eachString(keys []key, assign bool, arena string) {
 			}
 		case vEventData:
 			for _, j := range n.order {
-				fix(&n.ed.fields[j].value)
+				f := &n.ed.fields[j]
+				if f.isList {
+					for i := range f.items {
+						fix(&f.items[i])
+					}
+					continue
+				}
+				fix(&f.value)
 			}
 		case vMillis, vDecimal, vCommunityID:
 			if assign {
@@ -163,6 +170,12 @@ func (n *Normalizer) listValues(keys []key) int {
 			total += len(n.problems)
 		case vAnswers:
 			total += len(n.answers)
+		case vEventData:
+			for _, i := range n.order {
+				if f := &n.ed.fields[i]; f.isList {
+					total += len(f.items)
+				}
+			}
 		}
 	}
 	return total
@@ -233,6 +246,14 @@ func (n *Normalizer) value(k key, slab []any) (any, []any) {
 		m := make(map[string]any, len(n.order))
 		for _, i := range n.order {
 			f := &n.ed.fields[i]
+			if f.isList {
+				from := len(slab)
+				for _, t := range f.items {
+					slab = append(slab, t.s)
+				}
+				m[f.name] = slab[from:len(slab):len(slab)]
+				continue
+			}
 			m[f.name] = f.value.s
 		}
 		return m, slab

@@ -70,6 +70,96 @@ const (
 	sDetails
 	sTargetProcessGuid
 	sTargetProcessGUID
+	sSubjectUserSid
+	sSubjectUserName
+	sSubjectDomainName
+	sSubjectLogonId
+	sTargetUserSid
+	sTargetSid
+	sTargetUserName
+	sTargetDomainName
+	sTargetLogonId
+	sLogonType
+	sStatus
+	sSubStatus
+	sFailureReason
+	sProcessName
+	sIpAddress
+	sIpPort
+	sWorkstationName
+	sClientAddress
+	sClientName
+	sAccountName
+	sAccountDomain
+	sLogonID
+	sNewProcessId
+	sNewProcessName
+	sParentProcessName
+	sMemberName
+	sPrivilegeList
+	sServiceName
+	sServiceType
+	sTicketOptions
+	sTicketEncryptionType
+	sSubcategoryGuid
+	sAuditPolicyChanges
+	sNewUacValue
+	sUserAccountControl
+	sOldTargetUserName
+	sNewTargetUserName
+	sTaskName
+	sDestAddress
+	sSourceAddress
+	sDestPort
+	sApplication
+	sDirection
+	sLayerName
+	sTdoType
+	sTdoDirection
+	sTdoAttributes
+	sOperationType
+	sObjectName
+	sObjectType
+	sRelativeTargetName
+	sShareLocalPath
+	sShareName
+	sAccessList
+	sAccessMask
+	sContextInfo
+	sPayload
+	sSequenceNumber
+	sHostID
+	sHostId
+	sHostApplication
+	sHostName
+	sHostVersion
+	sConnectedUser
+	sUserId
+	sMessageNumber
+	sMessageTotal
+	sShellID
+	sEngineVersion
+	sPipelineID
+	sPipelineId
+	sRunspaceID
+	sRunspaceId
+	sCommandName
+	sCommandPath
+	sCommandType
+	sScriptBlockId
+	sScriptBlockText
+	sPath
+	sScriptName
+	sNewEngineState
+	sPreviousEngineState
+	sNewProviderState
+	sProviderName
+	sDetailTotal
+	sDetailSequence
+	sSeverity
+	sParam1
+	sParam2
+	sParam3
 	numSlots
 )
 
@@ -82,7 +172,23 @@ const slotNames = "UtcTime,ID,RuleName,Type,Hash,Hashes,ProcessGuid,ProcessId,Im
 	"ImageLoaded,Signature,SignatureStatus,Protocol,DestinationPortName,SourcePortName,SourceIp," +
 	"SourceHostname,SourcePort,DestinationIp,DestinationHostname,DestinationPort,QueryName,Initiated," +
 	"SourceIsIpv6,DestinationIsIpv6,QueryResults,User,_MemberUserName,_MemberDomain,_MemberAccountType," +
-	"QueryStatus,Archived,IsExecutable,TargetObject,Details,TargetProcessGuid,TargetProcessGUID"
+	"QueryStatus,Archived,IsExecutable,TargetObject,Details,TargetProcessGuid,TargetProcessGUID" +
+	",SubjectUserSid,SubjectUserName,SubjectDomainName,SubjectLogonId,TargetUserSid" +
+	",TargetSid,TargetUserName,TargetDomainName,TargetLogonId,LogonType,Status" +
+	",SubStatus,FailureReason,ProcessName,IpAddress,IpPort,WorkstationName" +
+	",ClientAddress,ClientName,AccountName,AccountDomain,LogonID,NewProcessId" +
+	",NewProcessName,ParentProcessName,MemberName,PrivilegeList,ServiceName" +
+	",ServiceType,TicketOptions,TicketEncryptionType,SubcategoryGuid" +
+	",AuditPolicyChanges,NewUacValue,UserAccountControl,OldTargetUserName" +
+	",NewTargetUserName,TaskName,DestAddress,SourceAddress,DestPort,Application" +
+	",Direction,LayerName,TdoType,TdoDirection,TdoAttributes,OperationType,ObjectName" +
+	",ObjectType,RelativeTargetName,ShareLocalPath,ShareName,AccessList,AccessMask" +
+	",ContextInfo,Payload,SequenceNumber,HostID,HostId,HostApplication,HostName" +
+	",HostVersion,ConnectedUser,UserId,MessageNumber,MessageTotal,ShellID" +
+	",EngineVersion,PipelineID,PipelineId,RunspaceID,RunspaceId,CommandName" +
+	",CommandPath,CommandType,ScriptBlockId,ScriptBlockText,Path,ScriptName" +
+	",NewEngineState,PreviousEngineState,NewProviderState,ProviderName,DetailTotal" +
+	",DetailSequence,Severity,param1,param2,param3"
 
 // name is the EventData name of s.
 func (s slot) name() string {
@@ -214,6 +320,186 @@ func slotOf(name string) slot {
 		return sTargetProcessGuid
 	case "TargetProcessGUID":
 		return sTargetProcessGUID
+	case "SubjectUserSid":
+		return sSubjectUserSid
+	case "SubjectUserName":
+		return sSubjectUserName
+	case "SubjectDomainName":
+		return sSubjectDomainName
+	case "SubjectLogonId":
+		return sSubjectLogonId
+	case "TargetUserSid":
+		return sTargetUserSid
+	case "TargetSid":
+		return sTargetSid
+	case "TargetUserName":
+		return sTargetUserName
+	case "TargetDomainName":
+		return sTargetDomainName
+	case "TargetLogonId":
+		return sTargetLogonId
+	case "LogonType":
+		return sLogonType
+	case "Status":
+		return sStatus
+	case "SubStatus":
+		return sSubStatus
+	case "FailureReason":
+		return sFailureReason
+	case "ProcessName":
+		return sProcessName
+	case "IpAddress":
+		return sIpAddress
+	case "IpPort":
+		return sIpPort
+	case "WorkstationName":
+		return sWorkstationName
+	case "ClientAddress":
+		return sClientAddress
+	case "ClientName":
+		return sClientName
+	case "AccountName":
+		return sAccountName
+	case "AccountDomain":
+		return sAccountDomain
+	case "LogonID":
+		return sLogonID
+	case "NewProcessId":
+		return sNewProcessId
+	case "NewProcessName":
+		return sNewProcessName
+	case "ParentProcessName":
+		return sParentProcessName
+	case "MemberName":
+		return sMemberName
+	case "PrivilegeList":
+		return sPrivilegeList
+	case "ServiceName":
+		return sServiceName
+	case "ServiceType":
+		return sServiceType
+	case "TicketOptions":
+		return sTicketOptions
+	case "TicketEncryptionType":
+		return sTicketEncryptionType
+	case "SubcategoryGuid":
+		return sSubcategoryGuid
+	case "AuditPolicyChanges":
+		return sAuditPolicyChanges
+	case "NewUacValue":
+		return sNewUacValue
+	case "UserAccountControl":
+		return sUserAccountControl
+	case "OldTargetUserName":
+		return sOldTargetUserName
+	case "NewTargetUserName":
+		return sNewTargetUserName
+	case "TaskName":
+		return sTaskName
+	case "DestAddress":
+		return sDestAddress
+	case "SourceAddress":
+		return sSourceAddress
+	case "DestPort":
+		return sDestPort
+	case "Application":
+		return sApplication
+	case "Direction":
+		return sDirection
+	case "LayerName":
+		return sLayerName
+	case "TdoType":
+		return sTdoType
+	case "TdoDirection":
+		return sTdoDirection
+	case "TdoAttributes":
+		return sTdoAttributes
+	case "OperationType":
+		return sOperationType
+	case "ObjectName":
+		return sObjectName
+	case "ObjectType":
+		return sObjectType
+	case "RelativeTargetName":
+		return sRelativeTargetName
+	case "ShareLocalPath":
+		return sShareLocalPath
+	case "ShareName":
+		return sShareName
+	case "AccessList":
+		return sAccessList
+	case "AccessMask":
+		return sAccessMask
+	case "ContextInfo":
+		return sContextInfo
+	case "Payload":
+		return sPayload
+	case "SequenceNumber":
+		return sSequenceNumber
+	case "HostID":
+		return sHostID
+	case "HostId":
+		return sHostId
+	case "HostApplication":
+		return sHostApplication
+	case "HostName":
+		return sHostName
+	case "HostVersion":
+		return sHostVersion
+	case "ConnectedUser":
+		return sConnectedUser
+	case "UserId":
+		return sUserId
+	case "MessageNumber":
+		return sMessageNumber
+	case "MessageTotal":
+		return sMessageTotal
+	case "ShellID":
+		return sShellID
+	case "EngineVersion":
+		return sEngineVersion
+	case "PipelineID":
+		return sPipelineID
+	case "PipelineId":
+		return sPipelineId
+	case "RunspaceID":
+		return sRunspaceID
+	case "RunspaceId":
+		return sRunspaceId
+	case "CommandName":
+		return sCommandName
+	case "CommandPath":
+		return sCommandPath
+	case "CommandType":
+		return sCommandType
+	case "ScriptBlockId":
+		return sScriptBlockId
+	case "ScriptBlockText":
+		return sScriptBlockText
+	case "Path":
+		return sPath
+	case "ScriptName":
+		return sScriptName
+	case "NewEngineState":
+		return sNewEngineState
+	case "PreviousEngineState":
+		return sPreviousEngineState
+	case "NewProviderState":
+		return sNewProviderState
+	case "ProviderName":
+		return sProviderName
+	case "DetailTotal":
+		return sDetailTotal
+	case "DetailSequence":
+		return sDetailSequence
+	case "Severity":
+		return sSeverity
+	case "param1":
+		return sParam1
+	case "param2":
+		return sParam2
+	case "param3":
+		return sParam3
 	}
 	return numSlots
 }
@@ -222,6 +508,11 @@ type field struct {
 	name  string
 	value text
 	gone  bool
+	// isList says the value is the list items, not value: a field the
+	// pipeline split or built as a list. items keeps its backing array
+	// from one event to the next.
+	isList bool
+	items  []text
 	// sortKey is the first eight bytes of name, big-endian and padded with
 	// zeros, so that most names compare as one number; finishEventData
 	// sets it for the fields that are left.
@@ -251,7 +542,8 @@ type eventData struct {
 	fields []field
 	at     [numSlots]uint8 // index+1 into fields; 0 when absent
 	// present has bit s set when the event carried slot s at all, even
-	// with a value the pipeline later drops.
+	// with a value the pipeline later drops; only the Sysmon pipeline's
+	// slots, the first 64, are tracked.
 	present uint64
 }
 
@@ -272,7 +564,7 @@ func (d *eventData) load(data []event.Field) (dups []string) {
 		s := slotOf(name)
 		if value == "" {
 			// Present though empty: not missing, but not kept either.
-			if s < numSlots {
+			if s < 64 {
 				d.present |= 1 << s
 			}
 			continue
@@ -302,7 +594,9 @@ func (d *eventData) load(data []event.Field) (dups []string) {
 			// stays in event_data but the pipeline does not map it.
 			if len(d.fields) < 255 {
 				d.at[s] = uint8(len(d.fields) + 1)
-				d.present |= 1 << s
+				if s < 64 {
+					d.present |= 1 << s
+				}
 			}
 		}
 		d.add(name, t)
@@ -320,7 +614,43 @@ func (d *eventData) add(name string, t text) {
 		d.fields = d.fields[:i+1]
 	}
 	f := &d.fields[i]
-	f.name, f.value.s, f.value.form, f.gone = name, t.s, t.form, false
+	f.name, f.value.s, f.value.form, f.gone, f.isList = name, t.s, t.form, false, false
+}
+
+// put sets event_data's name to t, as ctx.winlog.event_data[name] = t does:
+// a live field of that name is overwritten, else one is added.
+func (d *eventData) put(name string, t text) {
+	f := d.field(name)
+	f.value, f.isList = t, false
+}
+
+// putList sets event_data's name to an empty list and returns the field,
+// for the caller to append to its items.
+func (d *eventData) putList(name string) *field {
+	f := d.field(name)
+	f.isList, f.items = true, f.items[:0]
+	return f
+}
+
+// field returns the live field called name, adding it when there is none.
+func (d *eventData) field(name string) *field {
+	s := slotOf(name)
+	if s < numSlots {
+		if i := d.at[s]; i != 0 && !d.fields[i-1].gone {
+			return &d.fields[i-1]
+		}
+	} else {
+		for i := range d.fields {
+			if f := &d.fields[i]; !f.gone && f.name == name {
+				return f
+			}
+		}
+	}
+	d.add(name, text{})
+	if s < numSlots && len(d.fields) <= 255 {
+		d.at[s] = uint8(len(d.fields))
+	}
+	return &d.fields[len(d.fields)-1]
 }
 
 // loadValue is canonicalText(removeWindowsLineEndings(v)), looking at v as

@@ -251,12 +251,15 @@ func TestSysmonEvents(t *testing.T) {
 	}
 }
 
-// TestOtherProviders: events that are not Sysmon's get Winlogbeat's fields
-// only; the Sysmon mapping would be wrong for them.
+// TestOtherProviders: events of a channel weft has no pipeline for get
+// Winlogbeat's fields only, and so do events of the Security channel from
+// a provider the windows.forwarded pipeline does not route to its security
+// pipeline (the Sysmon mapping, or the Security one, would be wrong for
+// them).
 func TestOtherProviders(t *testing.T) {
 	t.Parallel()
 	r := &event.Raw{
-		Provider:     "Microsoft-Windows-Security-Auditing",
+		Provider:     "Microsoft-Windows-Other-Auditing",
 		ProviderGUID: "54849625-5478-4994-A5BA-3E3B0328C30D",
 		EventID:      4624,
 		Version:      2,
@@ -282,7 +285,7 @@ func TestOtherProviders(t *testing.T) {
 		"event.created":        "2024-03-05T14:22:29.123Z",
 		"event.code":           "4624",
 		"event.kind":           "event",
-		"event.provider":       "Microsoft-Windows-Security-Auditing",
+		"event.provider":       "Microsoft-Windows-Other-Auditing",
 		"ecs.version":          "8.0.0",
 		"log.level":            "information",
 		"host.name":            "DC01.corp.example.com",

@@ -16,6 +16,8 @@ const (
 	kDestinationDomain
 	kDestinationIP
 	kDestinationPort
+	kDestinationUserDomain
+	kDestinationUserName
 	kDNSAnswers
 	kDNSQuestionName
 	kDNSQuestionRegisteredDomain
@@ -34,6 +36,8 @@ const (
 	kEventModule
 	kEventOutcome
 	kEventProvider
+	kEventReason
+	kEventSequence
 	kEventType
 	kFileSignatureStatus
 	kFileSignatureSubject
@@ -49,6 +53,10 @@ const (
 	kFilePEImphash
 	kFilePEOriginalFileName
 	kFilePEProduct
+	kFileTargetPath
+	kGroupDomain
+	kGroupID
+	kGroupName
 	kHostID
 	kHostName
 	kHostOSType
@@ -56,9 +64,27 @@ const (
 	kMessage
 	kNetworkCommunityID
 	kNetworkDirection
+	kNetworkIanaNumber
 	kNetworkProtocol
 	kNetworkTransport
 	kNetworkType
+	kPowershellCommandName
+	kPowershellCommandPath
+	kPowershellCommandType
+	kPowershellCommandValue
+	kPowershellEngineNewState
+	kPowershellEnginePreviousState
+	kPowershellEngineVersion
+	kPowershellFileScriptBlockID
+	kPowershellFileScriptBlockText
+	kPowershellID
+	kPowershellPipelineID
+	kPowershellProcessExecutableVersion
+	kPowershellProviderName
+	kPowershellProviderNewState
+	kPowershellRunspaceID
+	kPowershellSequence
+	kPowershellTotal
 	kProcessArgs
 	kProcessArgsCount
 	kProcessCommandLine
@@ -81,6 +107,7 @@ const (
 	kProcessPEProduct
 	kProcessPID
 	kProcessThreadID
+	kProcessTitle
 	kProcessWorkingDirectory
 	kRegistryDataStrings
 	kRegistryDataType
@@ -93,27 +120,54 @@ const (
 	kRelatedIP
 	kRelatedUser
 	kRuleName
+	kServiceName
+	kServiceType
 	kSourceDomain
 	kSourceIP
 	kSourcePort
+	kSourceUserDomain
+	kSourceUserName
 	kSysmonDNSStatus
 	kSysmonFileArchived
 	kSysmonFileIsExecutable
+	kUserChangesName
 	kUserDomain
+	kUserEffectiveDomain
+	kUserEffectiveID
+	kUserEffectiveName
 	kUserID
 	kUserName
 	kUserRoles
+	kUserTargetDomain
+	kUserTargetGroupDomain
+	kUserTargetGroupID
+	kUserTargetGroupName
+	kUserTargetID
+	kUserTargetName
 	kWinlogChannel
+	kWinlogComputerObjectDomain
+	kWinlogComputerObjectID
+	kWinlogComputerObjectName
 	kWinlogComputerName
 	kWinlogEventData
 	kWinlogEventID
+	kWinlogKeywords
+	kWinlogLogonFailureReason
+	kWinlogLogonFailureStatus
+	kWinlogLogonFailureSubStatus
+	kWinlogLogonID
+	kWinlogLogonType
 	kWinlogOpcode
 	kWinlogProcessPID
 	kWinlogProcessThreadID
 	kWinlogProviderGUID
 	kWinlogProviderName
 	kWinlogRecordID
+	kWinlogScheduledTaskName
 	kWinlogTask
+	kWinlogTrustAttribute
+	kWinlogTrustDirection
+	kWinlogTrustType
 	kWinlogUserIdentifier
 	kWinlogVersion
 	numKeys
@@ -126,35 +180,48 @@ const (
 // order and so write each object's entries in order, without sorting or
 // looking at the keys that are not set. TestSchema checks the order.
 const keyPaths = `@timestamp
-destination.domain destination.ip destination.port
+destination.domain destination.ip destination.port destination.user.domain destination.user.name
 dns.answers dns.question.name dns.question.registered_domain dns.question.subdomain
 dns.question.top_level_domain dns.resolved_ip
 ecs.version
 error.code error.message
 event.action event.category event.code event.created event.dataset event.kind event.module
-event.outcome event.provider event.type
-file.code_signature.status file.code_signature.subject_name file.code_signature.valid
-file.directory file.extension file.hash file.name file.path file.pe.company file.pe.description
-file.pe.file_version file.pe.imphash file.pe.original_file_name file.pe.product
+event.outcome event.provider event.reason event.sequence event.type
+file.code_signature.status file.code_signature.subject_name file.code_signature.valid file.directory
+file.extension file.hash file.name file.path file.pe.company file.pe.description
+file.pe.file_version file.pe.imphash file.pe.original_file_name file.pe.product file.target_path
+group.domain group.id group.name
 host.id host.name host.os.type
 log.level
 message
-network.community_id network.direction network.protocol network.transport network.type
+network.community_id network.direction network.iana_number network.protocol network.transport
+network.type
+powershell.command.name powershell.command.path powershell.command.type powershell.command.value
+powershell.engine.new_state powershell.engine.previous_state powershell.engine.version
+powershell.file.script_block_id powershell.file.script_block_text powershell.id
+powershell.pipeline_id powershell.process.executable_version powershell.provider.name
+powershell.provider.new_state powershell.runspace_id powershell.sequence powershell.total
 process.args process.args_count process.command_line process.entity_id process.executable
-process.hash process.name process.parent.args process.parent.args_count
-process.parent.command_line process.parent.entity_id process.parent.executable
-process.parent.name process.parent.pid process.pe.company process.pe.description
-process.pe.file_version process.pe.imphash process.pe.original_file_name process.pe.product
-process.pid process.thread.id process.working_directory
+process.hash process.name process.parent.args process.parent.args_count process.parent.command_line
+process.parent.entity_id process.parent.executable process.parent.name process.parent.pid
+process.pe.company process.pe.description process.pe.file_version process.pe.imphash
+process.pe.original_file_name process.pe.product process.pid process.thread.id process.title
+process.working_directory
 registry.data.strings registry.data.type registry.hive registry.key registry.path registry.value
 related.hash related.hosts related.ip related.user
 rule.name
-source.domain source.ip source.port
+service.name service.type
+source.domain source.ip source.port source.user.domain source.user.name
 sysmon.dns.status sysmon.file.archived sysmon.file.is_executable
-user.domain user.id user.name user.roles
-winlog.channel winlog.computer_name winlog.event_data winlog.event_id winlog.opcode
-winlog.process.pid winlog.process.thread.id winlog.provider_guid winlog.provider_name
-winlog.record_id winlog.task winlog.user.identifier winlog.version`
+user.changes.name user.domain user.effective.domain user.effective.id user.effective.name user.id
+user.name user.roles user.target.domain user.target.group.domain user.target.group.id
+user.target.group.name user.target.id user.target.name
+winlog.channel winlog.computerObject.domain winlog.computerObject.id winlog.computerObject.name
+winlog.computer_name winlog.event_data winlog.event_id winlog.keywords winlog.logon.failure.reason
+winlog.logon.failure.status winlog.logon.failure.sub_status winlog.logon.id winlog.logon.type
+winlog.opcode winlog.process.pid winlog.process.thread.id winlog.provider_guid winlog.provider_name
+winlog.record_id winlog.scheduled_task.name winlog.task winlog.trustAttribute winlog.trustDirection
+winlog.trustType winlog.user.identifier winlog.version`
 
 // maxDepth bounds the objects above a field ("winlog.process.thread.id"
 // has three).

@@ -171,6 +171,13 @@ func (n *Normalizer) appendValue(b []byte, k key) []byte {
 		for _, i := range n.order {
 			f := &n.ed.fields[i]
 			b = appendString(b, f.name)
+			if f.isList {
+				b = appendArrayLen(b, len(f.items))
+				for _, t := range f.items {
+					b = appendText(b, t)
+				}
+				continue
+			}
 			b = appendText(b, f.value)
 		}
 		return b

@@ -15,6 +15,9 @@ const (
 	sysmonChannel  = "Microsoft-Windows-Sysmon/Operational"
 	// ecsVersion is what the pipeline's first processor sets.
 	ecsVersion = "8.0.0"
+	// systemECSVersion is what the System integration's system pipeline
+	// sets.
+	systemECSVersion = "8.11.0"
 	zeroGUID   = "{00000000-0000-0000-0000-000000000000}"
 	// maxHostIDs bounds the host.id cache; past it the cache starts over.
 	maxHostIDs = 4096
@@ -46,6 +49,7 @@ type Normalizer struct {
 	r        *event.Raw
 	code     string // event.code
 	sysmon   bool
+	kind     chanKind // the pipeline the event goes through
 	problems []string
 
 	hashes   []hashPair  // process.hash or file.hash
@@ -165,8 +169,19 @@ func (n *Normalizer) mapEvent(r *event.Raw) (err error) {
 		}
 	}()
 	n.winlogbeat()
-	if n.sysmon {
+	switch n.kind {
+	case chanSysmon:
 		n.pipeline()
+	case chanSecurity:
+		n.security()
+	case chanSystem:
+		// The System integration's system data stream sets only
+		// event.ingested, which is the indexing time, and ecs.version.
+		n.rec.setConst(kECSVersion, systemECSVersion)
+	case chanPowerShell:
+		n.powershell()
+	case chanPowerShellOperational:
+		n.powershellOperational()
 	}
 	n.finishEventData()
 	return n.finishErrors()
@@ -180,6 +195,8 @@ func (n *Normalizer) winlogbeat() {
 	r, rec := n.r, &n.rec
 	// Exactly Sysmon's spelling, almost always: compared before folding case.
 	n.sysmon = r.Provider == sysmonProvider || strings.EqualFold(r.Provider, sysmonProvider) || strings.EqualFold(r.Channel, sysmonChannel)
+
+	n.kind = n.kindOf()
 
 	rec.setConst(kECSVersion, ecsVersion)
 	// channel, computer_name and record_id are always set: the document's
@@ -228,6 +245,10 @@ func (n *Normalizer) winlogbeat() {
 	}
 	if r.UserSID != "" {
 		rec.setStr(kWinlogUserIdentifier, r.UserSID)
+	}
+
+	if !n.sysmon {
+		n.keywords(r.Keywords)
 	}
 
 	rec.setConst(kEventKind, "event")

@@ -139,8 +139,39 @@ func (c chanKind) describe() Channel {
 				ch.Events = append(ch.Events, kindOf(cat))
 			}
 		}
+	case chanSecurity:
+		ch.Providers = []string{securityProvider, eventlogProvider}
+		ch.Datasets = []string{"system.security", "windows.forwarded"}
+		fields = auditFields + " " + securityFields
+		for id := range uint32(1 << 16) {
+			if cat, ok := securityCategorization(id); ok {
+				ch.Events = append(ch.Events, kindOf(cat))
+			}
+		}
+	case chanSystem:
+		ch.Datasets = []string{"system.system", "windows.forwarded"}
+		fields = auditFields
+	case chanPowerShell:
+		ch.Datasets = []string{"windows.powershell", "windows.forwarded"}
+		fields = auditFields + " " + powershellFields
+		ch.Events = []EventKind{
+			{Code: "400", Category: []string{"process"}, Type: []string{"start"}},
+			{Code: "403", Category: []string{"process"}, Type: []string{"end"}},
+			{Code: "600", Category: []string{"process"}, Type: []string{"info"}},
+			{Code: "800", Category: []string{"process"}, Type: []string{"info"}},
+		}
+	case chanPowerShellOperational:
+		ch.Datasets = []string{"windows.powershell_operational", "windows.forwarded"}
+		fields = auditFields + " " + powershellFields + " " + powershellOperationalFields
+		ch.Events = []EventKind{
+			{Code: "4103", Category: []string{"process"}, Type: []string{"info"}},
+			{Code: "4104", Category: []string{"process"}, Type: []string{"info"}},
+			{Code: "4105", Category: []string{"process"}, Type: []string{"start"}},
+			{Code: "4106", Category: []string{"process"}, Type: []string{"end"}},
+		}
 	default:
 		ch.Datasets = []string{"windows.forwarded"}
+		fields = auditFields
 	}
 	ch.Fields = append(strings.Fields(winlogbeatFields), strings.Fields(fields)...)
 	for i, f := range ch.Fields {
@@ -211,3 +242,43 @@ source.domain source.ip source.port
 sysmon.dns.status sysmon.file.archived sysmon.file.is_executable
 user.domain user.id user.name user.roles
 winlog.task`
+
+// auditFields are what Winlogbeat sets from the audit keywords of any
+// event but Sysmon's.
+const auditFields = `event.outcome winlog.keywords`
+
+// securityFields are the fields the Security pipeline adds.
+const securityFields = `destination.ip destination.port
+event.action event.category event.reason event.type
+file.directory file.extension file.name file.path file.target_path
+group.domain group.id group.name
+network.direction network.iana_number network.transport
+process.args process.args_count process.command_line process.executable process.name
+process.parent.executable process.parent.name process.parent.pid process.pid
+registry.path related.ip related.user
+service.name service.type
+source.domain source.ip source.port
+user.changes.name user.domain user.effective.domain user.effective.id user.effective.name user.id
+user.name user.target.domain user.target.group.domain user.target.group.id user.target.group.name
+user.target.id user.target.name
+winlog.computerObject.domain winlog.computerObject.id winlog.computerObject.name
+winlog.logon.failure.reason winlog.logon.failure.status winlog.logon.failure.sub_status
+winlog.logon.id winlog.logon.type winlog.scheduled_task.name
+winlog.trustAttribute winlog.trustDirection winlog.trustType`
+
+// powershellFields are the fields both PowerShell pipelines add.
+const powershellFields = `event.category event.sequence event.type
+file.directory file.extension file.name file.path
+powershell.command.name powershell.command.path powershell.command.type powershell.command.value
+powershell.engine.version powershell.pipeline_id powershell.process.executable_version
+powershell.runspace_id powershell.sequence powershell.total
+process.args process.args_count process.command_line process.entity_id process.title
+related.user user.domain user.name user.roles
+powershell.engine.new_state powershell.engine.previous_state
+powershell.provider.name powershell.provider.new_state`
+
+// powershellOperationalFields are the fields only the
+// PowerShell/Operational pipeline adds.
+const powershellOperationalFields = `destination.user.domain destination.user.name
+powershell.file.script_block_id powershell.file.script_block_text powershell.id
+process.pid source.user.domain source.user.name user.id`

@@ -1,5 +1,7 @@
 package normalizer
 
+import "strconv"
+
 // Winlogbeat renders level, opcode and task through the provider's
 // manifest. (The lookups return any so that the constant names are stored
 // in the document without an allocation each.) An EVTX file carries only the numbers, so the names come from
@@ -120,4 +122,32 @@ func sysmonTask(task uint32) (any, bool) {
 		return "Error report", true
 	}
 	return nil, false
+}
+
+// Keywords Winlogbeat renders for every provider, from winmeta.xml.
+const (
+	keywordAuditFailure = 0x10000000000000
+	keywordAuditSuccess = 0x20000000000000
+)
+
+// keywords sets winlog.keywords and event.outcome from the audit keywords,
+// as Winlogbeat does: "Audit Success" is outcome success, "Audit Failure"
+// failure. Other keywords are named by each provider's manifest, which an
+// EVTX file does not carry; they are left out.
+func (n *Normalizer) keywords(kw string) {
+	if len(kw) < 3 || kw[0] != '0' || (kw[1] != 'x' && kw[1] != 'X') {
+		return
+	}
+	v, err := strconv.ParseUint(kw[2:], 16, 64)
+	if err != nil {
+		return
+	}
+	switch {
+	case v&keywordAuditFailure != 0:
+		n.rec.setConsts(kWinlogKeywords, "Audit Failure")
+		n.rec.setConst(kEventOutcome, "failure")
+	case v&keywordAuditSuccess != 0:
+		n.rec.setConsts(kWinlogKeywords, "Audit Success")
+		n.rec.setConst(kEventOutcome, "success")
+	}
 }

@@ -6,6 +6,7 @@
 // Usage (from the normalizer directory, via go generate):
 //
 //	go run ./internal/gentables -spec ../../shared/reference/elastic-sysmon-ingest-pipeline.yml -out tables_gen.go
+//	go run ./internal/gentables -security ../../shared/reference/elastic-windows/forwarded/security_standard.yml -out tables_security_gen.go
 package main
 
 import (
@@ -24,7 +25,12 @@ import (
 func main() {
 	spec := flag.String("spec", "../../shared/reference/elastic-sysmon-ingest-pipeline.yml", "the ingest pipeline YAML")
 	out := flag.String("out", "tables_gen.go", "Go file to write")
+	security := flag.String("security", "", "Elastic's security_standard pipeline YAML; when given, the Security tables are written to -out instead")
 	flag.Parse()
+	run := run
+	if *security != "" {
+		spec, run = security, runSecurity
+	}
 	if err := run(*spec, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "gentables:", err)
 		os.Exit(1)
