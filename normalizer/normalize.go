@@ -18,7 +18,7 @@ const (
 	// systemECSVersion is what the System integration's system pipeline
 	// sets.
 	systemECSVersion = "8.11.0"
-	zeroGUID   = "{00000000-0000-0000-0000-000000000000}"
+	zeroGUID         = "{00000000-0000-0000-0000-000000000000}"
 	// maxHostIDs bounds the host.id cache; past it the cache starts over.
 	maxHostIDs = 4096
 )
