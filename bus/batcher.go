@@ -4,13 +4,15 @@ import "context"
 
 // Batcher gathers items per subject and publishes each subject's items as
 // one msgpack message once BatchSize of them are waiting, or on Flush. Items
-// of one subject keep their order. A Batcher belongs to one goroutine.
+// of one subject keep their order. An item NATS refuses is dead-lettered
+// and the others go on (PublishItems). A Batcher belongs to one goroutine.
 type Batcher[T any] struct {
 	bus     *Bus
 	kind    string
 	size    int
 	pending map[string]*batch[T]
 	order   []string
+	source  func(T) string
 }
 
 type batch[T any] struct {
@@ -22,6 +24,14 @@ type batch[T any] struct {
 // the identities of the items in each message.
 func NewBatcher[T any](b *Bus, kind string) *Batcher[T] {
 	return &Batcher[T]{bus: b, kind: kind, size: b.BatchSize(), pending: map[string]*batch[T]{}}
+}
+
+// WithSource makes the Batcher name an item NATS refuses (PublishItems) by
+// source(item), say its file and offset or its peer, rather than by its
+// identity. It returns bt.
+func (bt *Batcher[T]) WithSource(source func(T) string) *Batcher[T] {
+	bt.source = source
+	return bt
 }
 
 // Add queues item for subject; identity names it for deduplication.
@@ -55,11 +65,11 @@ func (bt *Batcher[T]) Flush(ctx context.Context) error {
 }
 
 func (bt *Batcher[T]) publish(ctx context.Context, subject string, p *batch[T]) error {
-	data, err := Encode(p.items)
-	if err != nil {
-		return err
+	var source func(int) string
+	if bt.source != nil {
+		source = func(i int) string { return bt.source(p.items[i]) }
 	}
-	if err := bt.bus.Publish(ctx, subject, data, BatchID(bt.kind, p.ids)); err != nil {
+	if err := PublishItems(ctx, bt.bus, subject, bt.kind, p.items, p.ids, source); err != nil {
 		return err
 	}
 	clear(p.items)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -26,6 +27,10 @@ type Bus struct {
 	// observePublish, set by NewMetrics before anything publishes, sees
 	// how long each Publish took.
 	observePublish func(subject string, took time.Duration)
+
+	// rejected counts the items NATS refused and PublishItems
+	// dead-lettered.
+	rejected atomic.Uint64
 }
 
 // Open starts the embedded server (unless cfg.URL names an external one),

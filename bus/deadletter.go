@@ -109,7 +109,9 @@ func (b *Bus) DeadLetters(ctx context.Context, consumer string, limit int) ([]De
 	if err != nil {
 		return nil, fmt.Errorf("bus: stream %s: %w", StreamDLQ, err)
 	}
-	filter := SubjectDLQ + ".>"
+	// One token: the sinks' letters, not the refused items
+	// (SubjectRejected) below them.
+	filter := SubjectDLQ + ".*"
 	if consumer != "" {
 		filter = Subject(SubjectDLQ, consumer)
 	}

@@ -47,6 +47,13 @@ func NewMetrics(reg prometheus.Registerer, b *Bus, consumers ConsumerSet) (*Metr
 	if err := reg.Register(m.publish); err != nil {
 		return nil, fmt.Errorf("bus: metrics: %w", err)
 	}
+	rejected := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "weft_bus_rejected_total",
+		Help: "Items (events, documents) NATS refused for their size or subject, dead-lettered on " + SubjectRejected + ".<stream>.",
+	}, func() float64 { return float64(b.Rejected()) })
+	if err := reg.Register(rejected); err != nil {
+		return nil, fmt.Errorf("bus: metrics: %w", err)
+	}
 	if consumers != nil {
 		if err := reg.Register(backlog{m}); err != nil {
 			return nil, fmt.Errorf("bus: metrics: %w", err)

@@ -18,10 +18,19 @@ import (
 // While the stream is full or has no responder (the server is restarting)
 // Publish waits and retries until ctx ends: the bus pushes back instead of
 // dropping.
+//
+// A message NATS refuses for what it is (a subject ValidSubject refuses, a
+// payload over the server's limit, an error the stream answers for this
+// message) is returned at once as a *RejectedError: sending it again
+// cannot succeed, and the connection stays up for the messages after it.
+// A msgID longer than maxMsgIDLen is replaced by its hash.
 func (b *Bus) Publish(ctx context.Context, subject string, data []byte, msgID string) error {
+	if err := ValidSubject(subject); err != nil {
+		return &RejectedError{Subject: clipSubject(subject), Err: err}
+	}
 	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
 	if msgID != "" {
-		msg.Header.Set(jetstream.MsgIDHeader, msgID)
+		msg.Header.Set(jetstream.MsgIDHeader, boundID(msgID))
 	}
 	backoff := 5 * time.Millisecond
 	start := time.Now()
@@ -32,6 +41,9 @@ func (b *Bus) Publish(ctx context.Context, subject string, data []byte, msgID st
 				b.observePublish(subject, time.Since(start))
 			}
 			return nil
+		}
+		if rejected(err) {
+			return &RejectedError{Subject: subject, Err: err}
 		}
 		if !retryable(err) {
 			return fmt.Errorf("bus: publish %s: %w", subject, err)
@@ -71,3 +83,52 @@ func BatchID(kind string, identities []string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
+
+// maxMsgIDLen bounds the Nats-Msg-Id header: JetStream keeps every id of
+// its duplicate window in memory.
+const maxMsgIDLen = 128
+
+// boundID returns id, or, when it is longer than maxMsgIDLen, a hash of
+// it: the same id always gives the same header, so deduplication holds.
+func boundID(id string) string {
+	if len(id) <= maxMsgIDLen {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// RejectedError is a message NATS refused for what it is, not for the
+// state of the connection or the stream: it will be refused again.
+type RejectedError struct {
+	Subject string
+	Err     error
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("bus: publish %s: message refused: %v", e.Subject, e.Err)
+}
+
+func (e *RejectedError) Unwrap() error { return e.Err }
+
+// IsRejected reports whether err is, or wraps, a *RejectedError.
+func IsRejected(err error) bool {
+	var r *RejectedError
+	return errors.As(err, &r)
+}
+
+// rejected reports whether a publish error is about the message itself:
+// the client refused it before sending (its size, subject or headers), or
+// the stream answered with an error that waiting does not clear.
+func rejected(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return !retryable(err)
+	}
+	return errors.Is(err, nats.ErrMaxPayload) ||
+		errors.Is(err, nats.ErrBadSubject) ||
+		errors.Is(err, nats.ErrBadHeaderMsg)
+}
+
+// clipSubject keeps an error message about a subject readable.
+func clipSubject(s string) string { return oneLine(s, 200) }

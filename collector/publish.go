@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -307,17 +309,37 @@ func (rs *rounds) add(ctx context.Context, r *event.Raw) (published bool, err er
 func (rs *rounds) flush(ctx context.Context) error {
 	for _, subject := range rs.order {
 		p := rs.pending[subject]
-		data, err := bus.Encode(p.items)
-		if err != nil {
-			return err
-		}
-		if err := rs.bus.Publish(ctx, subject, data, bus.BatchID("raw", p.ids)); err != nil {
+		// An event NATS refuses (one too big for a message) is
+		// dead-lettered with where it was read, and the round goes on.
+		source := func(i int) string { return describeOrigin(p.items[i].Origin) }
+		if err := bus.PublishItems(ctx, rs.bus, subject, "raw", p.items, p.ids, source); err != nil {
 			return err
 		}
 	}
 	clear(rs.pending)
 	rs.order = rs.order[:0]
 	return nil
+}
+
+// describeOrigin names where an event was read, for people: the file and
+// the record's offset, or the listener and peer.
+func describeOrigin(o event.Origin) string {
+	var sb strings.Builder
+	sb.WriteString(o.Kind)
+	if o.Path != "" {
+		sb.WriteString(" " + o.Path)
+		if o.Chunk > 0 {
+			sb.WriteString(" chunk " + strconv.Itoa(o.Chunk))
+		}
+		sb.WriteString(" offset " + strconv.FormatInt(o.Offset, 10))
+	}
+	if o.Listener != "" {
+		sb.WriteString(" listener " + o.Listener)
+	}
+	if o.Peer != "" {
+		sb.WriteString(" peer " + o.Peer)
+	}
+	return sb.String()
 }
 
 // Read reads one input: a file Expand found, or standard input (XML) for

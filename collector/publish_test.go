@@ -261,3 +261,49 @@ func TestIdentify(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// TestPublisherHostileEvents: an event whose host name is 4,100
+// characters long, and one too big for any NATS message, do not stop a
+// file: the first is published (under a bounded subject), the second is
+// dead-lettered with the file and offset it was read at, and every other
+// event reaches the bus.
+func TestPublisherHostileEvents(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	var text strings.Builder
+	for id := 1; id <= 9; id++ {
+		e := ev(id, `<Data Name="n">v</Data>`)
+		switch id {
+		case 3:
+			e = strings.Replace(e, "WKS-FIN-07.corp.example", strings.Repeat("H", 4100), 1)
+		case 6:
+			e = ev(id, `<Data Name="n">`+strings.Repeat("x", 9<<20)+`</Data>`)
+		}
+		text.WriteString(e + "\n")
+	}
+	path := writeFile(t, dir, "hostile.xml", []byte(text.String()))
+	b := openBus(t, filepath.Join(dir, "bus"), 4)
+	st, err := NewPublisher(b, nil, Options{MaxEventSize: 16 << 20}, nil).Publish(ctx, Input{Path: path, Format: FormatXML}, nil)
+	if err != nil {
+		t.Fatalf("Publish: %v (stats %+v)", err, st)
+	}
+	ids, _ := streamRecords(t, b)
+	slices.Sort(ids)
+	if want := []uint64{1, 2, 3, 4, 5, 7, 8, 9}; !slices.Equal(ids, want) {
+		t.Errorf("stream holds %v, want %v", ids, want)
+	}
+	rej, err := b.RejectedItems(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rej) != 1 || b.Rejected() != 1 {
+		t.Fatalf("%d rejected items, %d counted; want 1", len(rej), b.Rejected())
+	}
+	if want := "xml " + path + " offset "; !strings.HasPrefix(rej[0].Source, want) {
+		t.Errorf("rejected item's source %q, want %q…", rej[0].Source, want)
+	}
+	if !b.Connected() {
+		t.Error("the connection closed")
+	}
+}
