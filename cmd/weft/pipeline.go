@@ -69,7 +69,9 @@ func startPipeline(ctx context.Context, cfg pipelineConfig, log zerolog.Logger) 
 			correlator.WithAlertDedup(correlator.DefaultDedupBucket, 24*time.Hour))
 	}
 	p := &pipeline{bus: b, log: log, sinks: cfg.sinks, stage: correlator.NewStage(b, engine, log, stageOpts...)}
-	p.normOpts = normalizer.Options{Partitions: b.Partitions()}
+	// Sigma rules read the raw Windows fields, which the normalizer then
+	// keeps beside the ECS ones.
+	p.normOpts = normalizer.Options{Partitions: b.Partitions(), RawFields: correlator.HasSigma(cfg.rules)}
 	consumers := append(p.normOpts.Consumers(), p.stage.Consumer())
 	for name := range cfg.sinks {
 		consumers = append(consumers, sinks.Consumer(name))

@@ -529,7 +529,11 @@ func (c *compiler) variants(v any, m *mods) ([]pattern, error) {
 		}
 		return []pattern{{s: p, re: true}}, nil
 	}
-	vals := []string{s}
+	// From here on values are canonical Sigma strings, where every literal
+	// backslash is escaped, so that the wildcards contains, startswith and
+	// endswith add never combine with a trailing backslash of the value
+	// ('\PowerShell\' + '*' is not an escaped '*').
+	vals := []string{canonical(s)}
 	for _, t := range m.transforms {
 		var next []string
 		for _, x := range vals {
@@ -695,6 +699,29 @@ func utf16Bytes(s string, bigEndian, bom bool) string {
 		put(u)
 	}
 	return string(b)
+}
+
+// canonical rewrites a Sigma string with every literal backslash escaped.
+// Sigma reads a backslash as an escape only before '*', '?' or another
+// backslash; elsewhere it is a literal backslash.
+func canonical(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && i+1 < len(s) && (s[i+1] == '*' || s[i+1] == '?' || s[i+1] == '\\'):
+			b.WriteByte('\\')
+			i++
+			b.WriteByte(s[i])
+		case s[i] == '\\':
+			b.WriteString(`\\`)
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
 }
 
 // unescape reads a Sigma string as plain text: escapes removed, wildcards

@@ -68,6 +68,8 @@ func TestDetection(t *testing.T) {
 			[]event.Document{sysmon1("CommandLine", `A*Bcd`)}, []event.Document{sysmon1("CommandLine", `axbcd`)}},
 		{"escaped backslash", "sel:\n  CommandLine: 'a\\\\*'\ncondition: sel",
 			[]event.Document{sysmon1("CommandLine", `a\xyz`)}, []event.Document{sysmon1("CommandLine", `b\xyz`)}},
+		{"trailing backslash before an added wildcard", "sel:\n  TargetObject|contains: '\\PowerShell\\'\ncondition: sel",
+			[]event.Document{sysmon1("TargetObject", `HKU\x\PowerShell\ScriptBlockLogging`)}, []event.Document{sysmon1("TargetObject", `HKU\x\PowerShell*`)}},
 		{"list is or", "sel:\n  Image|endswith:\n    - '\\a.exe'\n    - '\\b.exe'\ncondition: sel",
 			[]event.Document{sysmon1("Image", `C:\A.EXE`), sysmon1("Image", `C:\b.exe`)}, []event.Document{sysmon1("Image", `C:\c.exe`)}},
 		{"map is and", "sel:\n  Image|endswith: '\\a.exe'\n  CommandLine|contains: 'x'\ncondition: sel",
