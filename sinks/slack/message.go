@@ -164,11 +164,16 @@ func techniques(threats []event.Threat) string {
 		return ""
 	}
 	out := "*MITRE ATT&amp;CK*"
+	rest := 0
 	for _, l := range lines {
-		if len(out)+1+len(l) > sectionLimit-1-len(truncated) {
-			return out + "\n" + truncated
+		rest += 1 + len(l)
+	}
+	for _, l := range lines {
+		if len(out)+1+len(l) > sectionLimit-1-len(sinks.CutMarker(rest)) {
+			return out + "\n" + sinks.CutMarker(rest)
 		}
 		out += "\n" + l
+		rest -= 1 + len(l)
 	}
 	return out
 }
@@ -219,17 +224,21 @@ func severityEmoji(sev string) string {
 	return ":white_circle:"
 }
 
+// clipPlain cuts plain_text to limit bytes, visibly. Control and
+// invisible characters are shown as in mrkdwn text: plain_text is shown as
+// is, and a header is one line.
 func clipPlain(s string, limit int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) <= limit {
-		return s
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r < 0x20 || r == 0x7f || sinks.Invisible(r):
+			b.WriteString(piece(s, i, r, false))
+		default:
+			b.WriteString(s[i : i+utf8.RuneLen(r)])
+		}
 	}
-	s = s[:limit-len(truncated)]
-	// The cut may split a rune; drop its leading bytes.
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s + truncated
+	return sinks.Cut(b.String(), limit)
 }
 
 func orDash(s string) string {

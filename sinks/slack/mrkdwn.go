@@ -3,17 +3,18 @@ package slack
 import (
 	"strings"
 	"unicode/utf8"
-)
 
-// truncated marks text cut to fit Slack's limits, visibly.
-const truncated = "…(truncated)"
+	"github.com/weft-dev/weft/sinks"
+)
 
 // escapeText escapes the three characters Slack's mrkdwn gives meaning to
 // (<!channel>, <url|label>, entities), shows control characters as their
-// Unicode pictures (␊ for a line feed), so event text stays on its line and
-// cannot lay out fields of its own, and cuts the result to at most limit
-// bytes, ending in a visible marker when cut. Slack counts limits in
-// characters; bytes are never fewer, so the bound holds.
+// Unicode pictures (␊ for a line feed) and the invisible ones that reorder
+// or break text (sinks.Invisible) by their code points, so event text
+// stays on its line and cannot lay out fields of its own, and cuts the
+// result to at most limit bytes, ending in "…[cut N bytes]" (N counts the
+// bytes of s not shown) when cut. Slack counts limits in characters;
+// bytes are never fewer, so the bound holds.
 func escapeText(s string, limit int) string { return escape(s, limit, false) }
 
 // escape is escapeText; multiline keeps line feeds and tabs, for code
@@ -24,22 +25,27 @@ func escape(s string, limit int, multiline bool) string {
 	for i, r := range s {
 		total += len(piece(s, i, r, multiline))
 	}
-	fits := total <= limit
-	budget := limit
-	if !fits {
-		budget = limit - len(truncated)
+	if total <= limit {
+		var b strings.Builder
+		for i, r := range s {
+			b.WriteString(piece(s, i, r, multiline))
+		}
+		return b.String()
 	}
+	// The marker for all of s is at least as long as the one for the part
+	// cut.
+	budget := limit - len(sinks.CutMarker(len(s)))
 	var b strings.Builder
+	shown := 0
 	for i, r := range s {
 		p := piece(s, i, r, multiline)
 		if b.Len()+len(p) > budget {
 			break
 		}
 		b.WriteString(p)
+		shown = i + utf8.RuneLen(r)
 	}
-	if !fits {
-		b.WriteString(truncated)
-	}
+	b.WriteString(sinks.CutMarker(len(s) - shown))
 	return b.String()
 }
 
@@ -58,6 +64,8 @@ func piece(s string, i int, r rune, multiline bool) string {
 		return string(0x2400 + r)
 	case r == 0x7f:
 		return "\u2421"
+	case sinks.Invisible(r):
+		return sinks.ShowInvisible(r)
 	}
 	return s[i : i+utf8.RuneLen(r)]
 }

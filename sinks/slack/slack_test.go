@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +27,9 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// cutMarked matches text that ends in the marker of a cut.
+var cutMarked = regexp.MustCompile(`…\[cut [0-9]{1,3}(,[0-9]{3})* bytes\]$`)
 
 // slackServer is an incoming-webhook receiver over TLS that answers with
 // the given codes in turn (the last repeating), as Slack does: "ok" on
@@ -248,11 +253,11 @@ func TestSendTruncatesLongFields(t *testing.T) {
 	a.Host.Name = strings.Repeat("h", 5000)
 	m := send(t, srv, a)
 
-	if h := m.Blocks[0].Text.Text; len([]rune(h)) > headerLimit || !strings.HasSuffix(h, truncated) {
+	if h := m.Blocks[0].Text.Text; len([]rune(h)) > headerLimit || !cutMarked.MatchString(h) {
 		t.Errorf("header is %d characters: %q", len([]rune(h)), h)
 	}
 	cl := findSection(m, "*Command line*")
-	if len(cl) > sectionLimit || !strings.HasSuffix(cl, truncated+"```") {
+	if len(cl) > sectionLimit || !cutMarked.MatchString(strings.TrimSuffix(cl, "```")) {
 		t.Errorf("command line section is %d bytes, ends %q", len(cl), cl[max(0, len(cl)-30):])
 	}
 	for _, b := range m.Blocks {
@@ -290,8 +295,8 @@ func TestEscapeText(t *testing.T) {
 		{"plain", 100, "plain"},
 		{"a<b>&c", 100, "a&lt;b&gt;&amp;c"},
 		{"<!channel>", 100, "&lt;!channel&gt;"},
-		{"&&&&&&&&&&&&&&&&&&&&", 30, "&amp;&amp;&amp;" + truncated},
-		{"ééééééééééééééééééééééé", 20, "ééé" + truncated},
+		{"&&&&&&&&&&&&&&&&&&&&", 30, "&amp;&amp;…[cut 18 bytes]"},
+		{"ééééééééééééééééééééééé", 20, "é…[cut 44 bytes]"},
 		{"bad \xff utf8", 100, "bad \uFFFD utf8"},
 		{strings.Repeat("x", 30), 30, strings.Repeat("x", 30)},
 	}
@@ -437,7 +442,7 @@ func TestSendHostileText(t *testing.T) {
 	if !strings.HasPrefix(cl, "*Command line*\n```cmd.exe /c \uFFFDecho␛[2J line1\nline2␀ AAAA") {
 		t.Errorf("command line section starts %.80q", cl)
 	}
-	if len(cl) > sectionLimit || !strings.HasSuffix(cl, truncated+"```") {
+	if len(cl) > sectionLimit || !cutMarked.MatchString(strings.TrimSuffix(cl, "```")) {
 		t.Errorf("command line section of %d bytes ends %q", len(cl), cl[max(0, len(cl)-20):])
 	}
 	for _, text := range texts(m) {
@@ -446,5 +451,80 @@ func TestSendHostileText(t *testing.T) {
 				t.Fatalf("control character %U in %.60q", r, text)
 			}
 		}
+	}
+}
+
+// An attacker chooses the length of a command line or a host name: the
+// alert still goes out, each long field cut to Slack's limits and saying
+// how much was cut.
+func TestSendLongFields(t *testing.T) {
+	t.Parallel()
+	cmd := "powershell.exe -NoProfile -EncodedCommand " + strings.Repeat("SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIAB", 110)[:4458]
+	host := strings.Repeat("H", 3000)
+	a := alerttest.Seed(cmd)
+	a.Host.Name = host
+	a.Message = "mmc.exe on " + host + " accepted TCP from 10.9.8.7:50211 and started " + cmd
+	srv := newSlackServer(t, 200)
+	m := send(t, srv, a)
+
+	cl := strings.TrimSuffix(findSection(m, "*Command line*\n```"), "```")
+	if !strings.HasPrefix(cl, "*Command line*\n```powershell.exe -NoProfile -EncodedCommand SQBF") || !cutMarked.MatchString(cl) || len(cl) > sectionLimit {
+		t.Errorf("command line section of %d bytes: %.60q … %q", len(cl), cl, cl[max(0, len(cl)-30):])
+	}
+	var hostField string
+	for _, b := range m.Blocks {
+		for _, f := range b.Fields {
+			if strings.HasPrefix(f.Text, "*Host*\n") {
+				hostField = f.Text
+			}
+			if len(f.Text) > fieldLimit {
+				t.Errorf("field of %d bytes: %.40q", len(f.Text), f.Text)
+			}
+		}
+	}
+	if !strings.HasPrefix(hostField, "*Host*\nHHHH") || !cutMarked.MatchString(hostField) {
+		t.Errorf("host field %.40q … %q", hostField, hostField[max(0, len(hostField)-30):])
+	}
+	if !strings.HasPrefix(m.Text, "mmc.exe on HHHH") || !cutMarked.MatchString(m.Text) || len(m.Text) > sectionLimit {
+		t.Errorf("text of %d bytes ends %q", len(m.Text), m.Text[max(0, len(m.Text)-30):])
+	}
+}
+
+// Characters that reorder or break text, or that terminals and some
+// receivers act on, are shown by their code points wherever event text
+// reaches the message; so are C0 controls, by their pictures.
+func TestSendInvisibleCharacters(t *testing.T) {
+	t.Parallel()
+	for _, r := range []rune{0x85, 0x9b, 0x80, 0x9f, 0x061c, 0x200e, 0x200f, 0x202a, 0x202e, 0x2066, 0x2069, 0x2028, 0x2029} {
+		t.Run(fmt.Sprintf("U+%04X", r), func(t *testing.T) {
+			t.Parallel()
+			evil := "a" + string(r) + "b"
+			a := alerttest.Seed("cmd.exe /c " + evil)
+			a.Host.Name = "WKS" + evil
+			a.Message = "msg " + evil
+			a.Rule.Name = "rule " + evil
+			m := send(t, newSlackServer(t, 200), a)
+			shown := fmt.Sprintf("a[U+%04X]b", r)
+			for _, text := range texts(m) {
+				if strings.ContainsRune(text, r) {
+					t.Errorf("%U reaches Slack in %q", r, text)
+				}
+			}
+			if cl := findSection(m, "*Command line*"); !strings.Contains(cl, "cmd.exe /c "+shown) {
+				t.Errorf("command line %q, want %q in it", cl, shown)
+			}
+			if !strings.Contains(m.Text, shown) || !strings.Contains(m.Blocks[0].Text.Text, shown) {
+				t.Errorf("text %q, header %q", m.Text, m.Blocks[0].Text.Text)
+			}
+			var host string
+			for _, f := range m.Blocks[1].Fields {
+				if strings.HasPrefix(f.Text, "*Host*") {
+					host = f.Text
+				}
+			}
+			if host != "*Host*\nWKS"+shown {
+				t.Errorf("host field %q", host)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,7 +23,6 @@ const (
 	// sdValueLimit bounds one structured-data value (command lines); the
 	// full value is in MSG.
 	sdValueLimit = 1024
-	truncated    = "…(truncated)"
 )
 
 // formatter renders alerts as RFC 5424 messages, or with the header of
@@ -37,39 +37,47 @@ type formatter struct {
 }
 
 // format renders one message of at most f.maxSize bytes. When the full
-// alert does not fit, MSG drops first the rule's investigation guide and
-// then the matched documents, and the structured data says so in
-// omitted="…"; the key fields stay in the structured data.
+// alert does not fit, it takes the first of sinks.Reductions that does:
+// MSG drops the rule's investigation guide, then the matched documents,
+// then cuts the longest strings (structured-data values with them), each
+// cut ending in "…[cut N bytes]"; the structured data lists what went in
+// omitted="…" and what was cut in truncated="…". The key fields come from
+// the whole alert, so they stay in the structured data, cut at most. Only a
+// max_size too small for even the minimal form fails, which New rules out
+// for any alert.
 func (f *formatter) format(a *event.Alert) ([]byte, error) {
-	var omitted []string
 	// The key fields come from the whole alert even when MSG is trimmed.
 	params := sdParams(a)
-	trimmed := *a
-	for step := 0; ; step++ {
-		msg, err := f.render(&trimmed, params, omitted)
+	var last []byte
+	for r := range sinks.Reductions(a) {
+		msg, err := f.render(a, r, params)
 		if err != nil {
 			return nil, err
 		}
 		if len(msg) <= f.maxSize {
 			return msg, nil
 		}
-		switch {
-		case step == 0 && trimmed.Rule.Note != "":
-			trimmed.Rule.Note = ""
-			omitted = append(omitted, "rule.note")
-		case len(trimmed.Weft.Events) > 0:
-			trimmed.Weft.Events = nil
-			omitted = append(omitted, "weft.events")
-		case len(omitted) > 0:
-			return nil, fmt.Errorf("message is %d bytes, over max_size %d even without %s", len(msg), f.maxSize, strings.Join(omitted, " and "))
-		default:
-			return nil, fmt.Errorf("message is %d bytes, over max_size %d", len(msg), f.maxSize)
-		}
+		last = msg
 	}
+	return nil, fmt.Errorf("message is %d bytes, over max_size %d even with every field cut", len(last), f.maxSize)
 }
 
-func (f *formatter) render(a *event.Alert, params []sdParam, omitted []string) ([]byte, error) {
-	body, err := json.Marshal(a)
+// smallest is the size of the smallest form of a: the most any alert
+// as large needs.
+func (f *formatter) smallest(a *event.Alert) (int, error) {
+	var last sinks.Reduced
+	for r := range sinks.Reductions(a) {
+		last = r
+	}
+	msg, err := f.render(a, last, sdParams(a))
+	return len(msg), err
+}
+
+// render writes form r of alert orig. The header comes from orig: a
+// form's fields may be cut or gone.
+func (f *formatter) render(orig *event.Alert, r sinks.Reduced, params []sdParam) ([]byte, error) {
+	a := orig
+	body, err := json.Marshal(r.Alert)
 	if err != nil {
 		return nil, fmt.Errorf("encode alert: %w", err)
 	}
@@ -101,7 +109,7 @@ func (f *formatter) render(a *event.Alert, params []sdParam, omitted []string) (
 		b = append(b, headerField(a.Rule.ID, maxMsgID)...)
 		b = append(b, ' ')
 	}
-	b = f.appendSD(b, params, omitted)
+	b = f.appendSD(b, r, params)
 	b = append(b, ' ')
 	// MSG is the JSON made 7-bit: RFC 5424 requires a BOM before UTF-8
 	// text, and a BOM in front of "{" breaks JSON parsers on the receiving
@@ -212,18 +220,43 @@ func sdParams(a *event.Alert) []sdParam {
 	}
 }
 
-// appendSD writes the one SD-ELEMENT. Empty values are left out.
-func (f *formatter) appendSD(b []byte, params []sdParam, omitted []string) []byte {
+// keyParams are the structured-data parameters the forms of an alert with
+// its key fields only keep, and idParams those of its identity.
+var (
+	keyParams = []string{"alert_id", "rule_id", "rule", "severity", "host", "process", "command_line"}
+	idParams  = []string{"alert_id", "rule_id", "host"}
+)
+
+// appendSD writes the one SD-ELEMENT. Empty values are left out; values
+// are cut at sdValueLimit, or at the form's own limit when it is lower.
+func (f *formatter) appendSD(b []byte, r sinks.Reduced, params []sdParam) []byte {
+	limit := sdValueLimit
+	if r.Limit > 0 {
+		limit = min(limit, r.Limit)
+	}
 	b = append(b, '[')
 	b = append(b, f.sdID...)
-	for _, p := range append(params, sdParam{"omitted", strings.Join(omitted, " ")}) {
-		if p.value == "" {
+	params = append(params[:len(params):len(params)],
+		sdParam{"omitted", strings.Join(r.Omitted, " ")},
+		sdParam{"truncated", strings.Join(r.Truncated, " ")})
+	for _, p := range params {
+		own := p.name == "omitted" || p.name == "truncated"
+		switch {
+		case p.value == "":
 			continue
+		case r.Fields == sinks.KeyFields && !own && !slices.Contains(keyParams, p.name):
+			continue
+		case r.Fields == sinks.IDFields && !own && !slices.Contains(idParams, p.name):
+			continue
+		}
+		lim := limit
+		if own {
+			lim = sdValueLimit // weft's own words, bounded by the ECS paths they list
 		}
 		b = append(b, ' ')
 		b = append(b, p.name...)
 		b = append(b, `="`...)
-		b = appendSDValue(b, p.value)
+		b = appendSDValue(b, p.value, lim)
 		b = append(b, '"')
 	}
 	return append(b, ']')
@@ -254,22 +287,15 @@ func techniqueIDs(threats []event.Threat) string {
 	return strings.Join(ids, ",")
 }
 
-// appendSDValue writes a PARAM-VALUE: UTF-8 with '"', '\' and ']'
+// appendSDValue writes a PARAM-VALUE: UTF-8 with '"', '\\' and ']'
 // escaped by a backslash (RFC 5424 §6.3.3), control characters shown as
 // their Unicode pictures (␊ for a line feed: receivers that split or
-// escape on them would otherwise garble the field), cut visibly at
-// sdValueLimit.
-func appendSDValue(b []byte, v string) []byte {
-	v = strings.ToValidUTF8(v, "\uFFFD")
-	v = strings.Map(controlPicture, v)
-	cut := false
-	if len(v) > sdValueLimit {
-		v = v[:sdValueLimit-len(truncated)]
-		for !utf8.ValidString(v) {
-			v = v[:len(v)-1]
-		}
-		cut = true
-	}
+// escape on them would otherwise garble the field) and the invisible
+// characters that reorder or break lines (C1 controls, bidi controls,
+// U+2028/U+2029) by their code points (see neutral), cut visibly
+// ("…[cut N bytes]") at limit bytes before escaping.
+func appendSDValue(b []byte, v string, limit int) []byte {
+	v = sinks.Cut(neutral(v), limit)
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; c {
 		case '"', '\\', ']':
@@ -278,22 +304,39 @@ func appendSDValue(b []byte, v string) []byte {
 			b = append(b, c)
 		}
 	}
-	if cut {
-		b = append(b, truncated...)
-	}
 	return b
 }
 
-// controlPicture maps a C0 control character or DEL to the Unicode
-// character that pictures it.
-func controlPicture(r rune) rune {
-	switch {
-	case r < 0x20:
-		return 0x2400 + r
-	case r == 0x7f:
-		return 0x2421
+// neutral makes v valid UTF-8 and shows C0 controls and DEL as the
+// Unicode characters that picture them (␊ for a line feed), and the
+// characters that reorder or break lines (sinks.Invisible: C1 and bidi
+// controls, U+2028/U+2029) by their code points, "[U+202E]".
+func neutral(v string) string {
+	v = strings.ToValidUTF8(v, "\uFFFD")
+	clean := true
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f || sinks.Invisible(r) {
+			clean = false
+			break
+		}
 	}
-	return r
+	if clean {
+		return v
+	}
+	var b strings.Builder
+	for _, r := range v {
+		switch {
+		case r < 0x20:
+			b.WriteRune(0x2400 + r)
+		case r == 0x7f:
+			b.WriteRune(0x2421)
+		case sinks.Invisible(r):
+			b.WriteString(sinks.ShowInvisible(r))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // appendASCIIJSON copies JSON produced by encoding/json, escaping DEL and
@@ -372,4 +415,31 @@ func parseFacility(s string) (int, error) {
 		return n, nil
 	}
 	return 0, fmt.Errorf("facility %q is not a facility name (kern … local7) or number 0-23", s)
+}
+
+// worstAlert is an alert whose every string is longer than any limit and
+// made of c, a character whose escaped form is longest somewhere: '"' in
+// structured data, a control character in JSON, U+0085 or U+202E in
+// structured data after neutral.
+func worstAlert(c string) *event.Alert {
+	long := strings.Repeat(c, 2*sdValueLimit+1)
+	ref := event.ThreatRef{ID: long, Name: long, Reference: long}
+	proc := map[string]any{"name": long, "entity_id": long, "executable": long, "command_line": long, "pid": long}
+	doc := event.Document{
+		"host":        map[string]any{"name": long},
+		"source":      map[string]any{"ip": long, "port": long, "domain": long},
+		"destination": map[string]any{"ip": long, "port": long, "domain": long},
+		"network":     map[string]any{"direction": long},
+		"process":     map[string]any{"name": long, "entity_id": long, "executable": long, "command_line": long, "pid": long, "parent": proc},
+	}
+	return &event.Alert{
+		Message: long,
+		Event:   event.AlertEvent{Kind: long, ID: strings.Repeat("f", 32), RiskScore: 100},
+		// The rule id is not cut: it comes from a rule file, not an event.
+		Rule: event.Rule{ID: "00000000-0000-0000-0000-000000000000", UUID: long, Name: long, Version: long, Description: long, Reference: []string{long},
+			Author: []string{long}, License: long, Ruleset: long, Severity: long, Tags: []string{long}, Note: long},
+		Threat: []event.Threat{{Framework: long, Tactic: ref, Technique: []event.ThreatTechnique{{ThreatRef: ref, Subtechnique: []event.ThreatRef{ref}}}}},
+		Host:   event.Host{Name: long, ID: long, OS: event.HostOS{Type: long}},
+		Weft:   event.AlertWeft{JoinKeys: []any{long}, Events: []event.Document{doc, doc}},
+	}
 }

@@ -188,6 +188,13 @@ func build(cfg Config) (*sink, error) {
 	s.f.procID = strconv.Itoa(os.Getpid())
 	s.f.sdID = sdID
 	s.f.maxSize = maxSize
+	// Event data makes alerts of any size: the smallest form of the
+	// largest alert must fit, or some alerts could never be sent.
+	for _, c := range []string{`"`, "\x01", "\u0085"} {
+		if n, err := s.f.smallest(worstAlert(c)); err != nil || n > maxSize {
+			return nil, fmt.Errorf("max_size %d is too small: with hostname %q an alert needs up to %d bytes when every field is cut (%v)", maxSize, s.f.hostname, n, err)
+		}
+	}
 	return s, nil
 }
 

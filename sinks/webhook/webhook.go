@@ -195,14 +195,16 @@ func validName(s string) bool {
 
 func (s *sink) Name() string { return "webhook" }
 
-// Send posts the alert, retrying as configured.
+// Send posts the alert, retrying as configured. A receiver that answers
+// 413 (Content Too Large) gets the alert again in smaller forms
+// (sinks.Reductions: without the investigation guide, without the matched
+// documents, long strings cut and marked), each at most three quarters of
+// the size of the one it refused, listed in weft.omitted and
+// weft.truncated, until it takes one; only a receiver that refuses even
+// the smallest form sends the alert to the dead-letter queue.
 func (s *sink) Send(ctx context.Context, a *event.Alert) error {
 	if a == nil {
 		return sinks.Permanent(errors.New("webhook: nil alert"))
-	}
-	body, err := json.Marshal(a)
-	if err != nil {
-		return sinks.Permanent(fmt.Errorf("webhook: encode alert %s: %w", a.Event.ID, err))
 	}
 	key := a.Event.ID
 	if !validKey(key) {
@@ -210,7 +212,53 @@ func (s *sink) Send(ctx context.Context, a *event.Alert) error {
 		// the derived id is as stable across retries and replays.
 		key = event.AlertID(a.Rule.ID, a.Weft.Events)
 	}
-	err = s.client.Post(ctx, s.url, body, func(h http.Header) {
+	refused := -1 // size of the last body refused as too large
+	var err error
+	for r := range sinks.Reductions(a) {
+		var body []byte
+		if body, err = encode(r); err != nil {
+			return sinks.Permanent(fmt.Errorf("webhook: encode alert %s: %w", a.Event.ID, err))
+		}
+		if refused >= 0 && len(body) > refused*3/4 {
+			continue
+		}
+		err = s.post(ctx, key, body)
+		var se *httppost.StatusError
+		if err == nil || !errors.As(err, &se) || se.Code != http.StatusRequestEntityTooLarge {
+			break
+		}
+		refused = len(body)
+	}
+	if err != nil {
+		return fmt.Errorf("webhook: alert %s: %w", key, err)
+	}
+	return nil
+}
+
+// reduced is the JSON of a smaller form of an alert: the alert, with what
+// was left out or cut listed under weft.
+type reduced struct {
+	*event.Alert
+	Weft reducedWeft `json:"weft"`
+}
+
+type reducedWeft struct {
+	event.AlertWeft
+	Omitted   []string `json:"omitted,omitempty"`
+	Truncated []string `json:"truncated,omitempty"`
+}
+
+// encode writes form r of an alert; the whole alert is its plain JSON.
+func encode(r sinks.Reduced) ([]byte, error) {
+	if len(r.Omitted) == 0 && len(r.Truncated) == 0 {
+		return json.Marshal(r.Alert)
+	}
+	return json.Marshal(reduced{Alert: r.Alert, Weft: reducedWeft{AlertWeft: r.Alert.Weft, Omitted: r.Omitted, Truncated: r.Truncated}})
+}
+
+// post sends one body, retrying as configured.
+func (s *sink) post(ctx context.Context, key string, body []byte) error {
+	return s.client.Post(ctx, s.url, body, func(h http.Header) {
 		for k, v := range s.headers {
 			h[k] = v
 		}
@@ -223,10 +271,6 @@ func (s *sink) Send(ctx context.Context, a *event.Alert) error {
 			h.Set("X-Weft-Signature", Signature(s.secret, ts, body))
 		}
 	})
-	if err != nil {
-		return fmt.Errorf("webhook: alert %s: %w", key, err)
-	}
-	return nil
 }
 
 // validKey reports whether an alert id can be sent as Idempotency-Key:
