@@ -1,6 +1,7 @@
 // Package logagg keeps repeated log lines from flooding the log. A Writer
 // wraps the process's log writer (zerolog JSON lines): lines of one kind —
-// the same level, message and source fields (peer, file, listener ...) —
+// the same level, message, source fields (peer, file, listener ...) and
+// error but for its numbers (record, line, offset) —
 // pass as they come up to a burst per interval; beyond it they are counted,
 // and at the end of the interval one line stands for them: the first one
 // held back, with "repeated" (how many lines it stands for) and
@@ -187,7 +188,46 @@ func (w *Writer) kind(p []byte) (msg, src string, ok bool) {
 			b.WriteByte(0)
 		}
 	}
+	if v, ok := fields[zerolog.ErrorFieldName]; ok {
+		b.WriteString("error~")
+		b.WriteString(shape(v))
+	}
 	return string(fields[zerolog.MessageFieldName]), b.String(), true
+}
+
+// maxShape bounds the part of an error that tells kinds apart.
+const maxShape = 256
+
+// shape is an error's kind: its text with every word that holds a digit
+// (a record number, a line, an offset such as 0x1f00) made "#", so that
+// "record 12: bad tag" and "record 13: bad tag" are one kind of line and
+// "bad tag" and "bad checksum" two.
+func shape(raw []byte) string {
+	raw = raw[:min(len(raw), maxShape)]
+	out := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); {
+		j := i
+		digit := false
+		for j < len(raw) && isWord(raw[j]) {
+			digit = digit || raw[j] >= '0' && raw[j] <= '9'
+			j++
+		}
+		switch {
+		case j == i:
+			out = append(out, raw[i])
+			j++
+		case digit:
+			out = append(out, '#')
+		default:
+			out = append(out, raw[i:j]...)
+		}
+		i = j
+	}
+	return string(out)
+}
+
+func isWord(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
 }
 
 // Flush writes one line for each kind of line held back since the last

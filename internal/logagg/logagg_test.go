@@ -218,3 +218,32 @@ func TestPassesThrough(t *testing.T) {
 		t.Errorf("output %q", got)
 	}
 }
+
+// TestErrorKinds: errors that differ only in their numbers are one kind of
+// line, errors that say different things are two.
+func TestErrorKinds(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ a, b string }{
+		{"x.evtx: chunk 3: record 48211: offset 0x1f00: bad tag", "x.evtx: chunk 4: record 48212: offset 0x2f00: bad tag"},
+		{"x.xml:12: element <Computer> closed by </Channel>", "x.xml:7001: element <Computer> closed by </Channel>"},
+	} {
+		if shape([]byte(tc.a)) != shape([]byte(tc.b)) {
+			t.Errorf("%q and %q are two kinds: %q, %q", tc.a, tc.b, shape([]byte(tc.a)), shape([]byte(tc.b)))
+		}
+	}
+	out := &lines{}
+	w := New(out, Options{Interval: time.Hour, Burst: 1})
+	log := zerolog.New(w)
+	for i := range 100 {
+		log.Warn().Str("file", "x.evtx").Err(fmt.Errorf("record %d: bad tag", i)).Msg("skipped")
+		log.Warn().Str("file", "x.evtx").Err(fmt.Errorf("record %d: bad checksum", i)).Msg("skipped")
+	}
+	w.Close()
+	recs := out.records(t)
+	for _, r := range recs {
+		r["error"] = r["error"].(string)[strings.Index(r["error"].(string), ": ")+2:]
+	}
+	if got := count(recs, "error"); len(recs) != 4 || got["bad tag"] != 100 || got["bad checksum"] != 100 {
+		t.Errorf("%d lines, counts by error %v", len(recs), got)
+	}
+}
