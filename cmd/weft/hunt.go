@@ -277,17 +277,25 @@ func (p *alertPrinter) print(w io.Writer, terminal bool) error {
 }
 
 // cell keeps a value on one table row: event data may hold tabs and
-// newlines, and control characters must not reach a terminal.
+// newlines, and control characters must not reach a terminal. C1 and bidi
+// controls and the line separators (a CSI, U+0085, U+202E) are shown by
+// their code points, as the sinks show them.
 func cell(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r < 0x20 || r == 0x7f:
+			b.WriteByte(' ')
+		case sinks.Invisible(r):
+			b.WriteString(sinks.ShowInvisible(r))
+		default:
+			b.WriteRune(r)
 		}
-		return r
-	}, s)
+	}
+	return b.String()
 }
 
 func isTerminal(w io.Writer) bool {
