@@ -74,6 +74,10 @@ func (s *session) serve(ctx context.Context) {
 		if err != nil {
 			break
 		}
+		// A Beat sends a window at once: the event timeout bounds the
+		// window, from its first byte, and the idle timeout the silence
+		// between windows.
+		s.c.EventDone()
 		if w.count == 0 {
 			continue
 		}
@@ -82,6 +86,9 @@ func (s *session) serve(ctx context.Context) {
 	ev := s.log.Debug()
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, listen.ErrShutdown):
+	case errors.Is(err, listen.ErrEventTimeout):
+		s.l.CountError(listen.ReasonEventTimeout, 1)
+		ev = s.log.Warn().Str("reason", "a window was not received within the event timeout")
 	case listen.IsIdle(err):
 		s.l.CountError(listen.ReasonIdle, 1)
 		ev = s.log.Warn().Str("reason", "nothing received within the idle timeout")

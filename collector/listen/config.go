@@ -20,11 +20,14 @@ const (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultMaxEventSize   = 1 << 20
-	DefaultMaxConnections = 256
-	DefaultIdleTimeout    = 5 * time.Minute
-	DefaultMaxBatchBytes  = 64 << 20
-	DefaultPublishTimeout = 10 * time.Second
+	DefaultMaxEventSize          = 1 << 20
+	DefaultMaxConnections        = 256
+	DefaultMaxConnectionsPerPeer = 64
+	DefaultIdleTimeout           = 5 * time.Minute
+	DefaultHandshakeTimeout      = 10 * time.Second
+	DefaultEventTimeout          = time.Minute
+	DefaultMaxBatchBytes         = 64 << 20
+	DefaultPublishTimeout        = 10 * time.Second
 	// DrainTimeout is how long a stopping listener waits for the events
 	// it has read to be stored.
 	DrainTimeout = 10 * time.Second
@@ -42,11 +45,26 @@ type Config struct {
 	// MaxEventSize is the largest event accepted, in bytes; a larger one
 	// is reported and skipped.
 	MaxEventSize int `yaml:"max_event_size"`
-	// MaxConnections caps connections open at once; more are refused.
+	// MaxConnections caps connections open at once. A connection that
+	// has sent nothing yet (or not finished its TLS handshake) gives way
+	// to a newcomer when they are all taken; a newcomer otherwise waits
+	// up to handshake_timeout for one to close, then is refused.
 	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionsPerPeer caps the connections of one source IP served
+	// at once; its further connections wait for their turn, and are the
+	// first closed when another peer needs the room.
+	MaxConnectionsPerPeer int `yaml:"max_connections_per_peer"`
 	// IdleTimeout closes a connection that sends nothing for this long
-	// (a silent or half-open peer).
+	// between events (a silent or half-open peer).
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// HandshakeTimeout bounds a TLS handshake, and how long a new
+	// connection waits for a free slot.
+	HandshakeTimeout time.Duration `yaml:"handshake_timeout"`
+	// EventTimeout bounds the time an event takes to arrive once its
+	// first byte has (for HTTP: the request header, and each event of the
+	// body), however the sender trickles it; time weft spends waiting
+	// for the bus does not count.
+	EventTimeout time.Duration `yaml:"event_timeout"`
 	// MaxBatchBytes bounds what is acknowledged together: an HTTP body,
 	// or a Beats window once decompressed.
 	MaxBatchBytes int64 `yaml:"max_batch_bytes"`
@@ -94,8 +112,9 @@ func (c Config) Validate(kind string) error {
 	if c.TLS.Enabled() && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("tls: cert_file and key_file are both needed (client_ca_file needs them too)"))
 	}
-	if c.MaxEventSize < 0 || c.MaxConnections < 0 || c.IdleTimeout < 0 || c.MaxBatchBytes < 0 || c.PublishTimeout < 0 {
-		errs = append(errs, errors.New("max_event_size, max_connections, idle_timeout, max_batch_bytes and publish_timeout must not be negative"))
+	if c.MaxEventSize < 0 || c.MaxConnections < 0 || c.MaxConnectionsPerPeer < 0 || c.IdleTimeout < 0 ||
+		c.HandshakeTimeout < 0 || c.EventTimeout < 0 || c.MaxBatchBytes < 0 || c.PublishTimeout < 0 {
+		errs = append(errs, errors.New("max_event_size, max_connections, max_connections_per_peer, idle_timeout, handshake_timeout, event_timeout, max_batch_bytes and publish_timeout must not be negative"))
 	}
 	if c.MaxBatchBytes > 0 && c.MaxBatchBytes < int64(c.maxEventSize()) {
 		errs = append(errs, errors.New("max_batch_bytes is smaller than max_event_size"))
@@ -134,6 +153,27 @@ func (c Config) maxConnections() int {
 		return c.MaxConnections
 	}
 	return DefaultMaxConnections
+}
+
+func (c Config) maxConnectionsPerPeer() int {
+	if c.MaxConnectionsPerPeer > 0 {
+		return c.MaxConnectionsPerPeer
+	}
+	return min(DefaultMaxConnectionsPerPeer, c.maxConnections())
+}
+
+func (c Config) handshakeTimeout() time.Duration {
+	if c.HandshakeTimeout > 0 {
+		return c.HandshakeTimeout
+	}
+	return DefaultHandshakeTimeout
+}
+
+func (c Config) eventTimeout() time.Duration {
+	if c.EventTimeout > 0 {
+		return c.EventTimeout
+	}
+	return DefaultEventTimeout
 }
 
 func (c Config) idleTimeout() time.Duration {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/subtle"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +28,9 @@ import (
 
 // EventsPath is the path events are posted to.
 const EventsPath = "/v1/events"
+
+// answerTimeout bounds writing an answer.
+const answerTimeout = 30 * time.Second
 
 // maxProblems bounds the per-event errors listed in a response.
 const maxProblems = 20
@@ -59,37 +61,81 @@ type Response struct {
 // recognised as duplicates).
 func ServeHTTP(ctx context.Context, l *Listener, b *bus.Bus) error {
 	h := &eventsHandler{l: l, bus: b}
+	ln := &connListener{addr: l.ln.Addr(), conns: make(chan *Conn), done: make(chan struct{})}
 	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: l.cfg.idleTimeout(),
+		Handler: h,
+		// A whole header within the event timeout, however it trickles.
+		ReadHeaderTimeout: l.cfg.eventTimeout(),
 		IdleTimeout:       l.cfg.idleTimeout(),
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          log.New(logWriter{l}, "", 0),
+		// A keep-alive connection between requests gives way to a
+		// newcomer when slots run out.
+		ConnState: func(nc net.Conn, st http.ConnState) {
+			if c, ok := nc.(*Conn); ok && (st == http.StateIdle || st == http.StateActive) {
+				l.slots.setIdle(c.slot, st == http.StateIdle)
+			}
+		},
 	}
-	ln := &limitListener{Listener: l.ln, l: l}
-	var serving net.Listener = ln
-	if l.tls != nil {
-		serving = tls.NewListener(ln, l.tls)
-	}
-	l.log.Info().Msg("listening")
+	// Connections are accepted, their TLS handshakes done and their
+	// first bytes awaited by the listener's own slots, then handed to
+	// the server.
+	accepted := make(chan error, 1)
+	go func() {
+		accepted <- l.acceptConns(ctx, true, nil, func(c *Conn) {
+			select {
+			case ln.conns <- c:
+			case <-ln.done:
+				_ = c.Close()
+			}
+		})
+	}()
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(serving) }()
+	go func() { done <- srv.Serve(ln) }()
+	var err error
 	select {
-	case err := <-done:
-		return fmt.Errorf("%s: %w", l.Name(), err)
+	case err = <-done:
+		err = fmt.Errorf("%s: %w", l.Name(), err)
+		_ = l.ln.Close()
 	case <-ctx.Done():
+		// Requests in flight finish storing their events and are answered.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DrainTimeout)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			_ = srv.Close()
+		}
+		if serr := <-done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+			err = fmt.Errorf("%s: %w", l.Name(), serr)
+		}
 	}
-	// Requests in flight finish storing their events and are answered.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DrainTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		_ = srv.Close()
+	ln.Close()
+	<-accepted
+	return err
+}
+
+// connListener hands the connections the listener opened to net/http.
+type connListener struct {
+	addr  net.Addr
+	conns chan *Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (ln *connListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-ln.conns:
+		return c, nil
+	case <-ln.done:
+		return nil, net.ErrClosed
 	}
-	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("%s: %w", l.Name(), err)
-	}
+}
+
+func (ln *connListener) Close() error {
+	ln.once.Do(func() { close(ln.done) })
 	return nil
 }
+
+func (ln *connListener) Addr() net.Addr { return ln.addr }
 
 type eventsHandler struct {
 	l   *Listener
@@ -134,9 +180,10 @@ func (h *eventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc := http.NewResponseController(w)
-	idle := h.l.cfg.idleTimeout()
 	body := http.MaxBytesReader(w, r.Body, h.l.cfg.maxBatchBytes())
-	br := bufio.NewReaderSize(&deadlineReader{r: body, rc: rc, idle: idle}, 64<<10)
+	dr := &deadlineReader{r: body, rc: rc, per: h.l.cfg.eventTimeout()}
+	dr.eventDone()
+	br := bufio.NewReaderSize(dr, 64<<10)
 	format := formatOf(r.Header.Get("Content-Type"))
 	if format == "" {
 		var err error
@@ -161,12 +208,14 @@ func (h *eventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var resp Response
 	opts := collector.Options{MaxEventSize: h.l.cfg.maxEventSize()}
 	emit := func(ev *event.Raw) error {
+		dr.eventDone()
 		h.l.Stamp(ev, r.RemoteAddr)
 		return store(func(ctx context.Context) error {
 			return out.Add(ctx, bus.Subject(bus.SubjectRaw, ev.Computer), ev, ev.Identity())
 		})
 	}
 	report := func(err error) {
+		dr.eventDone()
 		h.l.CountError(ReasonBadEvent, 1)
 		log.Warn().Str("format", format).Err(err).Msg("skipped event")
 		if len(resp.Problems) < maxProblems {
@@ -227,10 +276,10 @@ func (h *eventsHandler) readFailed(w http.ResponseWriter, log zerolog.Logger, er
 		log.Warn().Int64("max_batch_bytes", tooLarge.Limit).Msg("refused request: body too large")
 		resp.Error = fmt.Sprintf("body larger than %d bytes: send fewer events per request", tooLarge.Limit)
 		answer(w, http.StatusRequestEntityTooLarge, resp)
-	case IsIdle(err):
-		h.l.CountError(ReasonIdle, 1)
-		log.Warn().Msg("request abandoned: nothing received within the idle timeout")
-		resp.Error = "body not received within the idle timeout"
+	case errors.Is(err, ErrEventTimeout):
+		h.l.CountError(ReasonEventTimeout, 1)
+		log.Warn().Dur("event_timeout", h.l.cfg.eventTimeout()).Msg("request abandoned: an event of the body was not received within the event timeout")
+		resp.Error = "body not received in time: each event must arrive within the event timeout"
 		answer(w, http.StatusRequestTimeout, resp)
 	default:
 		h.l.CountError(ReasonBadRequest, 1)
@@ -241,6 +290,8 @@ func (h *eventsHandler) readFailed(w http.ResponseWriter, log zerolog.Logger, er
 }
 
 func answer(w http.ResponseWriter, code int, resp Response) {
+	// A sender that does not read its answer does not hold the connection.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(answerTimeout))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(resp)
@@ -262,53 +313,32 @@ func formatOf(contentType string) string {
 	return ""
 }
 
-// deadlineReader gives every read of the body the idle timeout, so that a
-// sender who stops half-way through a body does not hold the request.
+// deadlineReader gives each event of a body the event timeout, counted
+// over the time spent reading it, so that a sender who trickles a body or
+// stops half-way through it does not hold the request.
 type deadlineReader struct {
 	r    io.Reader
 	rc   *http.ResponseController
-	idle time.Duration
+	per  time.Duration
+	left time.Duration
 }
 
 func (d *deadlineReader) Read(p []byte) (int, error) {
-	_ = d.rc.SetReadDeadline(time.Now().Add(d.idle))
-	return d.r.Read(p)
-}
-
-// limitListener refuses connections beyond max_connections, naming the
-// peer, and frees a slot when a connection closes.
-type limitListener struct {
-	net.Listener
-	l *Listener
-}
-
-func (ll *limitListener) Accept() (net.Conn, error) {
-	for {
-		c, err := ll.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		if ll.l.acquire(c) {
-			closed := ll.l.opened()
-			return &releaseConn{Conn: c, release: func() {
-				closed()
-				<-ll.l.sem
-			}}, nil
-		}
+	if d.left <= 0 {
+		return 0, ErrEventTimeout
 	}
+	start := time.Now()
+	_ = d.rc.SetReadDeadline(start.Add(d.left))
+	n, err := d.r.Read(p)
+	d.left -= time.Since(start)
+	if err != nil && IsIdle(err) {
+		err = ErrEventTimeout
+	}
+	return n, err
 }
 
-type releaseConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *releaseConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.release)
-	return err
-}
+// eventDone starts the next event's time.
+func (d *deadlineReader) eventDone() { d.left = d.per }
 
 // logWriter sends net/http's own messages (TLS handshake failures, which
 // name the peer) to the listener's log.

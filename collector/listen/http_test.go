@@ -107,7 +107,7 @@ func TestHTTPRefusals(t *testing.T) {
 		TLS:           TLS{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, ClientCAFile: pki.CAFile},
 		TokenFile:     tokenFile,
 		MaxBatchBytes: 4 << 20,
-		IdleTimeout:   time.Second,
+		EventTimeout:  time.Second,
 	}, bus.Config{}, ServeHTTP)
 	url := "https://" + s.addr + EventsPath
 	client := httpClient(pki.ClientTLS(t, true))
@@ -155,7 +155,7 @@ func TestHTTPRefusals(t *testing.T) {
 		if err == nil {
 			t.Fatal("request without a client certificate went through")
 		}
-		s.logs.waitLog(t, "TLS handshake error from 127.0.0.1:", "certificate")
+		s.logs.waitLog(t, "TLS handshake failed", `"peer":"127.0.0.1:`, "certificate")
 	})
 	t.Run("wrong method and path", func(t *testing.T) {
 		res, err := client.Get(url)
@@ -171,22 +171,25 @@ func TestHTTPRefusals(t *testing.T) {
 		}
 	})
 	t.Run("body that stops half-way", func(t *testing.T) {
+		// The body stops after 100 bytes, until the answer comes.
 		pr, pw := io.Pipe()
+		answered := make(chan struct{})
 		go func() {
 			_, _ = pw.Write([]byte(event1[:100]))
-			time.Sleep(3 * time.Second) // beyond the idle timeout
+			<-answered
 			pw.Close()
 		}()
 		req, _ := http.NewRequest(http.MethodPost, url, pr)
 		req.Header.Set("Authorization", "Bearer s3cret")
 		res, err := client.Do(req)
+		close(answered)
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode < 400 {
 				t.Errorf("a body cut short was answered %d", res.StatusCode)
 			}
 		}
-		s.logs.waitLog(t, "request abandoned", "idle timeout")
+		s.logs.waitLog(t, "request abandoned", "event timeout")
 	})
 
 	// Only the events of the accepted bodies are stored.
@@ -235,28 +238,39 @@ func TestHTTPBusy(t *testing.T) {
 	}
 }
 
-// TestHTTPMaxConnections: a connection beyond the limit is refused and
-// logged with its peer, while the one within it is served.
+// TestHTTPMaxConnections: a connection beyond the limit, while the one
+// within it is busy, waits for the handshake timeout and is refused and
+// logged with its peer; the one within is served.
 func TestHTTPMaxConnections(t *testing.T) {
 	t.Parallel()
-	s := serve(t, KindHTTP, Config{MaxConnections: 1}, bus.Config{}, ServeHTTP)
+	s := serve(t, KindHTTP, Config{MaxConnections: 1, HandshakeTimeout: 300 * time.Millisecond}, bus.Config{}, ServeHTTP)
 	first, err := net.Dial("tcp", s.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer first.Close()
+	if _, err := first.Write([]byte("POST ")); err != nil {
+		t.Fatal(err)
+	}
+	waitStats(t, s.l, func(st Stats) bool { return st.Active == 1 })
 	second, err := net.Dial("tcp", s.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer second.Close()
-	_ = second.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, err := second.Read(make([]byte, 1)); err == nil || n > 0 {
+	if _, err := second.Write([]byte("POST ")); err != nil {
+		t.Fatal(err)
+	}
+	_ = second.SetReadDeadline(time.Now().Add(time.Minute))
+	if n, err := second.Read(make([]byte, 1)); err == nil || n > 0 || IsIdle(err) {
 		t.Errorf("second connection not refused: %d bytes, %v", n, err)
 	}
 	s.logs.waitLog(t, "too many connections", second.LocalAddr().String())
+	if st := s.l.Stats(); st.Errors[ReasonMaxConnections] != 1 {
+		t.Errorf("errors %v", st.Errors)
+	}
 
-	req := "POST " + EventsPath + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\nContent-Length: " +
+	req := EventsPath + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\nContent-Length: " +
 		strconv.Itoa(len(xmlEvent(t, 1))) + "\r\nConnection: close\r\n\r\n" + xmlEvent(t, 1)
 	if _, err := first.Write([]byte(req)); err != nil {
 		t.Fatal(err)

@@ -13,14 +13,26 @@ import (
 // Reasons a listener counts a problem under (Stats.Errors, and the reason
 // label of weft_listener_errors_total).
 const (
-	// A connection refused because max_connections were open.
+	// A connection refused because max_connections were open (and
+	// stayed so for the handshake timeout).
 	ReasonMaxConnections = "max_connections"
+	// A connection that had sent nothing (or not finished its TLS
+	// handshake), closed to make room for a newcomer.
+	ReasonEvicted = "evicted"
+	// A connection over max_connections_per_peer, waiting for its turn,
+	// closed to make room for another peer's.
+	ReasonPeerLimit = "max_connections_per_peer"
 	// A TLS handshake that failed (no or a wrong client certificate, a
-	// client speaking plain TCP).
+	// client speaking plain TCP, or not done within the handshake
+	// timeout).
 	ReasonTLS = "tls_handshake"
 	// A connection or request closed because nothing came within the
 	// idle timeout.
 	ReasonIdle = "idle_timeout"
+	// A connection or request closed because an event that had started
+	// to arrive was not complete within the event timeout (a sender
+	// trickling bytes).
+	ReasonEventTimeout = "event_timeout"
 	// An event skipped: it did not decode, or was over max_event_size.
 	ReasonBadEvent = "bad_event"
 	// A stream that is not what the listener takes: neither event XML nor

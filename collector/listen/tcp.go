@@ -55,6 +55,9 @@ func serveStream(ctx context.Context, l *Listener, b *bus.Bus, c *Conn) {
 		case errors.Is(err, io.EOF):
 			log.Debug().Msg("connection closed before sending anything")
 		case errors.Is(err, ErrShutdown):
+		case errors.Is(err, ErrEventTimeout):
+			l.CountError(ReasonEventTimeout, 1)
+			log.Warn().Dur("event_timeout", c.eventTimeout).Msg("closing connection: an event was not received within the event timeout")
 		case IsIdle(err):
 			l.CountError(ReasonIdle, 1)
 			log.Warn().Dur("idle_timeout", c.idle).Msg("closing connection: nothing received within the idle timeout")
@@ -70,6 +73,7 @@ func serveStream(ctx context.Context, l *Listener, b *bus.Bus, c *Conn) {
 	log = log.With().Str("format", format).Logger()
 	opts := collector.Options{MaxEventSize: l.cfg.maxEventSize()}
 	emit := func(r *event.Raw) error {
+		c.EventDone()
 		l.Stamp(r, c.Peer)
 		unstored++
 		if err := out.Add(ctx, bus.Subject(bus.SubjectRaw, r.Computer), r, r.Identity()); err != nil {
@@ -79,6 +83,7 @@ func serveStream(ctx context.Context, l *Listener, b *bus.Bus, c *Conn) {
 		return nil
 	}
 	report := func(err error) {
+		c.EventDone()
 		l.CountError(ReasonBadEvent, 1)
 		log.Warn().Err(err).Msg("skipped event")
 	}
@@ -99,6 +104,9 @@ func serveStream(ctx context.Context, l *Listener, b *bus.Bus, c *Conn) {
 		l.CountError(ReasonNotStored, 1)
 		done = log.Error().Err(busErr).Str("reason", "events read from this connection could not be stored")
 	case err == nil, errors.Is(err, ErrShutdown):
+	case errors.Is(err, ErrEventTimeout):
+		l.CountError(ReasonEventTimeout, 1)
+		done = log.Warn().Dur("event_timeout", c.eventTimeout).Str("reason", "an event was not received within the event timeout")
 	case IsIdle(err):
 		l.CountError(ReasonIdle, 1)
 		done = log.Warn().Dur("idle_timeout", c.idle).Str("reason", "nothing received within the idle timeout")

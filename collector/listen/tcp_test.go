@@ -92,8 +92,8 @@ func TestTCPBadInput(t *testing.T) {
 	t.Parallel()
 	pki := listentest.NewPKI(t)
 	s := serve(t, KindTCP, Config{
-		TLS:         TLS{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, ClientCAFile: pki.CAFile},
-		IdleTimeout: 700 * time.Millisecond,
+		TLS:          TLS{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, ClientCAFile: pki.CAFile},
+		EventTimeout: 700 * time.Millisecond,
 	}, bus.Config{}, ServeTCP)
 	client := pki.ClientTLS(t, true)
 
@@ -169,7 +169,8 @@ func TestTCPBadInput(t *testing.T) {
 		})
 	}
 
-	// A half-open connection: half an event, then silence.
+	// A half-open connection: half an event, then silence, cut by the
+	// event timeout.
 	half, err := tls.Dial("tcp", s.addr, client)
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +180,7 @@ func TestTCPBadInput(t *testing.T) {
 	if _, err := half.Write([]byte(ev[:len(ev)/2])); err != nil {
 		t.Fatal(err)
 	}
-	s.logs.waitLog(t, "idle timeout", half.LocalAddr().String())
+	s.logs.waitLog(t, "an event was not received within the event timeout", half.LocalAddr().String())
 
 	close(stopGood)
 	goodSent := <-goodDone
