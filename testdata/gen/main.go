@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,8 +42,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	for _, f := range m.Files {
 		bytes += f.Bytes
 	}
-	fmt.Fprintf(stderr, "gen: %d files, %d hosts, %d events, %.1f MiB, %d attacks, %d near-misses in %.1fs; manifest %s\n",
-		len(m.Files), len(m.Hosts), m.Events, float64(bytes)/(1<<20), len(m.Alerts), len(m.NearMisses), time.Since(began).Seconds(), j.manifest)
+	fmt.Fprintf(stderr, "gen: %d files, %d hosts, %d events, %.1f MiB, %d attacks, %d near-misses, %d Windows-log scenarios in %.1fs; manifest %s\n",
+		len(m.Files), len(m.Hosts), m.Events, float64(bytes)/(1<<20), len(m.Alerts), len(m.NearMisses), len(m.Scenarios), time.Since(began).Seconds(), j.manifest)
 	return nil
 }
 
@@ -70,7 +71,7 @@ write the same bytes.
 	}
 	j := &job{args: args}
 	cfg := &j.cfg
-	var start, nearMisses string
+	var start, nearMisses, channels, winScenarios string
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "random seed: everything is drawn from it")
 	fs.IntVar(&cfg.Hosts, "hosts", 1, "number of hosts (every fifth is a server)")
 	fs.StringVar(&start, "start", "2026-11-20T08:00:00Z", "start of the logs, RFC 3339")
@@ -79,6 +80,9 @@ write the same bytes.
 	fs.IntVar(&cfg.Attacks, "attacks", 1, "MMC DCOM lateral movements to inject")
 	fs.StringVar(&nearMisses, "near-misses", "", `near-misses to inject, comma-separated; "all" is one of each: `+kinds())
 	fs.StringVar(&cfg.Domain, "domain", "corp.example", "DNS domain of the hosts")
+	fs.StringVar(&channels, "channels", "", "logs to write, comma-separated: "+strings.Join(scenario.AllChannels(), ", ")+
+		"; all for every one (default sysmon). Windows' own logs go to HOST-Security.evtx, HOST-System.evtx, HOST-PowerShell.evtx and HOST-PowerShell-Operational.evtx, with a domain controller's DC01-Security.evtx")
+	fs.StringVar(&winScenarios, "scenarios", "", `attacks and near-misses written to Windows' own logs, comma-separated (needs -channels security); "attacks", "near-misses" and "all" stand for each of them once: `+winKinds())
 	fs.StringVar(&cfg.File, "out", "", "write every host's events to this one file")
 	fs.StringVar(&cfg.Dir, "dir", "", "write one file per host into this folder")
 	fs.StringVar(&j.manifest, "manifest", "", "manifest path (default: -out with .json, or DIR/manifest.json)")
@@ -95,6 +99,20 @@ write the same bytes.
 	cfg.Start = t
 	if cfg.NearMisses, err = parseNearMisses(nearMisses); err != nil {
 		return nil, err
+	}
+	if channels == "all" {
+		cfg.Channels = scenario.AllChannels()
+	} else if channels != "" {
+		cfg.Channels = strings.Split(channels, ",")
+	}
+	if cfg.WinScenarios, err = parseWinScenarios(winScenarios); err != nil {
+		return nil, err
+	}
+	// Without the Sysmon log there is no MMC attack to inject, unless asked.
+	attacksSet := false
+	fs.Visit(func(f *flag.Flag) { attacksSet = attacksSet || f.Name == "attacks" })
+	if len(cfg.Channels) > 0 && !slices.Contains(cfg.Channels, scenario.ChannelSysmon) && !attacksSet {
+		cfg.Attacks = 0
 	}
 	if j.manifest == "" {
 		if cfg.File != "" {
@@ -159,6 +177,39 @@ func parseNearMisses(s string) ([]scenario.Kind, error) {
 			return nil, fmt.Errorf("-near-misses: %q is not a near-miss (%s, or all)", name, kinds())
 		}
 		out = append(out, k)
+	}
+	return out, nil
+}
+
+func winKinds() string {
+	var s []string
+	for _, k := range append(scenario.WinAttacks(), scenario.WinNearMisses()...) {
+		s = append(s, string(k))
+	}
+	return strings.Join(s, ", ")
+}
+
+// parseWinScenarios reads a comma-separated list of Windows-log stories.
+func parseWinScenarios(s string) ([]scenario.WinKind, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []scenario.WinKind
+	for _, name := range strings.Split(s, ",") {
+		switch name = strings.TrimSpace(name); name {
+		case "all":
+			out = append(append(out, scenario.WinAttacks()...), scenario.WinNearMisses()...)
+		case "attacks":
+			out = append(out, scenario.WinAttacks()...)
+		case "near-misses":
+			out = append(out, scenario.WinNearMisses()...)
+		default:
+			k, err := scenario.ParseWinKind(name)
+			if err != nil {
+				return nil, fmt.Errorf("-scenarios: %w", err)
+			}
+			out = append(out, k)
+		}
 	}
 	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/weft-dev/weft/testdata/gen/evtxwrite"
 	"github.com/weft-dev/weft/testdata/gen/sysmon"
+	"github.com/weft-dev/weft/testdata/gen/winevt"
 )
 
 // Config describes a scenario.
@@ -31,6 +32,13 @@ type Config struct {
 	NearMisses []Kind
 	// Domain is the DNS domain of every host; "corp.example" when empty.
 	Domain string
+	// Channels are the logs to write (AllChannels); none means Sysmon
+	// only. Windows' own logs add a domain controller, DC01, which writes
+	// only its Security log.
+	Channels []string
+	// WinScenarios are the attacks and near-misses written to Windows'
+	// own logs, once each, in this order; they need the security channel.
+	WinScenarios []WinKind
 
 	// Exactly one of File and Dir: File gets every host's events, as a
 	// Windows Event Collector's log would (record header ids are the
@@ -78,7 +86,37 @@ func (c *Config) check() error {
 			return fmt.Errorf("%q is not a near-miss", k)
 		}
 	}
+	for _, ch := range c.Channels {
+		if !slices.Contains(AllChannels(), ch) {
+			return fmt.Errorf("channel %q: want one of %v", ch, AllChannels())
+		}
+	}
+	if !c.sysmon() && c.Attacks+len(c.NearMisses) > 0 {
+		return errors.New("MMC DCOM attacks and near-misses are Sysmon's: add the sysmon channel")
+	}
+	if len(c.WinScenarios) > 0 && !slices.Contains(c.Channels, ChannelSecurity) {
+		return errors.New("Windows-log scenarios need the security channel")
+	}
+	if len(c.WinScenarios) > maxInjections {
+		return fmt.Errorf("%d Windows-log scenarios: at most %d", len(c.WinScenarios), maxInjections)
+	}
 	return nil
+}
+
+// sysmon tells whether the Sysmon log is written.
+func (c *Config) sysmon() bool {
+	return len(c.Channels) == 0 || slices.Contains(c.Channels, ChannelSysmon)
+}
+
+// winChannels are the Config channels of Windows' own logs.
+func (c *Config) winChannels() []string {
+	var out []string
+	for _, ch := range c.Channels {
+		if ch != ChannelSysmon && !slices.Contains(out, ch) {
+			out = append(out, ch)
+		}
+	}
+	return out
 }
 
 // Generate writes the scenario's EVTX files and returns its manifest.
@@ -93,30 +131,60 @@ func Generate(ctx context.Context, cfg Config) (*Manifest, error) {
 		return nil, fmt.Errorf("scenario: %w", err)
 	}
 	hosts, dcs := makeHosts(&cfg)
-	injections, err := planInjections(&cfg, hosts)
-	if err != nil {
-		return nil, fmt.Errorf("scenario: %w", err)
+	var injections []*injection
+	var err error
+	if cfg.sysmon() {
+		if injections, err = planInjections(&cfg, hosts); err != nil {
+			return nil, fmt.Errorf("scenario: %w", err)
+		}
+	}
+	// Windows' own logs: every host's, and a domain controller's.
+	all := hosts
+	var wins []*winInjection
+	if win := cfg.winChannels(); len(win) > 0 {
+		dc := newHost(len(hosts), dcs[0].name, dcs[0].ip, true, cfg.Seed, cfg.Start, cfg.Start.Add(cfg.Span))
+		all = append(append([]*host{}, hosts...), dc)
+		for _, h := range all {
+			h.initWin(cfg.Seed, win, h == dc)
+		}
+		if wins, err = planWin(&cfg, all, dc.index); err != nil {
+			return nil, fmt.Errorf("scenario: %w", err)
+		}
 	}
 	build := func(h *host) {
-		h.background(cfg.Rate, peersOf(hosts, h), dcs)
-		for _, inj := range injections {
-			if inj.host == h.index || (inj.kind == OtherHost && inj.other == h.index) {
-				h.inject(inj)
-			}
-		}
-		// Records go in the order Sysmon logged the events.
-		slices.SortStableFunc(h.events, func(a, b *sysmon.Event) int { return a.Time.Compare(b.Time) })
 		h.byID = map[uint16]int{}
-		for i, ev := range h.events {
-			ev.RecordID = h.first + uint64(i)
-			h.byID[ev.Data.EventID()]++
+		if cfg.sysmon() && !h.win.isDC() {
+			h.background(cfg.Rate, peersOf(hosts, h), dcs)
+			for _, inj := range injections {
+				if inj.host == h.index || (inj.kind == OtherHost && inj.other == h.index) {
+					h.inject(inj)
+				}
+			}
+			// Records go in the order Sysmon logged the events.
+			slices.SortStableFunc(h.events, func(a, b *sysmon.Event) int { return a.Time.Compare(b.Time) })
+			for i, ev := range h.events {
+				ev.RecordID = h.first + uint64(i)
+				h.byID[ev.Data.EventID()]++
+			}
+			h.count = len(h.events)
 		}
-		h.count = len(h.events)
+		if h.win != nil {
+			h.winBackground(cfg.Rate, peersOf(hosts, h), dcs)
+			for _, inj := range wins {
+				if inj.host == h.index {
+					h.winInject(inj)
+				}
+			}
+			h.sortWin()
+		}
 	}
 	m := &Manifest{Seed: cfg.Seed, Start: cfg.Start, End: cfg.Start.Add(cfg.Span), Rate: cfg.Rate, Rule: seedRule()}
-	if cfg.Dir != "" {
-		err = generateDir(ctx, &cfg, hosts, build, m)
-	} else {
+	switch {
+	case cfg.Dir != "":
+		err = generateDir(ctx, &cfg, all, build, m)
+	case len(all) > len(hosts) || !cfg.sysmon():
+		err = generateMixedFile(ctx, &cfg, all, build, m)
+	default:
 		err = generateFile(ctx, &cfg, hosts, build, m)
 	}
 	if err != nil {
@@ -124,6 +192,9 @@ func Generate(ctx context.Context, cfg Config) (*Manifest, error) {
 	}
 	if err := m.finish(hosts, injections); err != nil {
 		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	if len(all) > len(hosts) {
+		m.finishWin(&cfg, all, wins)
 	}
 	return m, nil
 }
@@ -168,7 +239,7 @@ func generateDir(ctx context.Context, cfg *Config, hosts []*host, build func(*ho
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return fmt.Errorf("scenario: %w", err)
 	}
-	m.Files = make([]FileInfo, len(hosts))
+	perHost := make([][]FileInfo, len(hosts))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	work := make(chan int)
@@ -179,6 +250,7 @@ func generateDir(ctx context.Context, cfg *Config, hosts []*host, build func(*ho
 		go func() {
 			defer wg.Done()
 			enc, err := sysmon.NewEncoder()
+			wenc := winevt.NewEncoder()
 			for i := range work {
 				if err != nil {
 					errs[i] = err
@@ -187,15 +259,23 @@ func generateDir(ctx context.Context, cfg *Config, hosts []*host, build func(*ho
 				}
 				h := hosts[i]
 				build(h)
-				path := filepath.Join(cfg.Dir, h.short+".evtx")
-				fi, werr := writeFile(ctx, path, enc, cfg.Observe, [][]*sysmon.Event{h.events})
-				if werr != nil {
+				var files []FileInfo
+				if !h.win.isDC() && cfg.sysmon() {
+					path := filepath.Join(cfg.Dir, h.short+".evtx")
+					fi, werr := writeFile(ctx, path, enc, cfg.Observe, [][]*sysmon.Event{h.events})
+					if werr != nil {
+						errs[i] = werr
+						cancel()
+					}
+					fi.Path = filepath.Base(path)
+					files = append(files, fi)
+					h.logFile = fi.Path
+				}
+				if werr := h.writeWin(ctx, cfg.Dir, wenc, &files); werr != nil {
 					errs[i] = werr
 					cancel()
 				}
-				fi.Path = filepath.Base(path)
-				m.Files[i] = fi
-				h.logFile = fi.Path
+				perHost[i] = files
 				h.events = nil // the manifest needs only the injected events, which it holds
 			}
 		}()
@@ -210,6 +290,9 @@ feed:
 	}
 	close(work)
 	wg.Wait()
+	for _, fs := range perHost {
+		m.Files = append(m.Files, fs...)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

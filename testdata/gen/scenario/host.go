@@ -60,6 +60,8 @@ type host struct {
 	count   int            // events generated, once sorted
 	byID    map[uint16]int // of which, per event id
 	logFile string         // the file its events went to
+
+	win *winState // Windows' own logs, when the scenario writes them
 }
 
 // peer is a machine on the other end of a connection.

@@ -30,6 +30,45 @@ type Manifest struct {
 	Alerts []Injection `json:"alerts"`
 	// NearMisses are the sequences that must raise nothing.
 	NearMisses []Injection `json:"near_misses"`
+
+	// Channels, Logs and Scenarios describe Windows' own logs, when the
+	// scenario writes them (Config.Channels): which channels, each host's
+	// log of each, and the stories written to them with the alerts of
+	// Elastic's rules each must raise.
+	Channels  []string   `json:"channels,omitempty"`
+	Logs      []LogInfo  `json:"logs,omitempty"`
+	Scenarios []Scenario `json:"scenarios,omitempty"`
+}
+
+// LogInfo describes one host's log of one Windows channel.
+type LogInfo struct {
+	Host          string `json:"host"`
+	Channel       string `json:"channel"`
+	File          string `json:"file"`
+	Events        int    `json:"events"`
+	FirstRecordID uint64 `json:"first_record_id"`
+	LastRecordID  uint64 `json:"last_record_id"`
+}
+
+// Scenario is one story written to Windows' own logs: the events it
+// wrote, and exactly the alerts of Elastic's rules it must raise (one
+// entry per alert; none for a near-miss, whose Breaks says which condition
+// of which rule it breaks).
+type Scenario struct {
+	Kind   WinKind    `json:"kind"`
+	Breaks string     `json:"breaks,omitempty"`
+	Host   string     `json:"host"`
+	Time   time.Time  `json:"time"`
+	Alerts []Rule     `json:"alerts"`
+	Events []EventRef `json:"events"`
+}
+
+// EventRef names an event of a host's log: its channel, event id and
+// EventRecordID.
+type EventRef struct {
+	Channel  string `json:"channel"`
+	EventID  uint16 `json:"event_id"`
+	RecordID uint64 `json:"record_id"`
 }
 
 // Rule names the rule the injections are written for.
