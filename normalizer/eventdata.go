@@ -571,6 +571,7 @@ func (d *eventData) load(data []event.Field) (dups []string) {
 		}
 		if name == "" || name == "Data" {
 			name = "param" + strconv.Itoa(i+1)
+			s = slotOf(name)
 		}
 		// Most values are none of the forms canonicalText rewrites and
 		// have no line ending: tell them without a call.
@@ -620,8 +621,32 @@ func (d *eventData) add(name string, t text) {
 // put sets event_data's name to t, as ctx.winlog.event_data[name] = t does:
 // a live field of that name is overwritten, else one is added.
 func (d *eventData) put(name string, t text) {
+	if t.s == "" {
+		// The pipeline's removal of empty values comes after.
+		if f := d.live(name); f != nil {
+			f.gone = true
+		}
+		return
+	}
 	f := d.field(name)
 	f.value, f.isList = t, false
+}
+
+// live returns the live field called name, or nil.
+func (d *eventData) live(name string) *field {
+	s := slotOf(name)
+	if s < numSlots {
+		if i := d.at[s]; i != 0 && !d.fields[i-1].gone {
+			return &d.fields[i-1]
+		}
+		return nil
+	}
+	for i := range d.fields {
+		if f := &d.fields[i]; !f.gone && f.name == name {
+			return f
+		}
+	}
+	return nil
 }
 
 // putList sets event_data's name to an empty list and returns the field,
@@ -634,18 +659,10 @@ func (d *eventData) putList(name string) *field {
 
 // field returns the live field called name, adding it when there is none.
 func (d *eventData) field(name string) *field {
-	s := slotOf(name)
-	if s < numSlots {
-		if i := d.at[s]; i != 0 && !d.fields[i-1].gone {
-			return &d.fields[i-1]
-		}
-	} else {
-		for i := range d.fields {
-			if f := &d.fields[i]; !f.gone && f.name == name {
-				return f
-			}
-		}
+	if f := d.live(name); f != nil {
+		return f
 	}
+	s := slotOf(name)
 	d.add(name, text{})
 	if s < numSlots && len(d.fields) <= 255 {
 		d.at[s] = uint8(len(d.fields))

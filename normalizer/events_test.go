@@ -112,7 +112,7 @@ func TestSysmonEvents(t *testing.T) {
 				"registry.hive":     "HKLM",
 				"registry.key":      `SYSTEM\CurrentControlSet\Services\Svc\Start`,
 				"registry.value":    "Start",
-				"registry.data":     map[string]any{"strings": []any{"2"}, "type": "SZ_DWORD"},
+				"registry.data":     map[string]any{"strings": []any{"0x00000002"}, "type": "SZ_DWORD"},
 				"event.category":    []any{"configuration", "registry"},
 				"winlog.event_data": map[string]any{"EventType": "SetValue", "Details": "DWORD (0x00000002)"},
 			},

@@ -1,12 +1,14 @@
 package normalizer
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/weft-dev/weft/collector"
 	"github.com/weft-dev/weft/event"
 )
 
@@ -45,7 +47,7 @@ func TestGoldenEventIDs(t *testing.T) {
 	}
 }
 
-// goldenInputs reads every testdata/golden/*.input.json.
+// goldenInputs reads every testdata/golden/*.input.json and *.xml.
 func goldenInputs(t *testing.T) []*event.Raw {
 	t.Helper()
 	inputs, err := filepath.Glob(filepath.Join("testdata", "golden", "*.input.json"))
@@ -63,6 +65,23 @@ func goldenInputs(t *testing.T) []*event.Raw {
 			t.Fatalf("%s: %v", in, err)
 		}
 		raws = append(raws, r)
+	}
+	xmls, err := filepath.Glob(filepath.Join("testdata", "golden", "*.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range xmls {
+		f, err := os.Open(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = collector.ReadXML(context.Background(), f, in, collector.Options{},
+			func(r *event.Raw) error { raws = append(raws, r); return nil },
+			func(err error) { t.Errorf("%s: %v", in, err) })
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	return raws
 }

@@ -672,8 +672,11 @@ func (n *Normalizer) registryFields() bool {
 		// The script shifts the high word by 8 bits, not 32; so does this.
 		value = strconv.FormatInt(hi<<8+lo, 10)
 		rec.setConst(kRegistryDataType, "SZ_QWORD")
-	} else if v, ok := parseDword(data); ok {
-		value = strconv.FormatInt(v, 10)
+	} else if _, ok := parseDword(data); ok {
+		// Elastic's documents hold the DWORD as Sysmon wrote it
+		// ("0x00000004"), not the decimal the stored script's
+		// Long.toString would give (issue 15).
+		value = data[len("DWORD ("):len(data)-1]
 		rec.setConst(kRegistryDataType, "SZ_DWORD")
 	} else {
 		value = data

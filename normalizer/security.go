@@ -180,6 +180,27 @@ func (n *Normalizer) security() {
 		}
 	}
 	n.securityCommon()
+	n.securityCommunityID()
+}
+
+// securityCommunityID is the pipeline's community_id processor, which
+// needs source and destination addresses and a transport: the firewall
+// events (5152-5158) have them.
+func (n *Normalizer) securityCommunityID() {
+	rec := &n.rec
+	src, okS := rec.str(kSourceIP)
+	dst, okD := rec.str(kDestinationIP)
+	if !okS || !okD || !rec.has(kNetworkTransport) {
+		return
+	}
+	var ok bool
+	if n.srcAddr, ok = parseIP(src); !ok {
+		return
+	}
+	if n.dstAddr, ok = parseIP(dst); !ok {
+		return
+	}
+	n.communityID()
 }
 
 // securityCommon is security_common.yml: the scheduled task's name,

@@ -29,6 +29,8 @@ const SourceWinlogbeat = "winlogbeat"
 //     winlog.task are rendered names; they go back to the numbers Windows
 //     and Sysmon's manifest give them. A name that is not a standard one
 //     leaves the number unset, so the document carries no made-up name.
+//   - winlog.keywords gives the audit keywords ("Audit Success", "Audit
+//     Failure"), the only ones weft renders.
 //   - winlog.event_data (or winlog.user_data) gives EventData, ordered by
 //     name since a JSON object keeps no order. Values that are not strings
 //     are kept as their JSON text.
@@ -115,6 +117,20 @@ func FromWinlogbeat(doc map[string]any) (*event.Raw, error) {
 	r.Opcode = opcodeNumber(op)
 	task, _ := jsonString(winlog["task"])
 	r.Task = sysmonTaskNumber(task)
+	if kw, ok := winlog["keywords"].([]any); ok {
+		var bits uint64
+		for _, k := range kw {
+			switch k {
+			case "Audit Success":
+				bits |= keywordAuditSuccess
+			case "Audit Failure":
+				bits |= keywordAuditFailure
+			}
+		}
+		if bits != 0 {
+			r.Keywords = "0x" + strconv.FormatUint(bits, 16)
+		}
+	}
 
 	data, ok := winlog["event_data"].(map[string]any)
 	if !ok {
