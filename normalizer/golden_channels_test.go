@@ -103,10 +103,10 @@ func winlogbeatOf(t *testing.T, r *event.Raw) map[string]any {
 		"channel": r.Channel, "computer_name": r.Computer, "event_id": strconv.Itoa(int(r.EventID)),
 		"record_id": strconv.FormatUint(r.RecordID, 10), "provider_name": r.Provider,
 		"provider_guid": r.ProviderGUID, "version": json.Number(strconv.Itoa(int(r.Version))),
-		"opcode": []string{"Info", "Start", "Stop"}[min(int(r.Opcode), 2)],
-		"process": map[string]any{"pid": json.Number(strconv.Itoa(int(r.ProcessID))), "thread": map[string]any{"id": json.Number(strconv.Itoa(int(r.ThreadID)))}},
+		"opcode":       []string{"Info", "Start", "Stop"}[min(int(r.Opcode), 2)],
+		"process":      map[string]any{"pid": json.Number(strconv.Itoa(int(r.ProcessID))), "thread": map[string]any{"id": json.Number(strconv.Itoa(int(r.ThreadID)))}},
 		"time_created": r.TimeCreated.Format("2006-01-02T15:04:05.0000000Z"),
-		"event_data": data,
+		"event_data":   data,
 	}
 	if r.Opcode > 2 {
 		delete(winlog, "opcode")

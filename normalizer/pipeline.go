@@ -676,7 +676,7 @@ func (n *Normalizer) registryFields() bool {
 		// Elastic's documents hold the DWORD as Sysmon wrote it
 		// ("0x00000004"), not the decimal the stored script's
 		// Long.toString would give (issue 15).
-		value = data[len("DWORD ("):len(data)-1]
+		value = data[len("DWORD (") : len(data)-1]
 		rec.setConst(kRegistryDataType, "SZ_DWORD")
 	} else {
 		value = data
