@@ -12,6 +12,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+
+	"github.com/weft-dev/weft/internal/datadir"
 )
 
 // Bus is a connection to NATS with JetStream, and the embedded server when
@@ -20,9 +22,11 @@ type Bus struct {
 	cfg    Config
 	srv    *server.Server
 	tmpDir string
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	log    zerolog.Logger
+	// lock holds DataDir while the embedded server uses it.
+	lock *datadir.Lock
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	log  zerolog.Logger
 
 	// observePublish, set by NewMetrics before anything publishes, sees
 	// how long each Publish took.
@@ -82,6 +86,18 @@ func (b *Bus) startEmbedded() error {
 		}
 	}
 	opts.StoreDir = b.cfg.DataDir
+	if opts.StoreDir != "" {
+		// One process at a time on a store: a second server on the same
+		// files would see them change under it.
+		if err := os.MkdirAll(opts.StoreDir, 0o750); err != nil {
+			return fmt.Errorf("bus: data directory: %w", err)
+		}
+		lock, err := datadir.Acquire(opts.StoreDir)
+		if err != nil {
+			return fmt.Errorf("bus: %w", err)
+		}
+		b.lock = lock
+	}
 	if opts.StoreDir == "" {
 		// Streams live in memory, but JetStream still wants a directory of
 		// its own; a private one keeps concurrent hunts apart.
@@ -163,6 +179,10 @@ func (b *Bus) Close() {
 	if b.tmpDir != "" {
 		_ = os.RemoveAll(b.tmpDir)
 	}
+	if err := b.lock.Release(); err != nil {
+		b.log.Warn().Err(err).Msg("bus: data directory")
+	}
+	b.lock = nil
 }
 
 // Conn is the underlying NATS connection.

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/weft-dev/weft/event"
+	"github.com/weft-dev/weft/internal/datadir"
 )
 
 func openTest(t *testing.T, cfg Config) *Bus {
@@ -222,4 +223,32 @@ func TestEmbeddedListen(t *testing.T) {
 	if info.State.Msgs != 1 {
 		t.Errorf("alerts stream holds %d messages, want 1", info.State.Msgs)
 	}
+}
+
+// TestDataDirHeld: a second embedded server on a data directory in use is
+// refused, naming the directory, until the first bus is closed.
+func TestDataDirHeld(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	first, err := Open(ctx, Config{DataDir: dir}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := Open(ctx, Config{DataDir: dir}, zerolog.Nop())
+	if err == nil {
+		second.Close()
+		first.Close()
+		t.Fatal("a second bus opened the data directory in use")
+	}
+	if !datadir.IsHeld(err) || !strings.Contains(err.Error(), dir) {
+		t.Errorf("second Open: %v; want the directory named as held", err)
+	}
+	first.Close()
+	again, err := Open(ctx, Config{DataDir: dir}, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	again.Close()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/weft-dev/weft/bus"
 	"github.com/weft-dev/weft/event"
+	"github.com/weft-dev/weft/internal/datadir"
 	"github.com/weft-dev/weft/sinks"
 )
 
@@ -24,7 +26,7 @@ type dlqFlags struct {
 
 func (f *dlqFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.config, "config", "c", "", "read the bus section of this weft.yaml")
-	cmd.Flags().StringVar(&f.dataDir, "data-dir", "", "the embedded NATS server's data folder of a stopped weft run (overrides bus.data_dir)")
+	cmd.Flags().StringVar(&f.dataDir, "data-dir", "", "the embedded NATS server's data folder of a stopped weft run (overrides bus.data_dir); refused while a weft holds it, never created")
 	cmd.Flags().StringVar(&f.sink, "sink", "", "only the alerts this sink (its name in weft.yaml) gave up on")
 }
 
@@ -44,7 +46,10 @@ the last error.
 
 The queue lives on the bus of weft run. Reach it with --nats (the external
 server, or the embedded one when weft run has --nats-listen), or, while weft
-run is stopped, with --data-dir or --config naming its data_dir.`,
+run is stopped, with --data-dir or --config naming its data_dir. A weft that
+uses a data directory holds it (the lock file weft.lock in it, released when
+that weft ends, however it ends): --data-dir on a directory a running weft
+holds is refused, and so is one that does not exist; neither is changed.`,
 	}
 	dlq.AddCommand(a.dlqListCmd(), a.dlqReplayCmd())
 	alerts.AddCommand(dlq)
@@ -224,7 +229,23 @@ func (a *app) dlqBus(ctx context.Context, f dlqFlags) (*bus.Bus, error) {
 	if bc.URL == "" && bc.DataDir == "" {
 		return nil, usageError("the dead-letter queue lives on the bus of weft run: give --nats URL, or --data-dir (or --config with bus.data_dir) while weft run is stopped")
 	}
-	return bus.Open(ctx, bc, a.log)
+	if bc.URL == "" {
+		// Opening the embedded server on a folder that is not there
+		// would make an empty one and list nothing from it.
+		if info, err := os.Stat(bc.DataDir); err != nil {
+			return nil, fmt.Errorf("data directory %s: %w (give the data_dir of weft run)", bc.DataDir, err)
+		} else if !info.IsDir() {
+			return nil, fmt.Errorf("data directory %s is not a directory", bc.DataDir)
+		}
+	}
+	b, err := bus.Open(ctx, bc, a.log)
+	if datadir.IsHeld(err) {
+		// The running weft keeps the queue in memory too: changing its
+		// files under it would not be seen, and replayed letters would
+		// come back.
+		return nil, fmt.Errorf("%w; weft alerts dlq reaches a running weft through its bus: --nats URL (weft run with --nats-listen or an external server), or stop weft run first", err)
+	}
+	return b, err
 }
 
 // clip cuts s to at most n bytes at a rune boundary, marking the cut.

@@ -265,3 +265,45 @@ func TestRunDeliveryConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDLQDataDir: the dlq commands refuse a data directory that a running
+// weft holds, and one that does not exist, naming it and changing
+// nothing; once the holder is gone the same directory opens.
+func TestDLQDataDir(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	dir := t.TempDir()
+	held, err := bus.Open(ctx, bus.Config{DataDir: dir}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	missing := filepath.Join(t.TempDir(), "no", "such")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"list held", []string{"alerts", "dlq", "list", "--data-dir", dir}, []string{dir, "in use", "--nats"}},
+		{"replay held", []string{"alerts", "dlq", "replay", "--data-dir", dir}, []string{dir, "in use"}},
+		{"list missing", []string{"alerts", "dlq", "list", "--data-dir", missing}, []string{missing, "no such file"}},
+		{"replay missing", []string{"alerts", "dlq", "replay", "--data-dir", missing}, []string{missing}},
+	} {
+		code, _, errOut := runWeft(t, ctx, nil, tc.args...)
+		if code != 1 {
+			t.Errorf("%s: exit %d, want 1: %s", tc.name, code, errOut)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%s: %q does not name %q", tc.name, errOut, w)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Dir(missing)); !os.IsNotExist(err) {
+		t.Errorf("the missing data directory was created: %v", err)
+	}
+	held.Close()
+	if code, out, errOut := runWeft(t, ctx, nil, "alerts", "dlq", "list", "--data-dir", dir); code != 0 || strings.TrimSpace(out) != "no dead alerts" {
+		t.Errorf("list once the holder is gone: exit %d, %q %s", code, out, errOut)
+	}
+}
