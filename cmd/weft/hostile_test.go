@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// longHost is a host name of 4,100 characters: as a subject token it made
+// NATS close the connection ("maximum control line exceeded"), which
+// stopped every stage until a restart.
+var longHost = strings.Repeat("H", 4100)
+
+// withHost is doc with every <Computer> naming host.
+func withHost(doc, host string) string {
+	return regexp.MustCompile(`<Computer>[^<]*</Computer>`).ReplaceAllLiteralString(doc, "<Computer>"+host+"</Computer>")
+}
+
+// TestHuntHostileHost: a hunt of the MMC sequence on a host named by
+// 4,100 characters and of the same sequence on an ordinary host raises
+// both alerts and exits 0.
+func TestHuntHostileHost(t *testing.T) {
+	t.Parallel()
+	good := filepath.Join(fixtures, "mmc-positive.xml")
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.xml")
+	writeFile(t, bad, withHost(string(data), longHost))
+	code, out, errOut := runWeft(t, testContext(t), nil, "hunt", "--json", bad, good)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+	}
+	var hosts []string
+	for _, a := range decodeAlerts(t, out) {
+		if field(a, "rule.name") != "Incoming DCOM Lateral Movement with MMC" {
+			t.Errorf("alert of rule %v", field(a, "rule.name"))
+		}
+		h, _ := field(a, "host.name").(string)
+		hosts = append(hosts, h)
+	}
+	slices.Sort(hosts)
+	if want := []string{longHost, "WKS-FIN-07.corp.example"}; !slices.Equal(hosts, want) {
+		t.Errorf("alerts for hosts %.60q, want %.60q", hosts, want)
+	}
+	if !strings.Contains(errOut, "2 files, 14 events, 2 alerts, 0 errors") {
+		t.Errorf("summary missing from stderr:\n%s", errOut)
+	}
+}
+
+// TestRunHostileHost: weft run takes the MMC sequence of a host named by
+// 4,100 characters over its TCP listener, then the sequence of an
+// ordinary host: both alerts reach the webhook, and weft stops cleanly.
+func TestRunHostileHost(t *testing.T) {
+	t.Parallel()
+	hook, alerts := alertReceiver(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	config := filepath.Join(t.TempDir(), "weft.yaml")
+	writeFile(t, config, "sources:\n  - type: tcp\n    listen: "+addr+`
+correlator:
+  lateness: 2s
+sinks:
+  - type: webhook
+    url: `+hook.URL+`/alerts
+`)
+	stop := startRun(t, config)
+	positive, err := os.ReadFile(filepath.Join(fixtures, "mmc-positive.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, "tcp", addr, nil, "", []string{withHost(string(positive), longHost), string(positive)})
+	var hosts []string
+	for len(hosts) < 2 {
+		select {
+		case a := <-alerts:
+			h, _ := field(a, "host.name").(string)
+			hosts = append(hosts, h)
+		case <-time.After(60 * time.Second):
+			code, errOut := stop()
+			t.Fatalf("alerts for %.60q only; weft run exited %d:\n%s", hosts, code, errOut)
+		}
+	}
+	if code, errOut := stop(); code != 0 {
+		t.Fatalf("weft run exited %d:\n%s", code, errOut)
+	}
+	slices.Sort(hosts)
+	if want := []string{longHost, "WKS-FIN-07.corp.example"}; !slices.Equal(hosts, want) {
+		t.Errorf("alerts for hosts %.60q, want %.60q", hosts, want)
+	}
+}
