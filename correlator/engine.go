@@ -481,8 +481,13 @@ func (e *Engine) evaluate(p *pending) {
 }
 
 func (e *Engine) raise(rs *ruleState, docs []event.Document, keys []any, at time.Time) {
-	host := e.partitionOf(docs[len(docs)-1])
+	last := docs[len(docs)-1]
+	host := e.partitionOf(last)
 	if !rs.throttle.allow(host, at) {
+		// Logged by name, which people read, rather than by host.id.
+		if name, ok := e.fallback.EvalString(last); ok && name != "" {
+			host = name
+		}
 		e.suppressed.add(rs, host, e.opts.Now(), e.opts.Log)
 		return
 	}
