@@ -58,23 +58,45 @@ holds is refused, and so is one that does not exist; neither is changed.`,
 
 func (a *app) dlqListCmd() *cobra.Command {
 	var f dlqFlags
-	var asJSON bool
+	var asJSON, rejected bool
 	var limit int
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List dead alerts, oldest first",
+		Long: `list shows the alerts the sinks gave up on, oldest first.
+
+With --rejected it shows instead the events (and documents) the bus itself
+refused: NATS takes no message over its max_payload (8 MiB on the embedded
+server, 1 MiB by default on others), so an event too big for one is kept on
+weft.dlq.rejected.<stream> (its first 64 KiB), with where it was read (file
+and offset, or listener and peer) and the error, counted in
+weft_bus_rejected_total and logged; the events around it go on.`,
 		Example: `  weft alerts dlq list --nats nats://127.0.0.1:4222
-  weft alerts dlq list --data-dir /var/lib/weft --sink slack --json`,
+  weft alerts dlq list --data-dir /var/lib/weft --sink slack --json
+  weft alerts dlq list --nats nats://127.0.0.1:4222 --rejected`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if limit < 0 {
 				return usageError("--limit %d: want 0 (all) or more", limit)
+			}
+			if rejected && f.sink != "" {
+				return usageError("--rejected and --sink exclude each other: refused events belong to no sink")
 			}
 			b, err := a.dlqBus(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
 			defer b.Close()
+			if rejected {
+				items, err := b.RejectedItems(cmd.Context(), limit)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return a.printRejectedJSON(items)
+				}
+				return a.printRejectedTable(items)
+			}
 			dead, err := sinks.DeadAlerts(cmd.Context(), b, f.sink, limit)
 			if err != nil {
 				return err
@@ -88,7 +110,47 @@ func (a *app) dlqListCmd() *cobra.Command {
 	f.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line, with the whole alert")
 	cmd.Flags().IntVar(&limit, "limit", 1000, "list at most this many (0: all)")
+	cmd.Flags().BoolVar(&rejected, "rejected", false, "list the events the bus refused (too big for a NATS message) instead of dead alerts")
 	return cmd
+}
+
+func (a *app) printRejectedTable(items []bus.RejectedItem) error {
+	if len(items) == 0 {
+		_, err := fmt.Fprintln(a.stdout, "no rejected events")
+		return err
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEQ\tFAILED\tBY\tBYTES\tSOURCE\tEVENT\tERROR")
+	for _, it := range items {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\n", it.Sequence, it.Failed.UTC().Format(time.RFC3339),
+			cell(it.Consumer), it.Size, cell(clip(it.Source, 120)), cell(clip(it.Key, 80)), cell(clip(it.Error, 160)))
+	}
+	return tw.Flush()
+}
+
+// rejectedJSON is one line of dlq list --rejected --json. Data is the
+// start of the refused message (msgpack), base64 in JSON.
+type rejectedJSON struct {
+	Sequence uint64    `json:"seq"`
+	By       string    `json:"by"`
+	Failed   time.Time `json:"failed"`
+	Subject  string    `json:"subject"`
+	Source   string    `json:"source"`
+	Event    string    `json:"event"`
+	Bytes    int       `json:"bytes"`
+	Error    string    `json:"error"`
+	Data     []byte    `json:"data"`
+}
+
+func (a *app) printRejectedJSON(items []bus.RejectedItem) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetEscapeHTML(false)
+	for _, it := range items {
+		if err := enc.Encode(rejectedJSON{it.Sequence, it.Consumer, it.Failed.UTC(), it.Subject, it.Source, it.Key, it.Size, it.Error, it.Data}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (a *app) printDeadTable(dead []sinks.DeadAlert) error {

@@ -307,3 +307,47 @@ func TestDLQDataDir(t *testing.T) {
 		t.Errorf("list once the holder is gone: exit %d, %q %s", code, out, errOut)
 	}
 }
+
+// TestDLQListRejected: an event too big for any NATS message is listed by
+// dlq list --rejected with where it was read, and not among the dead
+// alerts.
+func TestDLQListRejected(t *testing.T) {
+	t.Parallel()
+	b, _ := dlqBusForTest(t)
+	ctx := testContext(t)
+	huge := strings.Repeat("x", int(b.Conn().MaxPayload()))
+	source := func(int) string { return "xml /srv/evtx/huge.xml offset 4096" }
+	if err := bus.PublishItems(ctx, b, bus.Subject(bus.SubjectRaw, "wks-01"), "raw", []string{huge}, []string{"wks-01|Security|7"}, source); err != nil {
+		t.Fatal(err)
+	}
+	url := b.ClientURL()
+	code, out, errOut := runWeft(t, ctx, nil, "--nats", url, "alerts", "dlq", "list", "--rejected")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "SEQ") {
+		t.Fatalf("table:\n%s", out)
+	}
+	for _, want := range []string{"/srv/evtx/huge.xml offset 4096", "wks-01|Security|7", "publish raw", "maximum payload"} {
+		if !strings.Contains(lines[1], want) {
+			t.Errorf("row lacks %q: %s", want, lines[1])
+		}
+	}
+	code, out, _ = runWeft(t, ctx, nil, "--nats", url, "alerts", "dlq", "list", "--rejected", "--json")
+	var got rejectedJSON
+	if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil {
+		t.Fatalf("--json: exit %d, %q: %v", code, out, err)
+	}
+	if got.Bytes <= len(huge) || len(got.Data) == 0 || len(got.Data) >= got.Bytes || got.Subject != "weft.raw.wks-01" {
+		t.Errorf("--json line: %d bytes, %d kept, subject %q", got.Bytes, len(got.Data), got.Subject)
+	}
+	// The dead alerts are the two sink letters only.
+	code, out, _ = runWeft(t, ctx, nil, "--nats", url, "alerts", "dlq", "list")
+	if n := len(strings.Split(strings.TrimSpace(out), "\n")); code != 0 || n != 3 {
+		t.Errorf("dlq list: exit %d, %d lines:\n%s", code, n, out)
+	}
+	if code, _, errOut := runWeft(t, ctx, nil, "--nats", url, "alerts", "dlq", "list", "--rejected", "--sink", "hook"); code != exitUsage {
+		t.Errorf("--rejected --sink: exit %d, %s", code, errOut)
+	}
+}
