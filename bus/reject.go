@@ -71,6 +71,15 @@ func publishItems[T any](ctx context.Context, b *Bus, subject, kind string, item
 	return publishItems(ctx, b, subject, kind, items[h:], ids[h:], first+h, source)
 }
 
+// Refused dead-letters one message Publish returned a *RejectedError for,
+// for a publisher that sends items one by one (an alert): the letter keeps
+// kind, id and source (where the item came from), and the refusal is
+// counted in Rejected and logged. It never fails: a letter that cannot be
+// stored is logged, and the caller goes on with the next item.
+func (b *Bus) Refused(ctx context.Context, subject, kind, id, source string, data []byte, cause error) {
+	b.reject(ctx, subject, kind, id, source, data, cause)
+}
+
 // Rejected is the number of items this Bus could not publish and
 // dead-lettered instead (PublishItems).
 func (b *Bus) Rejected() uint64 { return b.rejected.Load() }

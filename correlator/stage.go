@@ -468,7 +468,13 @@ func (s *Stage) publish(ctx context.Context, alerts []event.Alert) error {
 		if err != nil {
 			return err
 		}
-		if err := s.bus.Publish(ctx, bus.Subject(bus.SubjectAlerts, a.Rule.ID), data, a.Event.ID); err != nil {
+		subject := bus.Subject(bus.SubjectAlerts, a.Rule.ID)
+		if err := s.bus.Publish(ctx, subject, data, a.Event.ID); bus.IsRejected(err) {
+			// Too big for a NATS message (its events hold huge fields):
+			// kept aside and logged rather than blocking the partition.
+			s.bus.Refused(ctx, subject, "alert", a.Event.ID, "rule "+a.Rule.ID+" host "+a.Host.Name, data, err)
+			continue
+		} else if err != nil {
 			return err
 		}
 		s.published.Add(1)

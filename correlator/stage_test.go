@@ -3,6 +3,7 @@ package correlator
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,4 +221,28 @@ func testLog(t *testing.T) zerolog.Logger {
 		return zerolog.Nop()
 	}
 	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+}
+
+// TestOversizedAlert: an alert too big for a NATS message (its two events
+// hold 5 MiB each) is dead-lettered and counted, and the stage goes on to
+// raise the next host's alert.
+func TestOversizedAlert(t *testing.T) {
+	t.Parallel()
+	b := openBus(t)
+	s := serve(t, b)
+	defer s.stop()
+	pad := strings.Repeat("x", 5<<20)
+	network, process := sysmonNetwork("WS01", t0, 1001), sysmonProcess("WS01", t0.Add(5*time.Second), 1002)
+	network["padding"], process["padding"] = pad, pad
+	publishDocs(t, b, network, process)
+	waitFor(t, "the oversized alert to be refused", func() bool { return b.Rejected() == 1 })
+	publishDocs(t, b, sysmonNetwork("WS02", t0, 2001), sysmonProcess("WS02", t0.Add(5*time.Second), 2002))
+	waitFor(t, "the next host's alert", func() bool { return storedAlerts(t, b) == 1 })
+	items, err := b.RejectedItems(stageContext(t), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].Subject != bus.Subject(bus.SubjectAlerts, seedRule(t).ID) || !strings.Contains(items[0].Source, "host WS01") {
+		t.Errorf("rejected items %+v", items)
+	}
 }
