@@ -79,6 +79,7 @@ func (r *Rule) EventRule() event.Rule {
 		Severity:    r.Severity,
 		Tags:        r.Tags,
 		Note:        r.Note,
+		Ruleset:     r.ruleset(),
 	}
 }
 

@@ -365,3 +365,12 @@ func HasSigma(rules []*Rule) bool {
 	}
 	return false
 }
+
+// ruleset names the rule's origin in alerts (rule.ruleset): "sigma" for a
+// Sigma rule, empty for Elastic's.
+func (r *Rule) ruleset() string {
+	if r.Sigma != nil {
+		return "sigma"
+	}
+	return ""
+}

@@ -60,6 +60,8 @@ type rulesConfig struct {
 	Paths []string `yaml:"paths"`
 	// Seed runs the embedded seed rule too (default true).
 	Seed *bool `yaml:"seed"`
+	// Sigma chooses the Sigma rules of Paths by status and level.
+	Sigma sigmaConfig `yaml:"sigma"`
 }
 
 type correlatorConfig struct {

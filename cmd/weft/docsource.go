@@ -31,6 +31,8 @@ type docSource struct {
 	// norm is kept across events: a Normalizer caches what it works out
 	// per kind of event.
 	norm *normalizer.Normalizer
+	// rawFields keeps the raw Windows fields Sigma rules read.
+	rawFields bool
 
 	files, events, errors, normProblems int
 }
@@ -179,6 +181,7 @@ func (s *docSource) readEvents(ctx context.Context, in collector.Input, stdin io
 	_, err := collector.Read(ctx, in, stdin, collector.Options{}, func(r *event.Raw) error {
 		if s.norm == nil {
 			s.norm = normalizer.New()
+			s.norm.SetRawFields(s.rawFields)
 		}
 		doc, err := s.norm.Normalize(r)
 		if err != nil {

@@ -63,7 +63,8 @@ and some input was damaged or had to be skipped.`,
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&f.json, "json", false, "print one alert JSON object per line on stdout, nothing else")
-	fl.StringSliceVar(&f.rules, "rules", nil, "more rule files or folders (Elastic detection-rules TOML); repeatable")
+	fl.StringSliceVar(&f.rules, "rules", nil, "more rule files or folders (Elastic detection-rules TOML, Sigma YAML); repeatable")
+	a.sigmaFlags(fl)
 	fl.BoolVar(&f.noSeed, "no-seed", false, "do not run the built-in seed rule")
 	fl.BoolVar(&f.strict, "strict", false, "exit 3 when any input was damaged or had to be skipped")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no status line on the terminal")
@@ -193,7 +194,7 @@ func (a *app) loadRules(ctx context.Context, seed bool, paths []string) ([]*corr
 		rules = append(rules, r...)
 	}
 	if len(paths) > 0 {
-		loaded, errs := correlator.LoadRules(ctx, paths...)
+		loaded, errs := correlator.LoadRulesWith(ctx, a.sigma, paths...)
 		for _, err := range errs {
 			a.log.Error().Err(err).Msg("rule skipped")
 		}

@@ -37,6 +37,8 @@ type app struct {
 	readyMaxPending uint64
 	// stageConfig is the config of weft normalize --serve.
 	stageConfig string
+	// sigma chooses the Sigma rules loaded (sigma.go).
+	sigma sigmaSelection
 
 	// bus flags; applied over the config file's bus section when set.
 	natsURL, natsListen, natsCreds, natsUser, natsCA, natsCert, natsKey string

@@ -57,8 +57,9 @@ on stderr and left out, as hunt and run leave them out.`,
 			return printRuleList(a.stdout, rules, f.json)
 		},
 	}
-	cmd.Flags().StringSliceVar(&f.rules, "rules", nil, "rule files or folders (Elastic detection-rules TOML); repeatable")
+	cmd.Flags().StringSliceVar(&f.rules, "rules", nil, "rule files or folders (Elastic detection-rules TOML, Sigma YAML); repeatable")
 	cmd.Flags().BoolVar(&f.noSeed, "no-seed", false, "leave out the built-in seed rule")
+	a.sigmaFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&f.json, "json", false, "one JSON object per rule per line")
 	return cmd
 }
@@ -118,6 +119,7 @@ line; 3 --strict and some rule does not parse.`,
 	}
 	cmd.Flags().BoolVar(&f.json, "json", false, "one JSON object per rule per line")
 	cmd.Flags().BoolVar(&f.strict, "strict", false, "exit 3 when a rule does not parse")
+	a.sigmaFlags(cmd.Flags())
 	return cmd
 }
 
@@ -128,6 +130,11 @@ type ruleReport struct {
 	Parses           bool     `json:"parses"`
 	Error            string   `json:"error"`
 	UnproducedFields []string `json:"unproduced_fields"`
+	// Lacks names the log source or modifier a Sigma rule needs that weft
+	// does not support; Skipped why a Sigma rule that compiles is not run
+	// (its status or level).
+	Lacks   string `json:"lacks,omitempty"`
+	Skipped string `json:"skipped,omitempty"`
 }
 
 func (a *app) rulesCheck(ctx context.Context, f rulesFlags, paths []string) error {
@@ -138,22 +145,16 @@ func (a *app) rulesCheck(ctx context.Context, f rulesFlags, paths []string) erro
 	if len(files) == 0 {
 		return fmt.Errorf("no rule file in %s", strings.Join(paths, " "))
 	}
-	produced := producedFields(normalizer.Fields())
+	produced := producedFields(append(slices.Clone(normalizer.Fields()), "weft.event_data.*", "weft.system.*"))
 	enc := json.NewEncoder(a.stdout)
 	enc.SetEscapeHTML(false)
 	var parsed, failed, blind int
-	for _, file := range files {
+	for _, c := range a.ruleChecks(files) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rep := ruleReport{File: file, UnproducedFields: []string{}}
-		data, err := os.ReadFile(file)
-		var c correlator.RuleCheck
-		if err != nil {
-			c.Err = err
-		} else {
-			c = correlator.CheckRule(file, data)
-		}
+		file := c.Path
+		rep := ruleReport{File: file, UnproducedFields: []string{}, Lacks: sigmaLacks(c.Err), Skipped: c.Skipped}
 		rep.RuleID, rep.Parses = c.RuleID, c.Err == nil
 		if c.Err != nil {
 			rep.Error = c.Err.Error()
@@ -247,6 +248,7 @@ not load or no input is readable; 2 bad command line or no such rule; 3
 		},
 	}
 	cmd.Flags().StringSliceVar(&f.rules, "rules", nil, "rule files or folders to look the rule up in; repeatable")
+	a.sigmaFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&f.json, "json", false, "one alert JSON object per line on stdout, nothing else")
 	cmd.Flags().BoolVar(&f.strict, "strict", false, "exit 3 when any input had to be skipped")
 	return cmd
@@ -259,6 +261,9 @@ func (a *app) findRule(ctx context.Context, name string, paths []string) (*corre
 		data, err := os.ReadFile(name)
 		if err != nil {
 			return nil, err
+		}
+		if correlator.IsSigmaFile(name) {
+			return a.sigmaFileRule(ctx, name)
 		}
 		return correlator.ParseRule(name, data)
 	}
@@ -285,6 +290,7 @@ func (a *app) rulesTest(ctx context.Context, f rulesFlags, name string, paths []
 		return err
 	}
 	src := &docSource{stdin: a.stdin, report: func(err error) { a.log.Warn().Err(err).Msg("skipped input") }}
+	src.rawFields = rule.Sigma != nil
 	var alerts []event.Alert
 	if err := src.read(ctx, paths, func(d event.Document) error {
 		alerts = append(alerts, engine.Process(d)...)

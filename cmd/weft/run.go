@@ -82,6 +82,7 @@ See collector/listen/README.md for each sender's configuration.`,
 const drainTimeout = 60 * time.Second
 
 func (a *app) run(ctx context.Context, cfg *config) error {
+	a.useSigmaConfig(cfg.Rules.Sigma)
 	rules, err := a.loadRules(ctx, cfg.Rules.seed(), cfg.Rules.Paths)
 	if err != nil {
 		return err

@@ -139,6 +139,9 @@ func (a *app) serveNormalizer(ctx context.Context) error {
 	// The consumers depend on the partitions of the stream; the bus
 	// config says how many, before the bus is opened.
 	opts := normalizer.Options{Partitions: a.busConfig(cfg.Bus).Partitions}
+	// The correlators run Sigma rules from the same rules.paths: they read
+	// the raw fields.
+	opts.RawFields = sigmaFiles(cfg.Rules.Paths)
 	if opts.Partitions == 0 {
 		opts.Partitions = bus.DefaultPartitions
 	}
@@ -220,6 +223,7 @@ rules.`,
 const dedupTTL = 24 * time.Hour
 
 func (a *app) correlate(ctx context.Context, cfg *config, group correlator.Group) error {
+	a.useSigmaConfig(cfg.Rules.Sigma)
 	rules, err := a.loadRules(ctx, cfg.Rules.seed(), cfg.Rules.Paths)
 	if err != nil {
 		return err
