@@ -44,6 +44,8 @@ exits 2. Exit codes: 0 the run reached its end, with or without results; 1 no
 readable input; 2 bad command line or query; 3 --strict and some input had to
 be skipped.`,
 		Example: `  weft eql 'process where process.name : "mmc.exe"' Sysmon.evtx
+  weft eql 'authentication where event.action == "logged-in" and winlog.logon.type == "Network"' Security.evtx
+  weft eql 'process where event.code == "4688" and process.parent.name : "cmd.exe"' Security.evtx
   weft eql 'sequence by host.id with maxspan=1m [network where true] [process where true] | head 5' backups/
   weft eql 'sample by host.id [process where true] [network where true]' docs.ndjson
   cat docs.ndjson | weft eql 'authentication where event.code == "4624" | tail 10'`,
