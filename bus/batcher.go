@@ -1,6 +1,12 @@
 package bus
 
-import "context"
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/weft-dev/weft/event"
+)
 
 // Batcher gathers items per subject and publishes each subject's items as
 // one msgpack message once BatchSize of them are waiting, or on Flush. Items
@@ -66,8 +72,14 @@ func (bt *Batcher[T]) Flush(ctx context.Context) error {
 
 func (bt *Batcher[T]) publish(ctx context.Context, subject string, p *batch[T]) error {
 	var source func(int) string
-	if bt.source != nil {
+	switch {
+	case bt.source != nil:
 		source = func(i int) string { return bt.source(p.items[i]) }
+	default:
+		// Raw events say where they were read.
+		if _, ok := any(p.items[0]).(*event.Raw); ok {
+			source = func(i int) string { return DescribeOrigin(any(p.items[i]).(*event.Raw).Origin) }
+		}
 	}
 	if err := PublishItems(ctx, bt.bus, subject, bt.kind, p.items, p.ids, source); err != nil {
 		return err
@@ -75,4 +87,25 @@ func (bt *Batcher[T]) publish(ctx context.Context, subject string, p *batch[T]) 
 	clear(p.items)
 	p.items, p.ids = p.items[:0], p.ids[:0]
 	return nil
+}
+
+// DescribeOrigin names where a raw event was read, for people: the file
+// and the record's offset, or the listener and the peer.
+func DescribeOrigin(o event.Origin) string {
+	var sb strings.Builder
+	sb.WriteString(o.Kind)
+	if o.Path != "" {
+		sb.WriteString(" " + o.Path)
+		if o.Chunk > 0 {
+			sb.WriteString(" chunk " + strconv.Itoa(o.Chunk))
+		}
+		sb.WriteString(" offset " + strconv.FormatInt(o.Offset, 10))
+	}
+	if o.Listener != "" {
+		sb.WriteString(" listener " + o.Listener)
+	}
+	if o.Peer != "" {
+		sb.WriteString(" peer " + o.Peer)
+	}
+	return sb.String()
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+
+	"github.com/weft-dev/weft/event"
 )
 
 // TestToken: plain names keep the tokens weft always made (so hosts keep
@@ -273,4 +275,56 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.buf.String()
+}
+
+// TestBatcherRefusedRawEvent: a Batcher of raw events (the listeners')
+// dead-letters an event too big for a message with its listener and
+// peer, and publishes the others of its batch.
+func TestBatcherRefusedRawEvent(t *testing.T) {
+	t.Parallel()
+	b := openTest(t, Config{DataDir: t.TempDir()})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	origin := event.Origin{Kind: "tcp", Listener: "127.0.0.1:5140", Peer: "192.0.2.7:50000"}
+	out := NewBatcher[*event.Raw](b, "raw")
+	for i, size := range []int{10, int(b.Conn().MaxPayload()), 10} {
+		r := &event.Raw{Computer: "wks-01", Channel: "Security", RecordID: uint64(i + 1), XML: strings.Repeat("x", size), Origin: origin}
+		if err := out.Add(ctx, Subject(SubjectRaw, r.Computer), r, r.Identity()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := out.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	s, err := b.JetStream().Stream(ctx, StreamRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var records []uint64
+	for seq := uint64(1); ; seq++ {
+		msg, err := s.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var batch []*event.Raw
+		if err := Decode(msg.Data, &batch); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range batch {
+			records = append(records, r.RecordID)
+		}
+	}
+	if fmt.Sprint(records) != "[1 3]" {
+		t.Errorf("published records %v, want [1 3]", records)
+	}
+	items, err := b.RejectedItems(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].Source != "tcp listener 127.0.0.1:5140 peer 192.0.2.7:50000" {
+		t.Errorf("rejected items %+v", items)
+	}
 }

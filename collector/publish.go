@@ -5,8 +5,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -311,7 +309,7 @@ func (rs *rounds) flush(ctx context.Context) error {
 		p := rs.pending[subject]
 		// An event NATS refuses (one too big for a message) is
 		// dead-lettered with where it was read, and the round goes on.
-		source := func(i int) string { return describeOrigin(p.items[i].Origin) }
+		source := func(i int) string { return bus.DescribeOrigin(p.items[i].Origin) }
 		if err := bus.PublishItems(ctx, rs.bus, subject, "raw", p.items, p.ids, source); err != nil {
 			return err
 		}
@@ -319,27 +317,6 @@ func (rs *rounds) flush(ctx context.Context) error {
 	clear(rs.pending)
 	rs.order = rs.order[:0]
 	return nil
-}
-
-// describeOrigin names where an event was read, for people: the file and
-// the record's offset, or the listener and peer.
-func describeOrigin(o event.Origin) string {
-	var sb strings.Builder
-	sb.WriteString(o.Kind)
-	if o.Path != "" {
-		sb.WriteString(" " + o.Path)
-		if o.Chunk > 0 {
-			sb.WriteString(" chunk " + strconv.Itoa(o.Chunk))
-		}
-		sb.WriteString(" offset " + strconv.FormatInt(o.Offset, 10))
-	}
-	if o.Listener != "" {
-		sb.WriteString(" listener " + o.Listener)
-	}
-	if o.Peer != "" {
-		sb.WriteString(" peer " + o.Peer)
-	}
-	return sb.String()
 }
 
 // Read reads one input: a file Expand found, or standard input (XML) for
