@@ -108,6 +108,8 @@ type Engine struct {
 	rules      []*ruleState
 	byCategory map[string][]int
 	anyRules   []int
+	// sigma indexes Sigma rules by channel and event ID (sigmarules.go).
+	sigma      sigmaIndex
 	timed      []int // sequence rules with a maxspan, whose state expires with time
 	buf        *reorder.Buffer[*pending]
 	partition  *eql.Expression
@@ -211,6 +213,9 @@ func Compile(rules []*Rule, opts Options) (*Engine, error) {
 		if rs.seq != nil && r.program.MaxSpan() > 0 {
 			e.timed = append(e.timed, idx)
 		}
+		if e.sigma.add(r, idx) {
+			continue
+		}
 		cats, anyCat := r.program.Categories()
 		if anyCat {
 			e.anyRules = append(e.anyRules, idx)
@@ -276,6 +281,7 @@ func (e *Engine) Process(doc event.Document) []event.Alert {
 	e.candidates = e.candidates[:0]
 	e.addCandidates(e.anyRules)
 	cats.Each(func(c string) { e.addCandidates(e.byCategory[c]) })
+	e.sigma.candidates(doc, e.addCandidates)
 	if len(e.candidates) > 1 {
 		slices.Sort(e.candidates)
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/weft-dev/weft/correlator/eql"
@@ -175,6 +176,11 @@ func SigmaRule(sr *sigma.Rule, opts sigma.Options) (*Rule, error) {
 		}
 	}
 	r.Sigma = &SigmaInfo{LogSource: sr.LogSource.String(), Level: sr.Level, Status: sr.Status, FalsePositives: sr.FalsePositives}
+	srcs, err := sr.Sources(opts)
+	if err != nil {
+		return nil, err
+	}
+	r.Sigma.keys = sigmaKeys(srcs)
 	return r, nil
 }
 
@@ -183,6 +189,7 @@ type SigmaInfo struct {
 	LogSource      string
 	Level, Status  string
 	FalsePositives []string
+	keys           []string // channel and event ID index keys (sigmaIndex)
 }
 
 func sigmaRisk(level string) float64 {
@@ -373,4 +380,84 @@ func (r *Rule) ruleset() string {
 		return "sigma"
 	}
 	return ""
+}
+
+// sigmaIndex finds the Sigma rules that can match a document by its
+// channel and event ID (weft.system), so that the cost of a document does
+// not grow with the Sigma rules of other channels: SigmaHQ's 2,400 Windows
+// rules spread over some fifty channel and event ID pairs. Its zero value
+// is empty.
+type sigmaIndex struct {
+	byKey            map[string][]int // "channel\x00eventID" or "channel\x00*" → rules
+	channel, eventID *eql.Expression
+	key              []byte
+}
+
+// add indexes the rule when it is a Sigma rule with channels; it reports
+// whether it did (other rules are indexed by event category).
+func (x *sigmaIndex) add(r *Rule, idx int) bool {
+	if r.Sigma == nil || len(r.Sigma.keys) == 0 {
+		return false
+	}
+	if x.byKey == nil {
+		x.byKey = map[string][]int{}
+		// Constant field names: these cannot fail.
+		x.channel, _ = eql.CompileField(sigma.SystemPath + ".Channel")
+		x.eventID, _ = eql.CompileField(sigma.SystemPath + ".EventID")
+	}
+	for _, k := range r.Sigma.keys {
+		x.byKey[k] = append(x.byKey[k], idx)
+	}
+	return true
+}
+
+// candidates passes the rules indexed under the document's channel, with
+// its event ID and with any, to add.
+func (x *sigmaIndex) candidates(d event.Document, add func([]int)) {
+	if x.byKey == nil {
+		return
+	}
+	ch, ok := x.channel.EvalString(d)
+	if !ok {
+		return
+	}
+	id, _ := x.eventID.EvalString(d)
+	x.key = appendLower(x.key[:0], ch)
+	x.key = append(x.key, 0)
+	n := len(x.key)
+	add(x.byKey[string(append(x.key, id...))])
+	add(x.byKey[string(append(x.key[:n], '*'))])
+}
+
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// sigmaKeys lists the index keys of a rule's sources; nil when some source
+// is not limited to channels (the rule is then tried on every document).
+func sigmaKeys(srcs []sigma.Source) []string {
+	var keys []string
+	for _, s := range srcs {
+		if len(s.Channels) == 0 {
+			return nil
+		}
+		for _, c := range s.Channels {
+			base := string(appendLower(nil, c)) + "\x00"
+			if len(s.EventIDs) == 0 {
+				keys = append(keys, base+"*")
+				continue
+			}
+			for _, id := range s.EventIDs {
+				keys = append(keys, base+strconv.Itoa(id))
+			}
+		}
+	}
+	return keys
 }

@@ -75,6 +75,15 @@ func (r *Rule) Query(opts Options) (*eql.Query, error) {
 	return &eql.Query{Source: where.String(), Event: &eql.EventQuery{Where: where}}, nil
 }
 
+// Sources are the kinds of events that serve the rule's log source.
+func (r *Rule) Sources(opts Options) ([]Source, error) {
+	table := opts.LogSources
+	if table == nil {
+		table = WindowsLogSources()
+	}
+	return table.Resolve(r.LogSource)
+}
+
 // Where compiles the rule's log source and detection into a condition.
 func (r *Rule) Where(opts Options) (eql.Expr, error) {
 	table := opts.LogSources
