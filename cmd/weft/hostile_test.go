@@ -94,3 +94,20 @@ sinks:
 		t.Errorf("alerts for hosts %.60q, want %.60q", hosts, want)
 	}
 }
+
+// TestHuntSummaryRefused: what the bus refused is in hunt's summary, not
+// only in the log.
+func TestHuntSummaryRefused(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		sum  huntSummary
+		want string
+	}{
+		{huntSummary{files: 1, events: 7, alerts: 1}, "weft hunt: 1 file, 7 events, 1 alert, 0 errors in 0.00s"},
+		{huntSummary{files: 2, events: 9, refused: 2}, "weft hunt: 2 files, 9 events, 0 alerts, 0 errors in 0.00s, 2 items too big for the bus (logged, not evaluated)"},
+	} {
+		if got := tc.sum.String(); got != tc.want {
+			t.Errorf("summary %q, want %q", got, tc.want)
+		}
+	}
+}

@@ -76,6 +76,9 @@ and some input was damaged or had to be skipped.`,
 type huntSummary struct {
 	files, events, alerts, inputErrors, normProblems int
 	elapsed                                          time.Duration
+	// refused counts the events (or alerts) too big for a NATS message,
+	// dead-lettered and logged instead.
+	refused uint64
 }
 
 func (s huntSummary) String() string {
@@ -84,6 +87,9 @@ func (s huntSummary) String() string {
 		plural(s.inputErrors, "error"), s.elapsed.Seconds())
 	if s.normProblems > 0 {
 		line += fmt.Sprintf(" (%s with normalization problems)", plural(s.normProblems, "event"))
+	}
+	if s.refused > 0 {
+		line += fmt.Sprintf(", %s too big for the bus (logged, not evaluated)", plural(int(s.refused), "item"))
 	}
 	return line
 }
@@ -150,6 +156,7 @@ func (a *app) hunt(ctx context.Context, f huntFlags, args []string) error {
 	sum.events = st.Records
 	sum.alerts = int(p.sinks["hunt"].(*countingSink).n.Load())
 	sum.normProblems = int(p.norm.Errors.Load())
+	sum.refused = p.bus.Rejected()
 	sum.elapsed = time.Since(start)
 	if !f.json {
 		if err := out.print(a.stdout, isTerminal(a.stdout)); err != nil {
