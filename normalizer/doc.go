@@ -1,11 +1,19 @@
 // Package normalizer turns raw Windows events into ECS documents, field for
-// field as Winlogbeat followed by Elastic's windows.sysmon_operational
-// ingest pipeline (../shared/reference/elastic-sysmon-ingest-pipeline.yml)
-// would store them, so that Elastic's detection rules run on them as
-// written. Sysmon events get the whole pipeline; other events get the
-// fields Winlogbeat gives every event (winlog.*, event.code, event.provider,
-// event.kind, event.created, log.level, @timestamp, host.*, ecs.version).
-// README.md describes the documents for users.
+// field as Winlogbeat followed by Elastic's ingest pipelines would store
+// them, so that Elastic's detection rules run on them as written. Events are
+// routed the way Elastic's windows.forwarded data stream routes them
+// (dispatch.go): Sysmon events get the windows.sysmon_operational pipeline
+// (../shared/reference/elastic-sysmon-ingest-pipeline.yml, pipeline.go);
+// Security events of the auditing and event log providers the security
+// pipeline (security_standard.yml and security_common.yml, security.go,
+// with tables and per-event-ID processor sets generated from the YAML);
+// System events the System integration's (Winlogbeat's fields); Windows
+// PowerShell and PowerShell/Operational events their pipelines
+// (powershell.go). Other events get the fields Winlogbeat gives every event
+// (winlog.*, event.code, event.provider, event.kind, event.created,
+// log.level, @timestamp, host.*, ecs.version, and event.outcome from the
+// audit keywords). Channels and ChannelOf say per channel what is
+// produced (produced.go). README.md describes the documents for users.
 //
 // A Normalizer maps an event into a typed record of the fields it sets,
 // then writes the record either as an event.Document (Normalize) or as the

@@ -549,7 +549,8 @@ type eventData struct {
 
 // load builds event_data as Winlogbeat does: empty values are skipped,
 // unnamed values are called paramN (N counting from 1 over all values),
-// Windows line endings become \n with trailing newlines trimmed, and when
+// Windows line endings become \n with trailing newlines trimmed (except in
+// CommandLine and ParentCommandLine, kept as they are), and when
 // a name repeats the first value is kept. Values are then canonicalised.
 // It returns the names that repeated.
 func (d *eventData) load(data []event.Field) (dups []string) {
@@ -577,6 +578,12 @@ func (d *eventData) load(data []event.Field) (dups []string) {
 		// have no line ending: tell them without a call.
 		var t text
 		switch l := len(value); {
+		case (s == sCommandLine || s == sParentCommandLine) && hasNewline(value):
+			// A command line stays as the process got it, CR included:
+			// an EVTX record keeps it, the XML reader keeps it, and a
+			// rule or a responder may care (Winlogbeat would make CR LF
+			// LF and trim the last line end).
+			t = plain(value)
 		case l == 36 || l == 38 || (l > 2 && value[0] == '0' && value[1] == 'x'):
 			t = loadValue(value)
 		case hasNewline(value):

@@ -48,7 +48,7 @@ func TestGoldenEventIDs(t *testing.T) {
 }
 
 // goldenInputs reads every testdata/golden/*.input.json and *.xml.
-func goldenInputs(t *testing.T) []*event.Raw {
+func goldenInputs(t testing.TB) []*event.Raw {
 	t.Helper()
 	inputs, err := filepath.Glob(filepath.Join("testdata", "golden", "*.input.json"))
 	if err != nil {

@@ -205,11 +205,11 @@ func (n *Normalizer) winlogbeat() {
 	rec.setStr(kWinlogComputerName, r.Computer)
 	// The pipeline converts record_id to a string.
 	rec.setDecimal(kWinlogRecordID, r.RecordID)
-	if c, ok := sysmonCategorization(r.EventID); ok {
-		// The table's code is a constant: stored without an allocation.
-		n.code = c.code.(string)
-		rec.setConst(kWinlogEventID, c.code)
-		rec.setConst(kEventCode, c.code)
+	if code, ok := eventCode(r.EventID); ok {
+		// The tables' codes are constants: stored without an allocation.
+		n.code = code.(string)
+		rec.setConst(kWinlogEventID, code)
+		rec.setConst(kEventCode, code)
 	} else {
 		n.code = strconv.FormatUint(uint64(r.EventID), 10)
 		rec.setStr(kWinlogEventID, n.code)
@@ -384,4 +384,41 @@ func whereOf(r *event.Raw) string {
 	}
 	fmt.Fprintf(&b, ": record %d of %s %s (event %d)", r.RecordID, r.Computer, r.Channel, r.EventID)
 	return b.String()
+}
+
+// eventCode is event.code as a constant for the event IDs of the
+// categorization tables and of the PowerShell and System events the rules
+// read, so that most events store it without an allocation.
+func eventCode(id uint32) (any, bool) {
+	if c, ok := sysmonCategorization(id); ok {
+		return c.code, true
+	}
+	if c, ok := securityCategorization(id); ok {
+		return c.code, true
+	}
+	switch id {
+	case 400:
+		return "400", true
+	case 403:
+		return "403", true
+	case 600:
+		return "600", true
+	case 800:
+		return "800", true
+	case 4103:
+		return "4103", true
+	case 4104:
+		return "4104", true
+	case 4105:
+		return "4105", true
+	case 4106:
+		return "4106", true
+	case 7036:
+		return "7036", true
+	case 7040:
+		return "7040", true
+	case 7045:
+		return "7045", true
+	}
+	return nil, false
 }
