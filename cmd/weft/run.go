@@ -74,7 +74,7 @@ See collector/listen/README.md for each sender's configuration.`,
 		},
 	}
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "the weft.yaml to run")
-	cmd.Flags().StringVar(&dataDir, "data-dir", "", "keep the embedded NATS server's streams in this folder (overrides bus.data_dir)")
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "keep the embedded NATS server's streams in this folder (overrides bus.data_dir); weft holds it while it runs (lock file weft.lock), and a second weft on it is refused")
 	a.telemetryFlags(cmd.Flags())
 	return cmd
 }
