@@ -15,7 +15,7 @@ func TestCommandLineKeepsCR(t *testing.T) {
 		{"LF only", "CommandLine", "powershell -c \"a\nb\"", "process.command_line", "powershell -c \"a\nb\""},
 		{"GUID-long", "CommandLine", "cmd /c echo 0123456789abcdefghi\r\nz", "process.command_line", "cmd /c echo 0123456789abcdefghi\r\nz"},
 		{"parent", "ParentCommandLine", "mmc.exe -Embedding\r\n", "process.parent.command_line", "mmc.exe -Embedding\r\n"},
-		{"other fields as Winlogbeat", "CurrentDirectory", "C:\\x\r\ny\r\n", "winlog.event_data.CurrentDirectory", "C:\\x\ny"},
+		{"other fields as Winlogbeat", "CurrentDirectory", "C:\\x\r\ny\r\n", "process.working_directory", "C:\\x\ny"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
