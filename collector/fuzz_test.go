@@ -50,8 +50,12 @@ func FuzzReadXML(f *testing.F) {
 	f.Add([]byte(utf16LE(ev(3, ""), true)))
 	f.Add([]byte(`<!DOCTYPE x [<!ENTITY a "b">]><Events><Event><System><EventID>1</EventID></System><UserData><A B="c"><D>e</D></A></UserData></Event></Events>`))
 	f.Add([]byte("<Event><System><EventID>1</EventID></System><Event><System/></Event>"))
+	f.Add([]byte(ev(4, "<Data Name=\"CommandLine\">a\xff&#0;\r\nb<![CDATA[&#1;]]><!-- \r --></Data>")))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		checkRead(t, len(data)+1, func(emit EmitFunc, report ReportFunc) (Stats, error) {
+		// Offsets count the text the decoder reads, where a replaced byte
+		// is U+FFFD (3 bytes) and a carriage return &#13; (5), so up to
+		// five times the input.
+		checkRead(t, 5*len(data)+1, func(emit EmitFunc, report ReportFunc) (Stats, error) {
 			return ReadXML(context.Background(), bytes.NewReader(data), "fuzz.xml", Options{KeepXML: true, MaxEventSize: 4096}, emit, report)
 		})
 	})

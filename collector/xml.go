@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/weft-dev/weft/event"
 )
@@ -22,8 +24,17 @@ import (
 // An event that is malformed, too large or of an unusable shape is reported
 // with its line and skipped: reading resumes at the next "<Event". DOCTYPE
 // and entity declarations are reported and skipped, never applied, so an
-// event that uses a declared entity fails on it. Offsets count bytes of the
-// UTF-8 text, which for UTF-16 input differs from file offsets.
+// event that uses a declared entity fails on it.
+//
+// Text XML does not allow costs no event: bytes that are not UTF-8,
+// control characters and references to them (&#0;) become U+FFFD, and the
+// event is emitted and reported (ErrInvalidText, with the line of the
+// first). A carriage return in text survives, as &#13; does, where XML
+// would turn CR LF into LF: the command line of an event read from XML is
+// the one its EVTX record holds.
+//
+// Offsets count bytes of the UTF-8 text the decoder reads, which differs
+// from file offsets for UTF-16 input and where text was replaced.
 //
 // The returned error is ctx's, emit's, or a failure to read r.
 func ReadXML(ctx context.Context, r io.Reader, name string, opts Options, emit EmitFunc, report ReportFunc) (Stats, error) {
@@ -131,6 +142,8 @@ func (x *xmlReader) run(ctx context.Context, emit EmitFunc) error {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			if t.Name.Local == "Event" {
+				// What was replaced before the event is not the event's.
+				x.src.takeFixes()
 				if err := x.events(ctx, t, off, line, emit); err != nil {
 					return err
 				}
@@ -187,6 +200,7 @@ func (x *xmlReader) recover(err error, eventOff int64, eventLine int) error {
 		err = fmt.Errorf("event at line %d: %w", eventLine, err)
 	}
 	x.report(off, line, err)
+	x.src.takeFixes() // the event is lost anyway
 	return x.resync()
 }
 
@@ -265,6 +279,7 @@ func (x *xmlReader) event(start xml.StartElement, off int64, line int, emit Emit
 		}
 	}
 	end, _ := x.pos()
+	fixes, fixLine := x.src.takeFixes()
 	if x.opts.skips(off) {
 		return nil, 0, 0, nil
 	}
@@ -272,6 +287,11 @@ func (x *xmlReader) event(start xml.StartElement, off int64, line int, emit Emit
 	if err != nil {
 		x.report(off, line, err)
 		return nil, 0, 0, nil
+	}
+	if fixes > 0 {
+		// Reported before the event is emitted, so that a caller that
+		// stops at the event has seen the problem.
+		x.report(off, fixLine, fmt.Errorf("event at line %d: %w: %d character(s), the first at line %d; the event is kept", line, ErrInvalidText, fixes, fixLine))
 	}
 	raw.Origin = event.Origin{Kind: event.SourceXML, Path: x.name, Offset: off, Received: x.opts.now()}
 	if x.opts.KeepXML {
@@ -313,7 +333,30 @@ type xmlSource struct {
 	capStart int64
 	limit    int
 	err      error // a read error other than EOF
+
+	// What fix changed since takeFixes: how many characters, and the line
+	// of the first.
+	fixes, fixLine int
+	mode           byte    // where the last byte read from br stands: text, tag, comment, cdata or pi
+	quote          byte    // in tag mode, the quote of the attribute value it is in
+	last           [2]byte // the two bytes before it, to see "-->", "]]>" and "?>"
 }
+
+// Where in the markup the filter of xmlSource stands.
+const (
+	modeText = iota
+	modeTag
+	modeComment
+	modeCDATA
+	modePI
+)
+
+// ErrInvalidText says that an event held text XML does not allow: bytes
+// that are not UTF-8, a control character, or a character reference to
+// one (&#0;). The reader replaces such text by U+FFFD and keeps the event,
+// reporting it with this cause: one hostile byte does not hide an event
+// from the rules (an EVTX record's lone surrogate becomes U+FFFD too).
+var ErrInvalidText = errors.New("invalid UTF-8 or a character XML does not allow, replaced by U+FFFD")
 
 func newXMLSource(r io.Reader, limit int) (*xmlSource, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -348,13 +391,198 @@ func (s *xmlSource) next() (byte, error) {
 			}
 			return 0, err
 		}
-		b = c
+		b = s.fix(c)
 	}
 	s.off++
 	if b == '\n' {
 		s.line++
 	}
 	return b, nil
+}
+
+// fix looks at c, just read from br, and returns the byte to give the
+// decoder in its place, queueing the rest of a replacement in pending
+// (empty whenever br is read). It makes the input what encoding/xml
+// accepts without losing an event to one hostile byte, and keeps carriage
+// returns that XML's end-of-line handling would drop:
+//
+//   - bytes that are not UTF-8, control characters other than tab, line
+//     feed and carriage return, and U+FFFE/U+FFFF become U+FFFD;
+//   - a character reference to anything XML does not allow (&#0;, &#x1B;,
+//     &#99999999;) becomes &#xFFFD;, outside comments, CDATA sections and
+//     processing instructions, where it is not a reference;
+//   - a carriage return in text content becomes &#13;: XML would turn CR LF
+//     into LF, and an EVTX record of the same event keeps the CR, so a
+//     command line read from XML and from EVTX is the same. In markup,
+//     comments and CDATA sections it is left to XML.
+//
+// Each replacement is counted for takeFixes.
+func (s *xmlSource) fix(c byte) byte {
+	out := c
+	switch {
+	case c >= utf8.RuneSelf:
+		out = s.fixRune(c)
+	case c < 0x20 && c != '\t' && c != '\n' && c != '\r':
+		out = s.replace("\uFFFD")
+	case c == '\r' && s.mode == modeText:
+		out = s.queue("&#13;")
+	case c == '&' && (s.mode == modeText || s.mode == modeTag):
+		out = s.fixReference()
+	case c == '<' && s.mode == modeText:
+		s.mode = modeTag
+		switch head, _ := s.br.Peek(8); {
+		case bytes.HasPrefix(head, []byte("!--")):
+			s.mode = modeComment
+			_, _ = s.br.Discard(3)
+			s.queue("<!--")
+		case bytes.HasPrefix(head, []byte("![CDATA[")):
+			s.mode = modeCDATA
+			_, _ = s.br.Discard(8)
+			s.queue("<![CDATA[")
+		case bytes.HasPrefix(head, []byte("?")):
+			s.mode = modePI
+		}
+	case c == '>':
+		switch s.mode {
+		case modeTag:
+			if s.quote == 0 {
+				s.mode = modeText
+			}
+		case modeComment:
+			if s.last == [2]byte{'-', '-'} {
+				s.mode = modeText
+			}
+		case modeCDATA:
+			if s.last == [2]byte{']', ']'} {
+				s.mode = modeText
+			}
+		case modePI:
+			if s.last[1] == '?' {
+				s.mode = modeText
+			}
+		}
+	case (c == '"' || c == '\'') && s.mode == modeTag:
+		switch s.quote {
+		case 0:
+			s.quote = c
+		case c:
+			s.quote = 0
+		}
+	}
+	s.last = [2]byte{s.last[1], c}
+	return out
+}
+
+// queue gives the decoder text instead of the byte just read: its first
+// byte now, the rest from pending.
+func (s *xmlSource) queue(text string) byte {
+	s.pending = append(s.pending, text[1:]...)
+	return text[0]
+}
+
+// replace is queue for a replacement, counted.
+func (s *xmlSource) replace(text string) byte {
+	if s.fixes == 0 {
+		s.fixLine = s.line
+	}
+	s.fixes++
+	return s.queue(text)
+}
+
+// fixRune reads the rest of the UTF-8 sequence c starts.
+func (s *xmlSource) fixRune(c byte) byte {
+	head, _ := s.br.Peek(utf8.UTFMax - 1)
+	var seq [utf8.UTFMax]byte
+	seq[0] = c
+	n := 1 + copy(seq[1:], head)
+	r, size := utf8.DecodeRune(seq[:n])
+	if r == utf8.RuneError && size <= 1 {
+		return s.replace("\uFFFD")
+	}
+	_, _ = s.br.Discard(size - 1)
+	if r == 0xFFFE || r == 0xFFFF {
+		return s.replace("\uFFFD")
+	}
+	return s.queue(string(seq[:size]))
+}
+
+// fixReference reads what follows an '&'. A character reference is given
+// on as &#xHEX; (leading zeros dropped, so no run of them can make the
+// reference too long to look at), or as &#xFFFD; when XML does not allow
+// the character. A malformed one is given on as far as it was read, for
+// the decoder to report.
+func (s *xmlSource) fixReference() byte {
+	if head, _ := s.br.Peek(1); len(head) == 0 || head[0] != '#' {
+		return '&'
+	}
+	_, _ = s.br.Discard(1)
+	base, prefix := uint64(10), "&#"
+	if head, _ := s.br.Peek(1); len(head) == 1 && (head[0] == 'x' || head[0] == 'X') {
+		_, _ = s.br.Discard(1)
+		base, prefix = 16, "&#x"
+	}
+	var v uint64
+	digits, significant := 0, 0
+	for {
+		head, _ := s.br.Peek(1)
+		if len(head) == 0 {
+			break
+		}
+		d := digitValue(head[0])
+		if d < 0 || uint64(d) >= base {
+			break
+		}
+		_, _ = s.br.Discard(1)
+		digits++
+		if v == 0 && d == 0 {
+			continue // a leading zero
+		}
+		significant++
+		if significant <= 8 {
+			v = v*base + uint64(d)
+		}
+	}
+	head, _ := s.br.Peek(1)
+	if digits == 0 || len(head) == 0 || head[0] != ';' {
+		// Not a character reference: the decoder reports it.
+		if digits > 0 {
+			prefix += "0"
+		}
+		return s.queue(prefix)
+	}
+	_, _ = s.br.Discard(1)
+	if significant > 8 || !xmlChar(rune(v)) {
+		return s.replace("&#xFFFD;")
+	}
+	return s.queue("&#x" + strconv.FormatUint(v, 16) + ";")
+}
+
+func digitValue(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+// xmlChar reports whether XML 1.0 allows r (its Char production).
+func xmlChar(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' ||
+		r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD ||
+		r >= 0x10000 && r <= utf8.MaxRune
+}
+
+// takeFixes returns how many characters fix replaced since the last call,
+// and the line of the first.
+func (s *xmlSource) takeFixes() (n, line int) {
+	n, line = s.fixes, s.fixLine
+	s.fixes = 0
+	return n, line
 }
 
 // ReadByte implements io.ByteReader for the decoder. It refuses to go

@@ -47,10 +47,70 @@ func (f Form) String() string {
 var (
 	// ErrNotEvent: valid JSON in none of the known forms.
 	ErrNotEvent = errors.New("not a Windows event")
-	// ErrInvalidUTF8: JSON must be UTF-8; silently replacing bad bytes
-	// would change field values without anyone knowing.
+	// ErrInvalidUTF8: JSON must be UTF-8. Decode refuses a document that
+	// is not; DecodeText replaces the bad bytes by U+FFFD, keeps the event
+	// and says so with an *InvalidUTF8Error.
 	ErrInvalidUTF8 = errors.New("invalid UTF-8")
 )
+
+// InvalidUTF8Error says that DecodeText replaced bytes that are not UTF-8
+// by U+FFFD, how many and where the first was. The event was kept.
+type InvalidUTF8Error struct {
+	Count int // bytes replaced
+	At    int // offset of the first in the document
+}
+
+func (e *InvalidUTF8Error) Error() string {
+	return fmt.Sprintf("%v: %d byte(s) replaced by U+FFFD, the first at byte %d; the event is kept", ErrInvalidUTF8, e.Count, e.At)
+}
+
+func (e *InvalidUTF8Error) Unwrap() error { return ErrInvalidUTF8 }
+
+// DecodeText is Decode for documents that may hold bytes that are not
+// UTF-8, as forwarded event text can: each becomes U+FFFD, the event is
+// decoded from what remains, and replaced, when not nil, says where they
+// were for the caller to report. One hostile byte then does not hide an
+// event from the rules (an EVTX record's lone surrogate becomes U+FFFD
+// too). The size limit applies to the document as given.
+func DecodeText(data []byte, opts collector.Options) (r *event.Raw, form Form, replaced *InvalidUTF8Error, err error) {
+	if limit := maxEventSize(opts); len(data) > limit {
+		return nil, FormUnknown, nil, fmt.Errorf("%w: %d bytes, more than %d", collector.ErrEventTooLarge, len(data), limit)
+	}
+	if !utf8.Valid(data) {
+		var fixed []byte
+		fixed, replaced = toValidUTF8(data)
+		data = fixed
+		opts.MaxEventSize = len(data) // checked above, before U+FFFD made it longer
+	}
+	r, form, err = Decode(data, opts)
+	if err != nil {
+		return nil, form, nil, err
+	}
+	return r, form, replaced, nil
+}
+
+// toValidUTF8 replaces each byte of data that does not start a valid
+// UTF-8 sequence by U+FFFD (so a cut sequence of three bytes becomes three
+// U+FFFD, as encoding/json and Go's string conversions count them).
+func toValidUTF8(data []byte) ([]byte, *InvalidUTF8Error) {
+	out := make([]byte, 0, len(data)+8)
+	e := &InvalidUTF8Error{At: -1}
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n <= 1 {
+			if e.At < 0 {
+				e.At = i
+			}
+			e.Count++
+			out = append(out, "\uFFFD"...)
+			i++
+			continue
+		}
+		out = append(out, data[i:i+n]...)
+		i += n
+	}
+	return out, e
+}
 
 // Decode turns one JSON document into a raw event, detecting its form.
 // opts.MaxEventSize bounds the document (collector.DefaultMaxEventSize when

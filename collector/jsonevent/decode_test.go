@@ -207,7 +207,7 @@ func TestReadNDJSON(t *testing.T) {
 		`{"not":"an event"}` + "\n" + // line 3
 		strings.Repeat("y", 300) + "\n" + // line 4: too long
 		`{"winlog":{"event_id":"2","record_id":2}}` + "\n" +
-		"{\"winlog\":{\"event_id\":\"3\",\"channel\":\"\xc3\x28\"}}\n" + // line 6: invalid UTF-8
+		"{\"winlog\":{\"event_id\":\"3\",\"channel\":\"\xc3\x28\"}}\n" + // line 6: invalid UTF-8, kept
 		`{"winlog":{"event_id":"4","record_id":4}}` // no final newline
 	var got []*event.Raw
 	var reports []error
@@ -217,13 +217,16 @@ func TestReadNDJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Records != 3 || st.Errors != 3 || st.Bytes != int64(len(input)) {
-		t.Errorf("stats %+v, want 3 records, 3 errors, %d bytes", st, len(input))
+	if st.Records != 4 || st.Errors != 3 || st.Bytes != int64(len(input)) {
+		t.Errorf("stats %+v, want 4 records, 3 errors, %d bytes", st, len(input))
 	}
-	for i, want := range []uint32{1, 2, 4} {
+	for i, want := range []uint32{1, 2, 3, 4} {
 		if i >= len(got) || got[i].EventID != want {
-			t.Fatalf("events %v, want ids 1, 2, 4", got)
+			t.Fatalf("events %v, want ids 1, 2, 3, 4", got)
 		}
+	}
+	if got[2].Channel != "\uFFFD(" {
+		t.Errorf("channel %q, want the bad byte as U+FFFD", got[2].Channel)
 	}
 	if got[0].Origin.Offset != 0 || got[1].Origin.Path != "peer 10.0.0.1:5000" {
 		t.Errorf("origins %+v %+v", got[0].Origin, got[1].Origin)
@@ -234,7 +237,7 @@ func TestReadNDJSON(t *testing.T) {
 	for i, want := range []struct {
 		line int
 		says string
-	}{{3, "not a Windows event"}, {4, "longer than 200 bytes"}, {6, "invalid UTF-8"}} {
+	}{{3, "not a Windows event"}, {4, "longer than 200 bytes"}, {6, "invalid UTF-8: 1 byte(s) replaced by U+FFFD, the first at byte 37; the event is kept"}} {
 		var ce *collector.Error
 		if i >= len(reports) || !errors.As(reports[i], &ce) {
 			t.Fatalf("reports %v", reports)
@@ -312,4 +315,47 @@ func readString(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// DecodeText keeps what Decode refuses for its bytes: each byte that is
+// not UTF-8 becomes U+FFFD, and the caller learns how many and where.
+func TestDecodeText(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, doc, cmd string
+		count, at      int
+	}{
+		{"valid", `{"winlog":{"event_id":1,"event_data":{"CommandLine":"cmd.exe /c whoami"}}}`, "cmd.exe /c whoami", 0, 0},
+		{"one byte", "{\"winlog\":{\"event_id\":1,\"event_data\":{\"CommandLine\":\"cmd.exe \xff/c\"}}}", "cmd.exe \uFFFD/c", 1, 61},
+		{"cut sequence", "{\"winlog\":{\"event_id\":1,\"event_data\":{\"CommandLine\":\"a\xe2\x82b\"}}}", "a\uFFFD\uFFFDb", 2, 54},
+		{"encoded surrogate", "{\"winlog\":{\"event_id\":1,\"event_data\":{\"CommandLine\":\"a\xed\xa0\x80\"}}}", "a\uFFFD\uFFFD\uFFFD", 3, 54},
+		{"escaped NUL", `{"winlog":{"event_id":1,"event_data":{"CommandLine":"a\u0000b"}}}`, "a\x00b", 0, 0},
+		{"escaped lone surrogate", `{"winlog":{"event_id":1,"event_data":{"CommandLine":"a\ud800b"}}}`, "a\uFFFDb", 0, 0},
+		{"CR kept", `{"winlog":{"event_id":1,"event_data":{"CommandLine":"a\r\nb"}}}`, "a\r\nb", 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r, _, replaced, err := DecodeText([]byte(tc.doc), collector.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := r.Get("CommandLine"); got != tc.cmd {
+				t.Errorf("CommandLine = %q, want %q", got, tc.cmd)
+			}
+			switch {
+			case tc.count == 0 && replaced != nil:
+				t.Errorf("replaced = %v", replaced)
+			case tc.count > 0 && (replaced == nil || replaced.Count != tc.count || replaced.At != tc.at || !errors.Is(replaced, ErrInvalidUTF8)):
+				t.Errorf("replaced = %+v, want %d at %d", replaced, tc.count, tc.at)
+			}
+		})
+	}
+	// The size limit is the document's as given.
+	doc := "{\"winlog\":{\"event_id\":1,\"message\":\"" + strings.Repeat("\xff", 100) + "\"}}"
+	if _, _, _, err := DecodeText([]byte(doc), collector.Options{MaxEventSize: len(doc)}); err != nil {
+		t.Errorf("a document within the limit, longer once fixed: %v", err)
+	}
+	if _, _, _, err := DecodeText([]byte(doc), collector.Options{MaxEventSize: len(doc) - 1}); !errors.Is(err, collector.ErrEventTooLarge) {
+		t.Errorf("a document over the limit: %v", err)
+	}
 }

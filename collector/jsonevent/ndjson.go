@@ -16,9 +16,11 @@ import (
 // and emits the event each holds. name stands for the input in errors and
 // origins; each event's Origin.Offset is where its line starts.
 //
-// A line that is not an event, malformed, not UTF-8 or longer than
+// A line that is not an event, malformed or longer than
 // opts.MaxEventSize is reported with its line number and skipped; a long
-// line is skipped without being held in memory, however long it gets.
+// line is skipped without being held in memory, however long it gets. A
+// line with bytes that are not UTF-8 is reported too (an
+// *InvalidUTF8Error), but its event is kept with U+FFFD in their place.
 // Blank lines are ignored. The returned error is ctx's, emit's, or a
 // failure to read r.
 func ReadNDJSON(ctx context.Context, r io.Reader, name string, opts collector.Options, emit collector.EmitFunc, report collector.ReportFunc) (collector.Stats, error) {
@@ -49,10 +51,15 @@ func ReadNDJSON(ctx context.Context, r io.Reader, name string, opts collector.Op
 			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
-			ev, _, derr := Decode(line, opts)
+			ev, _, replaced, derr := DecodeText(line, opts)
 			if derr != nil {
 				fail(lineNo, off, derr)
 			} else {
+				if replaced != nil {
+					// Reported before the event goes on, so that a caller
+					// that stops at the event has seen the problem.
+					fail(lineNo, off, replaced)
+				}
 				ev.Origin.Path, ev.Origin.Offset = name, off
 				if eerr := emit(ev); eerr != nil {
 					return st, fmt.Errorf("%s:%d: %w", name, lineNo, eerr)

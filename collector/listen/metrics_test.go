@@ -33,8 +33,8 @@ func waitStats(t *testing.T, l *Listener, ok func(Stats) bool) Stats {
 func TestListenerMetrics(t *testing.T) {
 	t.Parallel()
 	positive := string(fixture(t, "mmc-positive.xml"))
-	// The first event with a byte that is not UTF-8: skipped, the others
-	// stored.
+	// The first event with a byte that is not UTF-8: stored with U+FFFD in
+	// its place, and counted as a bad event.
 	broken := strings.Replace(positive, "taskhostw.exe</Data>", "task\xffhostw.exe</Data>", 1)
 	for _, tc := range []struct {
 		name   string
@@ -51,7 +51,7 @@ func TestListenerMetrics(t *testing.T) {
 				sendTCP(t, s.addr, nil, "hello\n")
 				sendTCP(t, s.addr, nil, broken)
 			},
-			events: 7 + 6,
+			events: 7 + 7,
 			errors: map[string]int64{ReasonProtocol: 1, ReasonBadEvent: 1},
 		},
 		{
