@@ -99,19 +99,36 @@ func (a *app) rulesCheckCmd() *cobra.Command {
 	var f rulesFlags
 	cmd := &cobra.Command{
 		Use:   "check PATH...",
-		Short: "Check rule files: whether each parses, and the fields it reads that weft never produces",
+		Short: "Check rule files: whether each parses, and whether it can fire on weft's documents",
 		Long: `check reads every rule file named (a folder stands for its *.toml files,
 recursively) and reports, per rule, whether it parses and why not — with the
-file, line and column — and the fields its query reads that weft's normalizer
-never produces: a rule that needs one cannot fire on weft's documents.
+file, line and column — and whether it can fire on the documents weft
+produces:
+
+  yes        every stage can match, reading only fields weft sets;
+  partially  it can match, but an or-branch or an exclusion reads a field weft
+             never sets there (that branch never matches, the exclusion never
+             applies);
+  no         some stage can never match: its event category, an event.action
+             or a field it needs is not in any document it can see.
+
+A rule sees the channels its index patterns name (winlogbeat-* and
+logs-windows.forwarded* every channel, logs-windows.sysmon_operational*
+Sysmon, logs-system.security* Security, logs-system.system* System,
+logs-windows.powershell* the PowerShell logs); a rule whose index names only
+other products' data (Elastic Defend's logs-endpoint.events.*, endgame-*...)
+is judged against every channel, since weft runs every rule over every
+document. What each channel's documents hold comes from the normalizer.
 
 With --json, one object per rule per line: file, rule_id, parses, error,
-unproduced_fields. A summary goes to stderr.
+unproduced_fields (fields no document of weft's ever holds), can_fire, reason,
+channels (where some stage can match). A summary goes to stderr.
 
 Exit codes: 0 the check ran, whatever it found; 1 no rule file; 2 bad command
 line; 3 --strict and some rule does not parse.`,
 		Example: `  weft rules check my-rules/
-  weft rules check --json ../detection-rules/rules/windows/ | jq 'select(.parses | not)'`,
+  weft rules check --json ../detection-rules/rules/windows/ | jq 'select(.parses | not)'
+  weft rules check --json ../detection-rules/rules/windows/ | jq -r 'select(.can_fire == "no") | .reason'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.rulesCheck(cmd.Context(), f, args)
@@ -135,6 +152,12 @@ type ruleReport struct {
 	// (its status or level).
 	Lacks   string `json:"lacks,omitempty"`
 	Skipped string `json:"skipped,omitempty"`
+	// CanFire is yes, partially or no (rulereach.go), for a rule that
+	// loads; Reason why not or only partially; Channels where some stage
+	// can match.
+	CanFire  string   `json:"can_fire,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
+	Channels []string `json:"channels,omitempty"`
 }
 
 func (a *app) rulesCheck(ctx context.Context, f rulesFlags, paths []string) error {
@@ -149,6 +172,7 @@ func (a *app) rulesCheck(ctx context.Context, f rulesFlags, paths []string) erro
 	enc := json.NewEncoder(a.stdout)
 	enc.SetEscapeHTML(false)
 	var parsed, failed, blind int
+	reach, fires := newReachChecker(), map[string]int{}
 	for _, c := range a.ruleChecks(files) {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -170,6 +194,11 @@ func (a *app) rulesCheck(ctx context.Context, f rulesFlags, paths []string) erro
 		if len(rep.UnproducedFields) > 0 {
 			blind++
 		}
+		if c.Rule != nil {
+			r := reach.judge(c.Rule)
+			rep.CanFire, rep.Reason, rep.Channels = r.CanFire, r.Reason, r.Channels
+			fires[r.CanFire]++
+		}
 		if f.json {
 			if err := enc.Encode(rep); err != nil {
 				return err
@@ -185,10 +214,17 @@ func (a *app) rulesCheck(ctx context.Context, f rulesFlags, paths []string) erro
 		if len(rep.UnproducedFields) > 0 {
 			fmt.Fprintf(a.stdout, "      reads fields weft never produces: %s\n", strings.Join(rep.UnproducedFields, ", "))
 		}
+		switch rep.CanFire {
+		case reachNo:
+			fmt.Fprintf(a.stdout, "      cannot fire: %s\n", cell(rep.Reason))
+		case reachPartial:
+			fmt.Fprintf(a.stdout, "      fires only partially: %s\n", cell(rep.Reason))
+		}
 	}
 	total := parsed + failed
-	fmt.Fprintf(a.stderr, "weft rules check: %s, %d parse (%.1f%%), %d do not; %s read fields weft never produces\n",
-		plural(total, "rule"), parsed, 100*float64(parsed)/float64(total), failed, plural(blind, "rule"))
+	fmt.Fprintf(a.stderr, "weft rules check: %s, %d parse (%.1f%%), %d do not; %d can fire (%d fully, %d partially), %d cannot; %s read fields weft never produces\n",
+		plural(total, "rule"), parsed, 100*float64(parsed)/float64(total), failed, fires[reachYes]+fires[reachPartial],
+		fires[reachYes], fires[reachPartial], fires[reachNo], plural(blind, "rule"))
 	if f.strict && failed > 0 {
 		return &exitError{code: exitStrict, err: fmt.Errorf("--strict: %s do not parse", plural(failed, "rule"))}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,11 @@ func TestRulesList(t *testing.T) {
 	}
 }
 
+// ruleFileIndex is ruleFile with index patterns.
+func ruleFileIndex(id, index, query string) string {
+	return strings.Replace(ruleFile(id, query), "type = \"eql\"\n", "type = \"eql\"\nindex = ["+index+"]\n", 1)
+}
+
 func TestRulesCheck(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -91,15 +97,77 @@ func TestRulesCheck(t *testing.T) {
 	if byFile["broken.toml"]["rule_id"] != "x" || byFile["notoml.toml"]["rule_id"] != "" {
 		t.Errorf("rule ids: %v %v", byFile["broken.toml"], byFile["notoml.toml"])
 	}
-	if !strings.Contains(errOut, "5 rules, 2 parse (40.0%), 3 do not; 1 rule read fields weft never produces") {
+	if byFile["good.toml"]["can_fire"] != "yes" || byFile["blind.toml"]["can_fire"] != "no" || byFile["broken.toml"]["can_fire"] != nil {
+		t.Errorf("can_fire: %v %v %v", byFile["good.toml"], byFile["blind.toml"], byFile["broken.toml"])
+	}
+	if !strings.Contains(errOut, "5 rules, 2 parse (40.0%), 3 do not; 1 can fire (1 fully, 0 partially), 1 cannot; 1 rule read fields weft never produces") {
 		t.Errorf("summary: %s", errOut)
 	}
 	code, out, _ = runWeftInput(t, "", "rules", "check", "--strict", filepath.Join(dir, "broken.toml"), filepath.Join(dir, "blind.toml"))
-	if code != exitStrict || !strings.Contains(out, "FAIL  ") || !strings.Contains(out, "reads fields weft never produces: dll.name") {
+	if code != exitStrict || !strings.Contains(out, "FAIL  ") || !strings.Contains(out, "reads fields weft never produces: dll.name") ||
+		!strings.Contains(out, "cannot fire: its query can never match") {
 		t.Errorf("strict: exit %d\n%s", code, out)
 	}
 	if code, _, _ := runWeftInput(t, "", "rules", "check", t.TempDir()); code != exitFailure {
 		t.Errorf("no rule file: exit %d", code)
+	}
+}
+
+// TestRulesCheckReach checks what rules check says about whether a rule
+// can fire: per channel its index names, its event category, the fields
+// of each or-branch and exclusion, event.action values, join keys.
+func TestRulesCheckReach(t *testing.T) {
+	t.Parallel()
+	const security, sysmon, all = `"logs-system.security*"`, `"logs-windows.sysmon_operational-*"`, `"winlogbeat-*", "logs-windows.forwarded*"`
+	const defend = `"logs-endpoint.events.process-*"`
+	tests := []struct {
+		name, index, query string
+		want               string // can_fire
+		reason             string // part of the reason
+		channels           string // where it can match, comma-separated
+	}{
+		{"logons in Security", security, `authentication where event.action == "logged-in" and winlog.logon.type == "Network"`, "yes", "", "Security"},
+		{"logons in Sysmon", sysmon, `authentication where event.action == "logged-in"`, "no", "Microsoft-Windows-Sysmon/Operational has no authentication events", ""},
+		{"an action weft never sets", security, `iam where event.action : "Token Right Adjusted Events"`, "no", `event.action of "Token Right Adjusted Events"`, ""},
+		{"a field only Elastic Defend sets", defend, `process where process.Ext.token.integrity_level_name == "System"`, "no", "names no data weft produces", ""},
+		{"Defend's index, fields weft sets", defend, `process where process.name : "vssadmin.exe" and process.args : "delete"`, "yes", "weft runs it over every document anyway", "Microsoft-Windows-Sysmon/Operational,Security"},
+		{"an or-branch weft never sets", security, `process where process.name : "x.exe" or ?process.pe.original_file_name == "x.exe"`, "partially", "process.pe.original_file_name", "Security"},
+		{"an exclusion weft never sets", sysmon, `process where process.name : "whoami.exe" and not process.Ext.token.integrity_level_name : "System"`, "partially", "process.Ext.token.integrity_level_name", "Microsoft-Windows-Sysmon/Operational"},
+		{"== null of an unset field holds", security, `authentication where event.action == "logged-in" and indexOf(string(host.ip), string(source.ip)) == null`, "partially", "host.ip", "Security"},
+		{"!= null of an unset field fails", all, `process where process.Ext.api.name != null`, "no", "process.Ext.api.name", ""},
+		{"a stage that cannot match", security, `sequence by winlog.computer_name [authentication where true] [process where process.Ext.relative_file_creation_time < 5]`, "no", "stage 2 can never match", "Security"},
+		{"a join key weft never sets", security, `sequence by process.Ext.session_info.logon_type [authentication where true] [authentication where true]`, "no", "process.Ext.session_info.logon_type", ""},
+		{"an optional join key", security, `sequence by ?process.Ext.session_info.logon_type [authentication where true] [authentication where true]`, "yes", "", "Security"},
+		{"service installs in System", `"logs-system.system*"`, `any where event.code : "7045" and winlog.event_data.ImagePath : "*cmd.exe*"`, "yes", "", "System"},
+	}
+	dir := t.TempDir()
+	for i, tt := range tests {
+		writeFile(t, filepath.Join(dir, fmt.Sprintf("r%02d.toml", i)), ruleFileIndex(fmt.Sprintf("r%02d", i), tt.index, tt.query))
+	}
+	code, out, errOut := runWeftInput(t, "", "rules", "check", "--json", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	got := map[string]map[string]any{}
+	for _, l := range jsonLines(t, out) {
+		got[l["rule_id"].(string)] = l
+	}
+	for i, tt := range tests {
+		l := got[fmt.Sprintf("r%02d", i)]
+		if l == nil || l["parses"] != true {
+			t.Errorf("%s: %v", tt.name, l)
+			continue
+		}
+		var chans []string
+		if cs, ok := l["channels"].([]any); ok {
+			for _, c := range cs {
+				chans = append(chans, c.(string))
+			}
+		}
+		reason, _ := l["reason"].(string)
+		if l["can_fire"] != tt.want || !strings.Contains(reason, tt.reason) || strings.Join(chans, ",") != tt.channels {
+			t.Errorf("%s: can_fire %v, reason %q, channels %v; want %s, %q, %s", tt.name, l["can_fire"], reason, chans, tt.want, tt.reason, tt.channels)
+		}
 	}
 }
 
@@ -125,6 +193,22 @@ func TestRulesCheckCorpus(t *testing.T) {
 	}
 	if len(lines) < 300 {
 		t.Errorf("only %d rules checked", len(lines))
+	}
+	// Rules over Windows' own logs that TestHuntSecurityRules sees fire,
+	// and rules that cannot: an action name weft never sets, Elastic
+	// Defend's library events.
+	verdicts := map[string]string{
+		"credential_access_bruteforce_multiple_logon_failure_followed_by_success.toml": "yes",
+		"persistence_user_account_added_to_privileged_group_ad.toml":                   "yes",
+		"privilege_escalation_create_process_as_different_user.toml":                   "yes",
+		"execution_windows_powershell_susp_args.toml":                                  "partially",
+		"privilege_escalation_tokenmanip_sedebugpriv_enabled.toml":                     "no",
+		"defense_evasion_masquerading_windows_dll.toml":                                "no",
+	}
+	for _, l := range lines {
+		if want, ok := verdicts[filepath.Base(l["file"].(string))]; ok && l["can_fire"] != want {
+			t.Errorf("%s: can_fire %v (%v), want %s", l["file"], l["can_fire"], l["reason"], want)
+		}
 	}
 	t.Logf("%s", strings.TrimSpace(errOut))
 }
