@@ -339,10 +339,9 @@ func (n *Normalizer) auditInformation() {
 	}
 }
 
-// messageTable is the "Decode message table" script for the values it
-// translates with the message table: FailureReason, AuditPolicyChanges,
-// AccessList, Direction and LayerName. (AccessMask's translation is not
-// done: see README.md.)
+// messageTable is the "Decode message table" script: FailureReason,
+// AuditPolicyChanges, AccessList, Direction, LayerName and AccessMask
+// translated with the pipeline's copy of the message table.
 func (n *Normalizer) messageTable() {
 	d, rec := &n.ed, &n.rec
 	if v, ok := d.get(sFailureReason); ok {
@@ -395,6 +394,54 @@ func (n *Normalizer) messageTable() {
 	if v, ok := d.get(sLayerName); ok {
 		if desc, ok := messageDescription(javaTrim(strings.ReplaceAll(v, "%%", ""))); ok {
 			d.put("LayerNameDescription", plain(desc))
+		}
+	}
+	if v, ok := d.get(sAccessMask); ok {
+		n.accessMask(v)
+	}
+}
+
+// accessMask is the message table script's AccessMask part: each part of
+// the value, its %% removed, becomes its message text (or stays a code),
+// and the parts read as numbers — message numbers included, as the
+// script's Long.decode reads them — are or-ed into a mask whose bits are
+// named from AccessMaskDescriptions.
+func (n *Normalizer) accessMask(v string) {
+	d := &n.ed
+	var list []text
+	var mask int64
+	for _, elem := range javaSplitWhitespace(v) {
+		if elem == "" {
+			continue
+		}
+		c := javaTrim(strings.ReplaceAll(elem, "%%", ""))
+		if desc, ok := messageDescription(c); ok {
+			list = append(list, plain(desc))
+		} else {
+			list = append(list, plain(c))
+			if code, ok := reversedDescription(c); ok {
+				c = code
+			}
+		}
+		if x, ok := toLong(c); ok {
+			mask |= x
+		}
+	}
+	if len(list) > 0 {
+		f := d.putList("AccessMask")
+		f.items = append(f.items, list...)
+	}
+	var f *field
+	for b := range 32 {
+		flag := uint64(1) << b
+		if uint64(mask)&flag == 0 {
+			continue
+		}
+		if desc, ok := accessMaskBit(flag); ok {
+			if f == nil {
+				f = d.putList("AccessMaskDescription")
+			}
+			f.items = append(f.items, plain(desc))
 		}
 	}
 }

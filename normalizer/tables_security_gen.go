@@ -2499,6 +2499,1378 @@ func messageDescription(key string) (string, bool) {
 	return "", false
 }
 
+// reversedDescription is the pipeline's reversed message table: the first message number of a text.
+func reversedDescription(key string) (string, bool) {
+	switch key {
+	case "...":
+		return "1831", true
+	case "3DES":
+		return "8196", true
+	case "64-bit Integer":
+		return "1820", true
+	case "<Binary>":
+		return "14672", true
+	case "<Value change auditing for this registry type is not supported>":
+		return "1800", true
+	case "<never>":
+		return "1794", true
+	case "<value changed":
+		return "1792", true
+	case "<value not set>":
+		return "1793", true
+	case "ACCESS_SYS_SEC":
+		return "1542", true
+	case "AES-128":
+		return "16400", true
+	case "AES-192":
+		return "8236", true
+	case "AES-256":
+		return "16402", true
+	case "AES-GCM 128":
+		return "16395", true
+	case "AES-GCM 192":
+		return "16396", true
+	case "AES-GCM 256":
+		return "16397", true
+	case "AES-GMAC 128":
+		return "16407", true
+	case "AES-GMAC 192":
+		return "16408", true
+	case "AES-GMAC 256":
+		return "16409", true
+	case "Access Clipboard":
+		return "6658", true
+	case "Access global atoms":
+		return "6661", true
+	case "Account Disabled":
+		return "2080", true
+	case "Account Enabled":
+		return "2048", true
+	case "Account Locked":
+		return "2090", true
+	case "Account Lockout":
+		return "12546", true
+	case "Account Logon":
+		return "8280", true
+	case "Account Management":
+		return "8278", true
+	case "Account Unlocked":
+		return "2058", true
+	case "Account currently disabled.":
+		return "2310", true
+	case "Account locked out.":
+		return "2307", true
+	case "Account logon time restriction violation.":
+		return "2311", true
+	case "Active Directory Domain Services":
+		return "14676", true
+	case "Active Directory Lightweight Directory Services":
+		return "14677", true
+	case "Add":
+		return "16384", true
+	case "Add context.":
+		return "2491", true
+	case "Add function property.":
+		return "2497", true
+	case "Add function provider.":
+		return "2495", true
+	case "Add function.":
+		return "2493", true
+	case "Add provider.":
+		return "2489", true
+	case "AddMember":
+		return "5410", true
+	case "AdjustDefaultDacl":
+		return "4599", true
+	case "AdjustGroups":
+		return "4598", true
+	case "AdjustPrivileges":
+		return "4597", true
+	case "AdjustSessionID":
+		return "4600", true
+	case "Administer Document":
+		return "6948", true
+	case "Administer audit log attributes":
+		return "5641", true
+	case "Administer print server":
+		return "6912", true
+	case "AdministerServer":
+		return "5402", true
+	case "All":
+		return "1797", true
+	case "An Error occured during Logon.":
+		return "2304", true
+	case "Anonymous":
+		return "8224", true
+	case "AppendData (or AddSubdirectory or CreatePipeInstance)":
+		return "4418", true
+	case "Application Generated":
+		return "12806", true
+	case "Application Group Management":
+		return "13828", true
+	case "Assign Primary Token Privilege":
+		return "1603", true
+	case "Assign a token to the thread":
+		return "4567", true
+	case "Assign process":
+		return "5136", true
+	case "AssignAsPrimary":
+		return "4592", true
+	case "Audit Enumerate Users":
+		return "7940", true
+	case "Audit Policy Change":
+		return "13568", true
+	case "Audit Policy query/set API Operation":
+		return "1799", true
+	case "Audit Query Options":
+		return "7942", true
+	case "Audit Query Per User Policy":
+		return "7939", true
+	case "Audit Query System Policy":
+		return "7937", true
+	case "Audit Set Options":
+		return "7941", true
+	case "Audit Set Per User Policy":
+		return "7938", true
+	case "Audit Set System Policy":
+		return "7936", true
+	case "AuthIP":
+		return "8223", true
+	case "AuthNoEncap Transport":
+		return "16416", true
+	case "Authentication Policy Change":
+		return "13569", true
+	case "Authentication payload sent":
+		return "8246", true
+	case "Authorization Policy Change":
+		return "13570", true
+	case "Auto":
+		return "1849", true
+	case "Backup Privilege":
+		return "1617", true
+	case "Bidirectional":
+		return "14595", true
+	case "Bind Redirect":
+		return "14617", true
+	case "Blob":
+		return "1822", true
+	case "Block":
+		return "16389", true
+	case "Boolean":
+		return "1824", true
+	case "Boot-time":
+		return "16386", true
+	case "CGA":
+		return "8226", true
+	case "Callout":
+		return "16391", true
+	case "Cause thread to directly impersonate another thread":
+		return "4568", true
+	case "Central Policy Staging":
+		return "12813", true
+	case "Certificate":
+		return "8227", true
+	case "Certificate ECDSA P256":
+		return "8238", true
+	case "Certificate ECDSA P384":
+		return "8239", true
+	case "Certification Services":
+		return "12805", true
+	case "Change Hardware Environment Privilege":
+		return "1622", true
+	case "Change Notify (and Traverse) Privilege":
+		return "1623", true
+	case "Change logon capabilities assigned to account":
+		return "5683", true
+	case "Change privileges assigned to account":
+		return "5681", true
+	case "Change quotas assigned to account":
+		return "5682", true
+	case "Change secret value":
+		return "5648", true
+	case "Change system audit requirements":
+		return "5640", true
+	case "Change the Posix ID offset assigned to the accounted domain":
+		return "5684", true
+	case "Change the Posix ID offset assigned to the trusted domain":
+		return "5668", true
+	case "Change the controllers in the trusted domain":
+		return "5666", true
+	case "ChangeGroupMembership":
+		return "5450", true
+	case "ChangePassword (with knowledge of old password)":
+		return "5446", true
+	case "Channel query information":
+		return "5122", true
+	case "Channel read message":
+		return "5120", true
+	case "Channel set information":
+		return "5123", true
+	case "Channel write message":
+		return "5121", true
+	case "Communicate using port":
+		return "4464", true
+	case "Complete":
+		return "8210", true
+	case "Computer Account Management":
+		return "13825", true
+	case "Connect":
+		return "14611", true
+	case "Connect Redirect":
+		return "14616", true
+	case "Connect to service controller":
+		return "7168", true
+	case "ConnectToServer":
+		return "5376", true
+	case "Control Access":
+		return "7688", true
+	case "Control profile":
+		return "4496", true
+	case "Create Child":
+		return "7680", true
+	case "Create Key.":
+		return "2481", true
+	case "Create Link":
+		return "4437", true
+	case "Create Pagefile Privilege":
+		return "1615", true
+	case "Create Permanent Object Privilege":
+		return "1616", true
+	case "Create a new service":
+		return "7169", true
+	case "Create a privilege":
+		return "5638", true
+	case "Create a secret object":
+		return "5637", true
+	case "Create a subprocess of process":
+		return "4487", true
+	case "Create desktop":
+		return "6659", true
+	case "Create instance of object type":
+		return "4608", true
+	case "Create menu":
+		return "6674", true
+	case "Create new thread in process":
+		return "4481", true
+	case "Create object in directory":
+		return "4370", true
+	case "Create special accounts (for assignment of user rights)":
+		return "5636", true
+	case "Create sub-directory":
+		return "4371", true
+	case "Create sub-key":
+		return "4434", true
+	case "Create window":
+		return "6673", true
+	case "CreateDomain":
+		return "5379", true
+	case "CreateGlobalGroup":
+		return "5397", true
+	case "CreateLocalGroup":
+		return "5398", true
+	case "CreateUser":
+		return "5396", true
+	case "Credential Validation":
+		return "14336", true
+	case "Credentials manager":
+		return "8097", true
+	case "DDE Share Add Items":
+		return "7432", true
+	case "DDE Share Advise":
+		return "7429", true
+	case "DDE Share Execute":
+		return "7431", true
+	case "DDE Share Initiate Link":
+		return "7427", true
+	case "DDE Share Initiate Static":
+		return "7426", true
+	case "DDE Share List Items":
+		return "7433", true
+	case "DDE Share Poke":
+		return "7430", true
+	case "DDE Share Read":
+		return "7424", true
+	case "DDE Share Request":
+		return "7428", true
+	case "DDE Share Write":
+		return "7425", true
+	case "DELETE":
+		return "1537", true
+	case "DES":
+		return "16398", true
+	case "DH group 1":
+		return "8230", true
+	case "DH group 14":
+		return "8232", true
+	case "DH group 2":
+		return "8231", true
+	case "DH group 24":
+		return "8248", true
+	case "DH group ECP 256":
+		return "8233", true
+	case "DH group ECP 384":
+		return "8234", true
+	case "DPAPI Activity":
+		return "13314", true
+	case "DS Access":
+		return "8279", true
+	case "Datagram Data":
+		return "14600", true
+	case "Debug Privilege":
+		return "1620", true
+	case "Decrypt.":
+		return "2484", true
+	case "Default":
+		return "1846", true
+	case "Default credentials":
+		return "8096", true
+	case "Delegation":
+		return "1840", true
+	case "Delete":
+		return "16385", true
+	case "Delete Child":
+		return "7681", true
+	case "Delete Key.":
+		return "2482", true
+	case "Delete Tree":
+		return "7686", true
+	case "Delete key file.":
+		return "2457", true
+	case "DeleteChild":
+		return "4422", true
+	case "Denied by":
+		return "1802", true
+	case "Denied by ACE on parent folder":
+		return "1812", true
+	case "Denied by Empty DACL":
+		return "1807", true
+	case "Denied by Integrity Policy check":
+		return "1803", true
+	case "Denied by Process Trust Label ACE":
+		return "1841", true
+	case "Detailed Directory Service Replication":
+		return "14083", true
+	case "Detailed File Share":
+		return "12811", true
+	case "Detailed Tracking":
+		return "8276", true
+	case "Device Access Bit 0":
+		return "4352", true
+	case "Device Access Bit 1":
+		return "4353", true
+	case "Device Access Bit 2":
+		return "4354", true
+	case "Device Access Bit 3":
+		return "4355", true
+	case "Device Access Bit 4":
+		return "4356", true
+	case "Device Access Bit 5":
+		return "4357", true
+	case "Device Access Bit 6":
+		return "4358", true
+	case "Device Access Bit 7":
+		return "4359", true
+	case "Device Access Bit 8":
+		return "4360", true
+	case "Directly impersonate this thread":
+		return "4569", true
+	case "Directory Service Access":
+		return "14080", true
+	case "Directory Service Changes":
+		return "14081", true
+	case "Directory Service Replication":
+		return "14082", true
+	case "Disabled":
+		return "1796", true
+	case "DisallowMmConfig":
+		return "1847", true
+	case "Distribution Group Management":
+		return "13827", true
+	case "Domain settings":
+		return "2487", true
+	case "Domain sid inconsistent.":
+		return "2314", true
+	case "Don't Expire Password' - Disabled":
+		return "2057", true
+	case "Don't Expire Password' - Enabled":
+		return "2089", true
+	case "Don't Require Preauth' - Disabled":
+		return "2064", true
+	case "Don't Require Preauth' - Enabled":
+		return "2096", true
+	case "Duplicate":
+		return "4593", true
+	case "Duplicate handle into or out of process":
+		return "4486", true
+	case "EAP":
+		return "8247", true
+	case "EAP payload sent":
+		return "8245", true
+	case "Enable 64(or 32) bit application to open 32 bit key":
+		return "4441", true
+	case "Enable 64(or 32) bit application to open 64 bit key":
+		return "4440", true
+	case "Enable WMI Account":
+		return "16896", true
+	case "Enable/Disable LSA":
+		return "5642", true
+	case "Enabled":
+		return "1795", true
+	case "Encrypt.":
+		return "2483", true
+	case "Encrypted Text Password Allowed' - Disabled":
+		return "2059", true
+	case "Encrypted Text Password Allowed' - Enabled":
+		return "2091", true
+	case "Endpoint Closure":
+		return "14615", true
+	case "Enumerate dependencies of service":
+		return "7187", true
+	case "Enumerate desktops":
+		return "6656", true
+	case "Enumerate printers":
+		return "6913", true
+	case "Enumerate services":
+		return "7170", true
+	case "Enumerate sub-keys":
+		return "4435", true
+	case "EnumerateDomains":
+		return "5380", true
+	case "Exclude Authorization Information' - Disabled":
+		return "2067", true
+	case "Exclude Authorization Information' - Enabled":
+		return "2099", true
+	case "Execute Method":
+		return "16897", true
+	case "Execute/Traverse":
+		return "4421", true
+	case "Existing registry value modified":
+		return "1905", true
+	case "Exit windows":
+		return "6662", true
+	case "Export of persistent cryptographic key.":
+		return "2464", true
+	case "Extend size":
+		return "4516", true
+	case "FALSE":
+		return "1826", true
+	case "FQBN":
+		return "1821", true
+	case "Failed to unprotect persistent cryptographic key.":
+		return "2448", true
+	case "Failed to zero secret data.":
+		return "2438", true
+	case "Failure Added":
+		return "8451", true
+	case "Failure exclude added":
+		return "8459", true
+	case "Failure exclude removed":
+		return "8458", true
+	case "Failure include added":
+		return "8457", true
+	case "Failure include removed":
+		return "8456", true
+	case "Failure removed":
+		return "8450", true
+	case "File Share":
+		return "12808", true
+	case "File System":
+		return "12800", true
+	case "Filtering Platform Connection":
+		return "12810", true
+	case "Filtering Platform Packet Drop":
+		return "12809", true
+	case "Filtering Platform Policy Change":
+		return "13572", true
+	case "Flow Established":
+		return "14612", true
+	case "Force process termination":
+		return "4480", true
+	case "Force thread termination":
+		return "4560", true
+	case "Forward":
+		return "14598", true
+	case "Fresh credentials":
+		return "8098", true
+	case "Friday":
+		return "1925", true
+	case "Full Control":
+		return "6930", true
+	case "Full Write":
+		return "16898", true
+	case "Get sensitive policy information":
+		return "5634", true
+	case "Get thread context":
+		return "4563", true
+	case "GetLocalGroupMembership":
+		return "5399", true
+	case "Granted by":
+		return "1801", true
+	case "Granted by ACE on parent folder":
+		return "1811", true
+	case "Granted by Central Access Rule":
+		return "1813", true
+	case "Granted by NULL DACL":
+		return "1806", true
+	case "Granted by NULL Security Descriptor":
+		return "1808", true
+	case "Granted by Ownership":
+		return "1804", true
+	case "Granted by parent folder's Central Access Rule":
+		return "1815", true
+	case "Group Membership":
+		return "12554", true
+	case "Handle Manipulation":
+		return "12807", true
+	case "Home Directory Required' - Disabled":
+		return "2049", true
+	case "Home Directory Required' - Enabled":
+		return "2081", true
+	case "Hook control":
+		return "6675", true
+	case "ICMP Echo-Request":
+		return "14640", true
+	case "ICMP Error":
+		return "14601", true
+	case "IKE/AuthIP DoS prevention mode started":
+		return "8214", true
+	case "IKE/AuthIP DoS prevention mode stopped":
+		return "8215", true
+	case "IKEv1":
+		return "8222", true
+	case "IKEv2":
+		return "8244", true
+	case "IP Packet":
+		return "14596", true
+	case "IPsec Driver":
+		return "12291", true
+	case "IPsec Extended Mode":
+		return "12550", true
+	case "IPsec Main Mode":
+		return "12547", true
+	case "IPsec Quick Mode":
+		return "12549", true
+	case "Identification":
+		return "1832", true
+	case "Impersonate":
+		return "4594", true
+	case "Impersonation":
+		return "1833", true
+	case "Import of persistent cryptographic key.":
+		return "2465", true
+	case "Inbound":
+		return "14592", true
+	case "Include this desktop in enumerations":
+		return "6678", true
+	case "Include this windowstation in enumerations":
+		return "6664", true
+	case "Increase Memory Quota Privilege":
+		return "1605", true
+	case "Increment Base Priority Privilege":
+		return "1614", true
+	case "InitializeServer":
+		return "5378", true
+	case "Initiator":
+		return "8205", true
+	case "Interdomain Trust Account' - Disabled":
+		return "2054", true
+	case "Interdomain Trust Account' - Enabled":
+		return "2086", true
+	case "Invalid":
+		return "1827", true
+	case "Issue service-specific control commands":
+		return "7192", true
+	case "Journal (playback)":
+		return "6677", true
+	case "Journal (record)":
+		return "6676", true
+	case "Kerberos":
+		return "8192", true
+	case "Kerberos Authentication Service":
+		return "14339", true
+	case "Kerberos Service Ticket Operations":
+		return "14337", true
+	case "Kernel Object":
+		return "12802", true
+	case "Key Derivation.":
+		return "2501", true
+	case "Key export checks failed.":
+		return "2449", true
+	case "Key failed pair wise consistency check.":
+		return "2439", true
+	case "KeyedEvent Wait":
+		return "5696", true
+	case "KeyedEvent Wake":
+		return "5697", true
+	case "List Contents":
+		return "7682", true
+	case "List Object":
+		return "7687", true
+	case "ListAccounts":
+		return "5400", true
+	case "ListGroups":
+		return "5448", true
+	case "ListMembers":
+		return "5412", true
+	case "Listen":
+		return "14609", true
+	case "Load/Unload Driver Privilege":
+		return "1610", true
+	case "Local computer":
+		return "8199", true
+	case "Local settings":
+		return "2488", true
+	case "Lock Memory Privilege":
+		return "1604", true
+	case "Lock service database for exclusive access":
+		return "7171", true
+	case "Logoff":
+		return "12545", true
+	case "Logon":
+		return "12544", true
+	case "Logon/Logoff":
+		return "8273", true
+	case "Lookup Names/SIDs":
+		return "5643", true
+	case "LookupDomain":
+		return "5381", true
+	case "LookupIDs":
+		return "5401", true
+	case "MAC 802.3":
+		return "14602", true
+	case "MAC Native":
+		return "14603", true
+	case "MAX_ALLOWED":
+		return "1543", true
+	case "MD5":
+		return "16392", true
+	case "MNS Logon Account' - Disabled":
+		return "2053", true
+	case "MNS Logon Account' - Enabled":
+		return "2085", true
+	case "MPSSVC Rule-Level Policy Change":
+		return "13571", true
+	case "Machine key.":
+		return "2499", true
+	case "Map section for execute":
+		return "4515", true
+	case "Map section for read":
+		return "4514", true
+	case "Map section for write":
+		return "4513", true
+	case "Modify State":
+		return "4865", true
+	case "Modify domain trust relationships":
+		return "5635", true
+	case "Modify event state":
+		return "4385", true
+	case "Modify semaphore state":
+		return "4529", true
+	case "Modify timer state":
+		return "4577", true
+	case "Monday":
+		return "1921", true
+	case "NOT Granted by Central Access Rule":
+		return "1814", true
+	case "NOT Granted by parent folder's Central Access Rule":
+		return "1816", true
+	case "NTLM V2":
+		return "8225", true
+	case "Network Policy Server":
+		return "12552", true
+	case "New registry value created":
+		return "1904", true
+	case "No":
+		return "14679", true
+	case "No state":
+		return "8207", true
+	case "Non Sensitive Privilege Use":
+		return "13057", true
+	case "None":
+		return "1798", true
+	case "Normal Account' - Disabled":
+		return "2052", true
+	case "Normal Account' - Enabled":
+		return "2084", true
+	case "Not Available":
+		return "1845", true
+	case "Not Available.":
+		return "2432", true
+	case "Not Delegated' - Disabled":
+		return "2062", true
+	case "Not Delegated' - Enabled":
+		return "2094", true
+	case "Not enabled":
+		return "8217", true
+	case "Not granted":
+		return "1805", true
+	case "Not granted due to missing":
+		return "1810", true
+	case "Not granted to AppContainers":
+		return "1830", true
+	case "Not persistent":
+		return "16388", true
+	case "Not used":
+		return "1601", true
+	case "Notify about changes to keys":
+		return "4436", true
+	case "Object Access":
+		return "8274", true
+	case "Off":
+		return "1848", true
+	case "Open Key.":
+		return "2480", true
+	case "Open key file.":
+		return "2456", true
+	case "Other Account Logon Events":
+		return "14338", true
+	case "Other Account Management Events":
+		return "13829", true
+	case "Other Logon/Logoff Events":
+		return "12551", true
+	case "Other Object Access Events":
+		return "12804", true
+	case "Other Policy Change Events":
+		return "13573", true
+	case "Other Privilege Use Events":
+		return "13058", true
+	case "Other System Events":
+		return "12292", true
+	case "Outbound":
+		return "14593", true
+	case "Partial Write":
+		return "16899", true
+	case "Password Expired' - Disabled":
+		return "2065", true
+	case "Password Expired' - Enabled":
+		return "2097", true
+	case "Password Not Required' - Disabled":
+		return "2050", true
+	case "Password Not Required' - Enabled":
+		return "2082", true
+	case "Pause or continue the service":
+		return "7190", true
+	case "Perform virtual memory operation":
+		return "4483", true
+	case "Permit":
+		return "16390", true
+	case "Persistent":
+		return "16387", true
+	case "Plug and Play Events":
+		return "13316", true
+	case "Policy Change":
+		return "8277", true
+	case "Port sharing (read)":
+		return "8064", true
+	case "Port sharing (write)":
+		return "8065", true
+	case "Preshared key":
+		return "8193", true
+	case "Print":
+		return "6931", true
+	case "Privilege Use":
+		return "8275", true
+	case "Process Creation":
+		return "13312", true
+	case "Process Termination":
+		return "13313", true
+	case "Profile Single Process Privilege":
+		return "1613", true
+	case "Profile System Privilege":
+		return "1611", true
+	case "Protect Kerberos Service Tickets with AES Keys' - Disabled":
+		return "2069", true
+	case "Protect Kerberos Service Tickets with AES Keys' - Enabled":
+		return "2101", true
+	case "Provider Write":
+		return "16900", true
+	case "Publish":
+		return "16903", true
+	case "Query":
+		return "4595", true
+	case "Query Attributes":
+		return "5138", true
+	case "Query State":
+		return "4864", true
+	case "Query account information":
+		return "5680", true
+	case "Query directory":
+		return "4368", true
+	case "Query event state":
+		return "4384", true
+	case "Query information from service":
+		return "7191", true
+	case "Query key value":
+		return "4432", true
+	case "Query mutant state":
+		return "4448", true
+	case "Query process information":
+		return "4490", true
+	case "Query secret value":
+		return "5649", true
+	case "Query section state":
+		return "4512", true
+	case "Query semaphore state":
+		return "4528", true
+	case "Query service configuration information":
+		return "7184", true
+	case "Query service database lock state":
+		return "7172", true
+	case "Query status of service":
+		return "7186", true
+	case "Query the Posix ID offset assigned to the trusted domain":
+		return "5667", true
+	case "Query thread information":
+		return "4566", true
+	case "Query timer state":
+		return "4576", true
+	case "Query trusted domain name/SID":
+		return "5664", true
+	case "QuerySource":
+		return "4596", true
+	case "READ_CONTROL":
+		return "1538", true
+	case "REG_BINARY":
+		return "1875", true
+	case "REG_DWORD":
+		return "1876", true
+	case "REG_DWORD_BIG_ENDIAN":
+		return "1877", true
+	case "REG_EXPAND_SZ":
+		return "1874", true
+	case "REG_FULL_RESOURCE_DESCRIPTOR":
+		return "1881", true
+	case "REG_LINK":
+		return "1878", true
+	case "REG_MULTI_SZ (New lines are replaced with *. A * is replaced with **)":
+		return "1879", true
+	case "REG_NONE":
+		return "1872", true
+	case "REG_QWORD":
+		return "1883", true
+	case "REG_RESOURCE_LIST":
+		return "1880", true
+	case "REG_RESOURCE_REQUIREMENTS_LIST":
+		return "1882", true
+	case "REG_SZ":
+		return "1873", true
+	case "RPC Events":
+		return "13315", true
+	case "Random number generation failed FIPS-140 pre-hash check.":
+		return "2437", true
+	case "Random number generator failure.":
+		return "2436", true
+	case "Read Objects":
+		return "6672", true
+	case "Read Property":
+		return "7684", true
+	case "Read attributes":
+		return "6657", true
+	case "Read from process memory":
+		return "4484", true
+	case "Read persisted key from file.":
+		return "2458", true
+	case "Read screen":
+		return "6665", true
+	case "ReadAccount":
+		return "5444", true
+	case "ReadAttributes":
+		return "4423", true
+	case "ReadData (or ListDirectory)":
+		return "4416", true
+	case "ReadEA":
+		return "4419", true
+	case "ReadGeneralInformation":
+		return "5440", true
+	case "ReadGroupMembership":
+		return "5449", true
+	case "ReadInformation":
+		return "5427", true
+	case "ReadLogon":
+		return "5443", true
+	case "ReadOtherParameters":
+		return "5394", true
+	case "ReadPasswordParameters":
+		return "5392", true
+	case "ReadPreferences":
+		return "5441", true
+	case "Receive/Accept":
+		return "14610", true
+	case "Registry":
+		return "12801", true
+	case "Registry value deleted":
+		return "1906", true
+	case "Remote Access":
+		return "16901", true
+	case "Remote computer":
+		return "8200", true
+	case "Remotely Shut System Down Privilege":
+		return "1624", true
+	case "Removable Storage":
+		return "12812", true
+	case "Remove context.":
+		return "2492", true
+	case "Remove function property.":
+		return "2498", true
+	case "Remove function provider.":
+		return "2496", true
+	case "Remove function.":
+		return "2494", true
+	case "Remove provider.":
+		return "2490", true
+	case "RemoveMember":
+		return "5425", true
+	case "Resource Assignment":
+		return "14608", true
+	case "Resource Release":
+		return "14614", true
+	case "Responder":
+		return "16405", true
+	case "Restore From Backup Privilege":
+		return "1618", true
+	case "Retrieve the controllers in the trusted domain":
+		return "5665", true
+	case "SAM":
+		return "12803", true
+	case "SHA 256":
+		return "8242", true
+	case "SHA 384":
+		return "8243", true
+	case "SHA-1":
+		return "16393", true
+	case "SHA-256":
+		return "16394", true
+	case "SHA1":
+		return "8198", true
+	case "SSL":
+		return "8228", true
+	case "SSL ECDSA P256":
+		return "8240", true
+	case "SSL ECDSA P384":
+		return "8241", true
+	case "SYNCHRONIZE":
+		return "1541", true
+	case "Saturday":
+		return "1926", true
+	case "Secret agreement.":
+		return "2486", true
+	case "Security Group Management":
+		return "13826", true
+	case "Security Privilege":
+		return "1608", true
+	case "Security State Change":
+		return "12288", true
+	case "Security System Extension":
+		return "12289", true
+	case "Send an alert to thread":
+		return "4562", true
+	case "Sensitive Privilege Use":
+		return "13056", true
+	case "Sent final payload":
+		return "8209", true
+	case "Sent first (EM attributes) payload":
+		return "8219", true
+	case "Sent first (SA) payload":
+		return "8208", true
+	case "Sent second (KE) payload":
+		return "8203", true
+	case "Sent second (SSPI) payload":
+		return "8220", true
+	case "Sent third (ID) payload":
+		return "8204", true
+	case "Sent third (hash) payload":
+		return "8221", true
+	case "Server Trust Account' - Disabled":
+		return "2056", true
+	case "Server Trust Account' - Enabled":
+		return "2088", true
+	case "Set Attributes":
+		return "5137", true
+	case "Set Security Attributes":
+		return "5140", true
+	case "Set System Time Privilege":
+		return "1612", true
+	case "Set default quota limits":
+		return "5639", true
+	case "Set key value":
+		return "4433", true
+	case "Set last-known-good state of service database":
+		return "7173", true
+	case "Set process information":
+		return "4489", true
+	case "Set process quotas":
+		return "4488", true
+	case "Set process session ID":
+		return "4482", true
+	case "Set process termination port":
+		return "4491", true
+	case "Set service configuration information":
+		return "7185", true
+	case "Set thread context":
+		return "4564", true
+	case "Set thread information":
+		return "4565", true
+	case "SetPassword (without knowledge of old password)":
+		return "5447", true
+	case "Shutdown System Privilege":
+		return "1619", true
+	case "ShutdownServer":
+		return "5377", true
+	case "Sid":
+		return "1823", true
+	case "Sign hash.":
+		return "2485", true
+	case "Signature verification failed.":
+		return "2451", true
+	case "Smartcard Required' - Disabled":
+		return "2060", true
+	case "Smartcard Required' - Enabled":
+		return "2092", true
+	case "Smartcard logon is required and was not used.":
+		return "2315", true
+	case "Special Logon":
+		return "12548", true
+	case "Start the service":
+		return "7188", true
+	case "Stop the service":
+		return "7189", true
+	case "Stream":
+		return "14599", true
+	case "Stream Packet":
+		return "14624", true
+	case "String":
+		return "1818", true
+	case "Subscribe":
+		return "16902", true
+	case "Success Added":
+		return "8449", true
+	case "Success exclude added":
+		return "8455", true
+	case "Success exclude removed":
+		return "8454", true
+	case "Success include added":
+		return "8453", true
+	case "Success include removed":
+		return "8452", true
+	case "Success removed":
+		return "8448", true
+	case "Sunday":
+		return "1920", true
+	case "Suspend or resume thread":
+		return "4561", true
+	case "Switch to this desktop":
+		return "6680", true
+	case "System":
+		return "1844", true
+	case "System Integrity":
+		return "12290", true
+	case "TRUE":
+		return "1825", true
+	case "Take Ownership Privilege":
+		return "1609", true
+	case "Temp Duplicate Account' - Disabled":
+		return "2051", true
+	case "Temp Duplicate Account' - Enabled":
+		return "2083", true
+	case "Terminate Job":
+		return "5139", true
+	case "The NetLogon component is not active.":
+		return "2306", true
+	case "The specified account's password has expired.":
+		return "2309", true
+	case "The specified user account has expired.":
+		return "2305", true
+	case "The user has not been granted the requested logon type at this machine.":
+		return "2308", true
+	case "Thursday":
+		return "1924", true
+	case "Token Right Adjusted Events":
+		return "13317", true
+	case "TokenElevationTypeDefault (1)":
+		return "1936", true
+	case "TokenElevationTypeFull (2)":
+		return "1937", true
+	case "TokenElevationTypeLimited (3)":
+		return "1938", true
+	case "Transport":
+		return "14597", true
+	case "Traverse":
+		return "4369", true
+	case "Trusted Computer Base Privilege":
+		return "1607", true
+	case "Trusted For Delegation' - Disabled":
+		return "2061", true
+	case "Trusted For Delegation' - Enabled":
+		return "2093", true
+	case "Trusted To Authenticate For Delegation' - Disabled":
+		return "2066", true
+	case "Trusted To Authenticate For Delegation' - Enabled":
+		return "2098", true
+	case "Tuesday":
+		return "1922", true
+	case "Tunnel":
+		return "16404", true
+	case "Undefined Access (no effect) Bit 1":
+		return "4609", true
+	case "Undefined Access (no effect) Bit 10":
+		return "4554", true
+	case "Undefined Access (no effect) Bit 11":
+		return "4587", true
+	case "Undefined Access (no effect) Bit 12":
+		return "5660", true
+	case "Undefined Access (no effect) Bit 13":
+		return "5149", true
+	case "Undefined Access (no effect) Bit 14":
+		return "4510", true
+	case "Undefined Access (no effect) Bit 15":
+		return "4399", true
+	case "Undefined Access (no effect) Bit 2":
+		return "4450", true
+	case "Undefined Access (no effect) Bit 3":
+		return "4451", true
+	case "Undefined Access (no effect) Bit 4":
+		return "4372", true
+	case "Undefined Access (no effect) Bit 5":
+		return "5669", true
+	case "Undefined Access (no effect) Bit 6":
+		return "5654", true
+	case "Undefined Access (no effect) Bit 7":
+		return "4519", true
+	case "Undefined Access (no effect) Bit 8":
+		return "5144", true
+	case "Undefined Access (no effect) Bit 9":
+		return "5433", true
+	case "Undefined UserAccountControl Bit 20' - Disabled":
+		return "2068", true
+	case "Undefined UserAccountControl Bit 20' - Enabled":
+		return "2100", true
+	case "Undefined UserAccountControl Bit 22' - Disabled":
+		return "2070", true
+	case "Undefined UserAccountControl Bit 22' - Enabled":
+		return "2102", true
+	case "Undefined UserAccountControl Bit 23' - Disabled":
+		return "2071", true
+	case "Undefined UserAccountControl Bit 23' - Enabled":
+		return "2103", true
+	case "Undefined UserAccountControl Bit 24' - Disabled":
+		return "2072", true
+	case "Undefined UserAccountControl Bit 24' - Enabled":
+		return "2104", true
+	case "Undefined UserAccountControl Bit 25' - Disabled":
+		return "2073", true
+	case "Undefined UserAccountControl Bit 25' - Enabled":
+		return "2105", true
+	case "Undefined UserAccountControl Bit 26' - Disabled":
+		return "2074", true
+	case "Undefined UserAccountControl Bit 26' - Enabled":
+		return "2106", true
+	case "Undefined UserAccountControl Bit 27' - Disabled":
+		return "2075", true
+	case "Undefined UserAccountControl Bit 27' - Enabled":
+		return "2107", true
+	case "Undefined UserAccountControl Bit 28' - Disabled":
+		return "2076", true
+	case "Undefined UserAccountControl Bit 28' - Enabled":
+		return "2108", true
+	case "Undefined UserAccountControl Bit 29' - Disabled":
+		return "2077", true
+	case "Undefined UserAccountControl Bit 29' - Enabled":
+		return "2109", true
+	case "Undefined UserAccountControl Bit 30' - Disabled":
+		return "2078", true
+	case "Undefined UserAccountControl Bit 30' - Enabled":
+		return "2110", true
+	case "Undefined UserAccountControl Bit 31' - Disabled":
+		return "2079", true
+	case "Undefined UserAccountControl Bit 31' - Enabled":
+		return "2111", true
+	case "Unknown":
+		return "8211", true
+	case "Unknown Type":
+		return "1817", true
+	case "Unknown authentication":
+		return "8194", true
+	case "Unknown or unchecked":
+		return "1809", true
+	case "Unknown specific access (bit 0)":
+		return "1552", true
+	case "Unknown specific access (bit 1)":
+		return "1553", true
+	case "Unknown specific access (bit 10)":
+		return "1562", true
+	case "Unknown specific access (bit 11)":
+		return "1563", true
+	case "Unknown specific access (bit 12)":
+		return "1564", true
+	case "Unknown specific access (bit 13)":
+		return "1565", true
+	case "Unknown specific access (bit 14)":
+		return "1566", true
+	case "Unknown specific access (bit 15)":
+		return "1567", true
+	case "Unknown specific access (bit 2)":
+		return "1554", true
+	case "Unknown specific access (bit 3)":
+		return "1555", true
+	case "Unknown specific access (bit 4)":
+		return "1556", true
+	case "Unknown specific access (bit 5)":
+		return "1557", true
+	case "Unknown specific access (bit 6)":
+		return "1558", true
+	case "Unknown specific access (bit 7)":
+		return "1559", true
+	case "Unknown specific access (bit 8)":
+		return "1560", true
+	case "Unknown specific access (bit 9)":
+		return "1561", true
+	case "Unknown user name or bad password.":
+		return "2313", true
+	case "Unsigned 64-bit Integer":
+		return "1819", true
+	case "Unsolicited Input Privilege":
+		return "1606", true
+	case "Unused Access Flag":
+		return "6663", true
+	case "Unused message ID":
+		return "1536", true
+	case "Use DES Key Only' - Disabled":
+		return "2063", true
+	case "Use DES Key Only' - Enabled":
+		return "2095", true
+	case "Use symbolic link":
+		return "4544", true
+	case "User / Device Claims":
+		return "12553", true
+	case "User Account Management":
+		return "13824", true
+	case "User key.":
+		return "2500", true
+	case "User not allowed to logon at this computer.":
+		return "2312", true
+	case "Validation of public key failed.":
+		return "2450", true
+	case "Value Added":
+		return "14674", true
+	case "Value Added With Expiration Time":
+		return "14680", true
+	case "Value Auto Deleted With Expiration Time":
+		return "14688", true
+	case "Value Deleted":
+		return "14675", true
+	case "Value Deleted With Expiration Time":
+		return "14681", true
+	case "View non-sensitive policy information":
+		return "5632", true
+	case "View or Change Audit Log Privilege":
+		return "1621", true
+	case "View system audit requirements":
+		return "5633", true
+	case "WRITE_DAC":
+		return "1539", true
+	case "WRITE_OWNER":
+		return "1540", true
+	case "Wednesday":
+		return "1923", true
+	case "Workstation Trust Account' - Disabled":
+		return "2055", true
+	case "Workstation Trust Account' - Enabled":
+		return "2087", true
+	case "Write Property":
+		return "7685", true
+	case "Write Self":
+		return "7683", true
+	case "Write attributes":
+		return "6660", true
+	case "Write objects":
+		return "6679", true
+	case "Write persisted key to file.":
+		return "2459", true
+	case "Write to process memory":
+		return "4485", true
+	case "WriteAccount":
+		return "5409", true
+	case "WriteAttributes":
+		return "4424", true
+	case "WriteData (or AddFile)":
+		return "4417", true
+	case "WriteEA":
+		return "4420", true
+	case "WriteOtherParameters":
+		return "5395", true
+	case "WritePasswordParameters":
+		return "5393", true
+	case "WritePreferences":
+		return "5442", true
+	case "Yes":
+		return "1842", true
+	case "[NULL]":
+		return "14673", true
+	case "a Security Descriptor too long to display":
+		return "1829", true
+	case "an ACE too long to display":
+		return "1828", true
+	case "vSwitch":
+		return "14604", true
+	case "vSwitch Egress":
+		return "14642", true
+	case "vSwitch Ingress":
+		return "14641", true
+	}
+	return "", false
+}
+
+// accessMaskBit is the pipeline's AccessMaskDescriptions by flag value.
+func accessMaskBit(flag uint64) (string, bool) {
+	switch flag {
+	case 0x1:
+		return "Create Child", true
+	case 0x2:
+		return "Delete Child", true
+	case 0x4:
+		return "List Contents", true
+	case 0x8:
+		return "SELF", true
+	case 0x10:
+		return "Read Property", true
+	case 0x20:
+		return "Write Property", true
+	case 0x40:
+		return "Delete Treee", true
+	case 0x80:
+		return "List Object", true
+	case 0x100:
+		return "Control Access", true
+	case 0xffff:
+		return "SPECIFIC_RIGHTS_ALL", true
+	case 0x10000:
+		return "DELETE", true
+	case 0x20000:
+		return "READ_CONTROL", true
+	case 0x40000:
+		return "WRITE_DAC", true
+	case 0x80000:
+		return "WRITE_OWNER", true
+	case 0x100000:
+		return "SYNCHRONIZE", true
+	case 0x1f0000:
+		return "STANDARD_RIGHTS_ALL", true
+	case 0xf00000:
+		return "STANDARD_RIGHTS_REQUIRED", true
+	case 0x1000000:
+		return "ADS_RIGHT_ACCESS_SYSTEM_SECURITY", true
+	case 0x10000000:
+		return "ADS_RIGHT_GENERIC_ALL", true
+	case 0x20000000:
+		return "ADS_RIGHT_GENERIC_EXECUTE", true
+	case 0x40000000:
+		return "ADS_RIGHT_GENERIC_WRITE", true
+	case 0x80000000:
+		return "ADS_RIGHT_GENERIC_READ", true
+	}
+	return "", false
+}
+
 // auditSubcategory is the pipeline's audit subcategory table, by upper-case
 // GUID without braces: the subcategory and its category.
 func auditSubcategory(guid string) (sub, category string, ok bool) {

@@ -143,12 +143,31 @@ func runSecurity(specPath, outPath string) error {
 		return err
 	}
 	var tables struct {
-		Descriptions map[string]any `yaml:"descriptions"`
+		Descriptions          map[string]any      `yaml:"descriptions"`
+		Reversed              map[string][]string `yaml:"reversed_descriptions"`
+		AccessMaskDescription map[string]any      `yaml:"AccessMaskDescriptions"`
 	}
 	if err := msg.params.Decode(&tables); err != nil {
 		return err
 	}
 	writeLookup(&b, "messageDescription", "the pipeline's message table (msobjs.dll): the text of a %%N insertion by N", tables.Descriptions)
+	firstCodes := make(map[string]any, len(tables.Reversed))
+	for text, codes := range tables.Reversed {
+		if len(codes) == 0 {
+			return fmt.Errorf("reversed_descriptions %q: no code", text)
+		}
+		firstCodes[text] = codes[0]
+	}
+	writeLookup(&b, "reversedDescription", "the pipeline's reversed message table: the first message number of a text", firstCodes)
+	b.WriteString("// accessMaskBit is the pipeline's AccessMaskDescriptions by flag value.\nfunc accessMaskBit(flag uint64) (string, bool) {\n\tswitch flag {\n")
+	for _, k := range sortedKeys(tables.AccessMaskDescription) {
+		v, err := strconv.ParseUint(strings.TrimPrefix(k, "0x"), 16, 64)
+		if err != nil {
+			return fmt.Errorf("AccessMaskDescriptions %q: %w", k, err)
+		}
+		fmt.Fprintf(&b, "\tcase %#x:\n\t\treturn %q, true\n", v, fmt.Sprint(tables.AccessMaskDescription[k]))
+	}
+	b.WriteString("\t}\n\treturn \"\", false\n}\n\n")
 
 	// Audit subcategories: GUID to subcategory and category.
 	audit, err := byTag("Set Audit Information")
