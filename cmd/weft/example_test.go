@@ -8,7 +8,7 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Sinks) != 4 || len(cfg.Sources) != 2 || !cfg.Rules.seed() {
+	if len(cfg.Sinks) != 4 || len(cfg.Sources) != 3 || !cfg.Rules.seed() {
 		t.Errorf("example config read as %+v", cfg)
 	}
 	t.Setenv("WEFT_WEBHOOK_URL", "http://127.0.0.1:9/hook")

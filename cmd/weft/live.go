@@ -31,7 +31,7 @@ func (s sourceConfig) validateLive() error {
 		errs = append(errs, fmt.Errorf("paths, path, pattern and settle are for files and watch sources, not %s", s.Type))
 	}
 	if !network && s.Listen != (listen.Config{}) {
-		errs = append(errs, fmt.Errorf("listen, tls, max_*, idle_timeout, token* and publish_timeout are for tcp, http and beats sources, not %s", s.Type))
+		errs = append(errs, fmt.Errorf("listen, tls, max_*, idle_timeout, handshake_timeout, event_timeout, token* and publish_timeout are for tcp, http and beats sources, not %s", s.Type))
 	}
 	if s.Type != "winlog" && !s.Winlog.IsZero() {
 		errs = append(errs, fmt.Errorf("channels, query and start_at are for winlog sources, not %s", s.Type))

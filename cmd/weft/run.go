@@ -45,7 +45,8 @@ NDJSON body (NXLog om_http, scripts), "beats" speaks the Beats protocol
 channels on Windows (ForwardedEvents and Sysmon's by default). Listeners
 take "listen: [host:]port" (loopback unless a host is given), "tls"
 (cert_file, key_file, client_ca_file to require client certificates),
-max_event_size, max_connections, idle_timeout, max_batch_bytes, and for http
+max_event_size, max_connections, max_connections_per_peer, idle_timeout,
+handshake_timeout, event_timeout, max_batch_bytes, and for http
 token/token_env/token_file and publish_timeout. A sender is acknowledged
 only once its events are stored on the bus; while the bus is behind, TCP
 stops reading, HTTP answers 503 with Retry-After and Beats get no ACK.

@@ -6,7 +6,8 @@
 //
 // It also holds what every network source shares, the Beats protocol
 // included: the listening socket (loopback unless told otherwise), TLS with
-// optional client certificates, a cap on connections, idle timeouts, and
+// optional client certificates, slots for connections that a silent peer
+// cannot hold, per-peer limits, handshake, idle and event timeouts, and
 // the rule that a sender is acknowledged only once its events are stored
 // in JetStream. When the bus is slow or away, listeners push back — TCP
 // stops reading, HTTP answers 503 with Retry-After — rather than buffer

@@ -154,6 +154,9 @@ func (t *table) evict(s *slot) *eviction {
 	switch s.state {
 	case slotOpening:
 		ev.reason = ReasonEvicted
+		// Its turn never comes (a first byte may still have been read
+		// as it was evicted).
+		close(s.turn)
 	case slotWaiting:
 		ev.reason = ReasonPeerLimit
 	}
@@ -231,7 +234,7 @@ func (t *table) promote(s *slot) (<-chan struct{}, net.Conn) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !s.held {
-		return s.turn, nil // evicted: turn is closed
+		return s.turn, nil // evicted: its turn is closed, and not active
 	}
 	s.quiet = false
 	if t.active[s.peer] < t.perPeer {
