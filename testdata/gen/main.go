@@ -60,11 +60,15 @@ func parse(args []string, stderr io.Writer) (*job, error) {
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: go run ./testdata/gen [flags] (-out FILE.evtx | -dir DIR)
 
-Writes a synthetic Sysmon scenario: hosts with background activity,
-injected MMC DCOM lateral movements (each raises one alert of weft's seed
-rule) and near-misses (each breaks one condition of the rule), and a JSON
-manifest of the alerts the scenario must raise. The same flags always
-write the same bytes.
+Writes a synthetic scenario: hosts with background activity, injected MMC
+DCOM lateral movements in their Sysmon logs (each raises one alert of
+weft's seed rule) and near-misses (each breaks one condition of the rule),
+and a JSON manifest of the alerts the scenario must raise. With -channels,
+the hosts' Security, System and PowerShell logs too (and a domain
+controller's), with -scenarios the attacks and near-misses of Elastic's
+Security-log rules, each listed in the manifest with the alerts it must
+raise. The same flags always write the same bytes; see
+testdata/gen/README.md.
 
 `)
 		fs.PrintDefaults()

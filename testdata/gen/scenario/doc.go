@@ -13,6 +13,14 @@
 // starts cmd.exe or powershell.exe. Near-misses are the same story with
 // one condition of the rule broken, and must raise nothing.
 //
+// With Config.Channels it also writes each host's Security, System and
+// PowerShell logs, and a domain controller's (winlog.go, winbackground.go),
+// with their own background, and Config.WinScenarios injects stories
+// into them (winattack.go): attacks that Elastic's Security-log rules
+// detect, each listed in the Manifest with the alerts it must raise, and
+// near-misses that break one condition of such a rule. They draw from
+// their own random streams, so the Sysmon logs stay the same bytes.
+//
 // Everything is drawn from one seed, host by host, so a scenario is the
 // same bytes on every run and every machine, however many goroutines
 // write it.
