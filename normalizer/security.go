@@ -163,6 +163,7 @@ func (n *Normalizer) security() {
 		if v, ok := d.get(sOperationType); ok {
 			rec.setStr(kEventReason, v)
 		}
+		n.objectDN()
 	}
 	n.registryPath()
 	if rec.has(kNetworkIanaNumber) && !rec.has(kNetworkTransport) {
@@ -891,4 +892,75 @@ func ianaTransport(v string) (any, bool) {
 		return "ipv6-opts", true
 	}
 	return nil, false
+}
+
+// objectDN is 5136's "ObjectDN and ObjectClass mappings" script: the first
+// CN of ObjectDN, unescaped, is user.target.name for a user object and
+// group.name for a group (both also in related.user). A computer object
+// would set host.name only where it is missing, and weft always sets it.
+func (n *Normalizer) objectDN() {
+	rec := &n.rec
+	dn, ok := n.liveValue("ObjectDN")
+	if !ok {
+		return
+	}
+	class, _ := n.liveValue("ObjectClass")
+	class = strings.ToLower(class)
+	start := strings.Index(strings.ToLower(dn), "cn=")
+	if start < 0 {
+		return
+	}
+	var cn strings.Builder
+	for i := start + 3; i < len(dn); i++ {
+		c := dn[i]
+		if c == '\\' && i+1 < len(dn) {
+			i++
+			if d1 := javaHexDigit(dn[i]); d1 >= 0 && i+1 < len(dn) {
+				if d2 := javaHexDigit(dn[i+1]); d2 >= 0 {
+					cn.WriteRune(rune(d1*16 + d2))
+					i++
+					continue
+				}
+			}
+			cn.WriteByte(dn[i])
+			continue
+		}
+		if c == ',' {
+			break
+		}
+		cn.WriteByte(c)
+	}
+	value := javaTrim(cn.String())
+	if value == "" {
+		return
+	}
+	switch {
+	case strings.Contains(class, "user"):
+		rec.setStr(kUserTargetName, value)
+		rec.appendUnique(kRelatedUser, value)
+	case strings.Contains(class, "group"):
+		rec.setStr(kGroupName, value)
+		rec.appendUnique(kRelatedUser, value)
+	}
+}
+
+// liveValue is the live EventData value of a name that has no slot.
+func (n *Normalizer) liveValue(name string) (string, bool) {
+	if f := n.ed.live(name); f != nil && !f.isList {
+		return f.value.String(), true
+	}
+	return "", false
+}
+
+// javaHexDigit is Character.digit(c, 16) for ASCII, or -1.
+func javaHexDigit(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
 }
