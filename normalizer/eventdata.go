@@ -160,6 +160,8 @@ const (
 	sParam1
 	sParam2
 	sParam3
+	sRemoteMachineID
+	sRemoteUserID
 	numSlots
 )
 
@@ -188,7 +190,8 @@ const slotNames = "UtcTime,ID,RuleName,Type,Hash,Hashes,ProcessGuid,ProcessId,Im
 	",EngineVersion,PipelineID,PipelineId,RunspaceID,RunspaceId,CommandName" +
 	",CommandPath,CommandType,ScriptBlockId,ScriptBlockText,Path,ScriptName" +
 	",NewEngineState,PreviousEngineState,NewProviderState,ProviderName,DetailTotal" +
-	",DetailSequence,Severity,param1,param2,param3"
+	",DetailSequence,Severity,param1,param2,param3" +
+	",RemoteMachineID,RemoteUserID"
 
 // name is the EventData name of s.
 func (s slot) name() string {
@@ -500,6 +503,10 @@ func slotOf(name string) slot {
 		return sParam2
 	case "param3":
 		return sParam3
+	case "RemoteMachineID":
+		return sRemoteMachineID
+	case "RemoteUserID":
+		return sRemoteUserID
 	}
 	return numSlots
 }

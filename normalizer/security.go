@@ -165,6 +165,18 @@ func (n *Normalizer) security() {
 		}
 		n.objectDN()
 	}
+	// The start of "Object Policy Change and SidListDesc", which runs for
+	// every event; its SDDL part (4670, 4817, 4907, 4908) is not done.
+	for _, f := range [2]struct {
+		s    slot
+		name string
+	}{{sRemoteMachineID, "RemoteMachineDescription"}, {sRemoteUserID, "RemoteUserDescription"}} {
+		if v, ok := d.get(f.s); ok {
+			if desc, ok := accountSIDDescription(v); ok {
+				d.put(f.name, plain(desc))
+			}
+		}
+	}
 	n.registryPath()
 	if rec.has(kNetworkIanaNumber) && !rec.has(kNetworkTransport) {
 		v, _ := rec.str(kNetworkIanaNumber)

@@ -3995,6 +3995,243 @@ func auditSubcategory(guid string) (sub, category string, ok bool) {
 	return "", "", false
 }
 
+// accountSIDDescription is the pipeline's names of well-known SIDs and SDDL SID strings.
+func accountSIDDescription(key string) (string, bool) {
+	switch key {
+	case "AN":
+		return "Anonymous logon", true
+	case "AO":
+		return "Account operators", true
+	case "AU":
+		return "Authenticated users", true
+	case "BA":
+		return "Built-in administrators", true
+	case "BG":
+		return "Built-in guests", true
+	case "BO":
+		return "Backup operators", true
+	case "BU":
+		return "Built-in users", true
+	case "CA":
+		return "Certificate server administrators", true
+	case "CG":
+		return "Creator group", true
+	case "CO":
+		return "Creator owner", true
+	case "DA":
+		return "Domain administrators", true
+	case "DC":
+		return "Domain computers", true
+	case "DD":
+		return "Domain controllers", true
+	case "DG":
+		return "Domain guests", true
+	case "DU":
+		return "Domain users", true
+	case "EA":
+		return "Enterprise administrators", true
+	case "ED":
+		return "Enterprise domain controllers", true
+	case "IU":
+		return "Interactively logged-on user", true
+	case "LA":
+		return "Local administrator", true
+	case "LG":
+		return "Local guest", true
+	case "LS":
+		return "Local service account", true
+	case "NO":
+		return "Network configuration operators", true
+	case "NS":
+		return "Network service account", true
+	case "NU":
+		return "Network logon user", true
+	case "PA":
+		return "Group Policy administrators", true
+	case "PO":
+		return "Printer operators", true
+	case "PS":
+		return "Personal self", true
+	case "PU":
+		return "Power users", true
+	case "RC":
+		return "Restricted code", true
+	case "RD":
+		return "Terminal server users", true
+	case "RE":
+		return "Replicator", true
+	case "RS":
+		return "RAS servers group", true
+	case "RU":
+		return "Alias to allow previous Windows 2000", true
+	case "S-1-0":
+		return "Null Authority", true
+	case "S-1-0-0":
+		return "Nobody", true
+	case "S-1-1":
+		return "World Authority", true
+	case "S-1-1-0":
+		return "Everyone", true
+	case "S-1-16-0":
+		return "Untrusted Mandatory Level", true
+	case "S-1-16-12288":
+		return "High Mandatory Level", true
+	case "S-1-16-16384":
+		return "System Mandatory Level", true
+	case "S-1-16-20480":
+		return "Protected Process Mandatory Level", true
+	case "S-1-16-28672":
+		return "Secure Process Mandatory Level", true
+	case "S-1-16-4096":
+		return "Low Mandatory Level", true
+	case "S-1-16-8192":
+		return "Medium Mandatory Level", true
+	case "S-1-16-8448":
+		return "Medium Plus Mandatory Level", true
+	case "S-1-2":
+		return "Local Authority", true
+	case "S-1-2-0":
+		return "Local", true
+	case "S-1-2-1":
+		return "Console Logon", true
+	case "S-1-3":
+		return "Creator Authority", true
+	case "S-1-3-0":
+		return "Creator Owner", true
+	case "S-1-3-1":
+		return "Creator Group", true
+	case "S-1-3-2":
+		return "Creator Owner Server", true
+	case "S-1-3-3":
+		return "Creator Group Server", true
+	case "S-1-3-4":
+		return "Owner Rights", true
+	case "S-1-4":
+		return "Non-unique Authority", true
+	case "S-1-5":
+		return "NT Authority", true
+	case "S-1-5-1":
+		return "Dialup", true
+	case "S-1-5-10":
+		return "Principal Self", true
+	case "S-1-5-11":
+		return "Authenticated Users", true
+	case "S-1-5-12":
+		return "Restricted Code", true
+	case "S-1-5-13":
+		return "Terminal Server Users", true
+	case "S-1-5-14":
+		return "Remote Interactive Logon", true
+	case "S-1-5-15":
+		return "This Organization", true
+	case "S-1-5-17":
+		return "This Organization", true
+	case "S-1-5-18":
+		return "Local System", true
+	case "S-1-5-19":
+		return "NT Authority", true
+	case "S-1-5-2":
+		return "Network", true
+	case "S-1-5-20":
+		return "NT Authority", true
+	case "S-1-5-3":
+		return "Batch", true
+	case "S-1-5-32-544":
+		return "Administrators", true
+	case "S-1-5-32-545":
+		return "Users", true
+	case "S-1-5-32-546":
+		return "Guests", true
+	case "S-1-5-32-547":
+		return "Power Users", true
+	case "S-1-5-32-548":
+		return "Account Operators", true
+	case "S-1-5-32-549":
+		return "Server Operators", true
+	case "S-1-5-32-550":
+		return "Print Operators", true
+	case "S-1-5-32-551":
+		return "Backup Operators", true
+	case "S-1-5-32-552":
+		return "Replicators", true
+	case "S-1-5-32-554":
+		return "Builtin\\Pre-Windows 2000 Compatible Access", true
+	case "S-1-5-32-555":
+		return "Builtin\\Remote Desktop Users", true
+	case "S-1-5-32-556":
+		return "Builtin\\Network Configuration Operators", true
+	case "S-1-5-32-557":
+		return "Builtin\\Incoming Forest Trust Builders", true
+	case "S-1-5-32-558":
+		return "Builtin\\Performance Monitor Users", true
+	case "S-1-5-32-559":
+		return "Builtin\\Performance Log Users", true
+	case "S-1-5-32-560":
+		return "Builtin\\Windows Authorization Access Group", true
+	case "S-1-5-32-561":
+		return "Builtin\\Terminal Server License Servers", true
+	case "S-1-5-32-562":
+		return "Builtin\\Distributed COM Users", true
+	case "S-1-5-32-569":
+		return "Builtin\\Cryptographic Operators", true
+	case "S-1-5-32-573":
+		return "Builtin\\Event Log Readers", true
+	case "S-1-5-32-574":
+		return "Builtin\\Certificate Service DCOM Access", true
+	case "S-1-5-32-575":
+		return "Builtin\\RDS Remote Access Servers", true
+	case "S-1-5-32-576":
+		return "Builtin\\RDS Endpoint Servers", true
+	case "S-1-5-32-577":
+		return "Builtin\\RDS Management Servers", true
+	case "S-1-5-32-578":
+		return "Builtin\\Hyper-V Administrators", true
+	case "S-1-5-32-579":
+		return "Builtin\\Access Control Assistance Operators", true
+	case "S-1-5-32-580":
+		return "Builtin\\Remote Management Users", true
+	case "S-1-5-32-582":
+		return "Storage Replica Administrators", true
+	case "S-1-5-4":
+		return "Interactive", true
+	case "S-1-5-5-X-Y":
+		return "Logon Session", true
+	case "S-1-5-6":
+		return "Service", true
+	case "S-1-5-64-10":
+		return "NTLM Authentication", true
+	case "S-1-5-64-14":
+		return "SChannel Authentication", true
+	case "S-1-5-64-21":
+		return "Digest Authentication", true
+	case "S-1-5-7":
+		return "Anonymous", true
+	case "S-1-5-8":
+		return "Proxy", true
+	case "S-1-5-80":
+		return "NT Service", true
+	case "S-1-5-80-0":
+		return "All Services", true
+	case "S-1-5-83-0":
+		return "NT Virtual Machine\\Virtual Machines", true
+	case "S-1-5-9":
+		return "Enterprise Domain Controllers", true
+	case "S-1-5-90-0":
+		return "Windows Manager\\Windows Manager Group", true
+	case "SA":
+		return "Schema administrators", true
+	case "SO":
+		return "Server operators", true
+	case "SU":
+		return "Service logon user", true
+	case "SY":
+		return "Local system", true
+	case "WD":
+		return "Everyone", true
+	}
+	return "", false
+}
+
 // uacFlags is the pipeline's user account control flags, in the order of the script's
 // iteration (a Java HashMap's).
 func uacFlags() [22]flagName {

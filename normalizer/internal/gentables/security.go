@@ -194,6 +194,19 @@ func runSecurity(specPath, outPath string) error {
 	}
 	b.WriteString("\t}\n\treturn \"\", \"\", false\n}\n\n")
 
+	// The SID names of "Object Policy Change and SidListDesc".
+	policy, err := byTag("Object Policy Change and SidListDesc")
+	if err != nil {
+		return err
+	}
+	var sids struct {
+		AccountSIDDescription map[string]any `yaml:"AccountSIDDescription"`
+	}
+	if err := policy.params.Decode(&sids); err != nil {
+		return err
+	}
+	writeLookup(&b, "accountSIDDescription", "the pipeline's names of well-known SIDs and SDDL SID strings", sids.AccountSIDDescription)
+
 	// Flag tables, in the order the scripts iterate over them.
 	for _, l := range []struct{ tag, name, what string }{
 		{"Set User Account Control", "uacFlags", "the pipeline's user account control flags"},
