@@ -13,8 +13,8 @@ import (
 // rule files while the stream goes on.
 //
 // A rule whose id and query are both unchanged keeps its state: partial
-// sequences, samples, throttle windows and counters; it takes the new
-// rule's metadata and max_signals. Other rules start afresh, and rules no
+// sequences, samples, max_signals counts per host and window, and
+// counters; it takes the new rule's metadata and max_signals. Other rules start afresh, and rules no
 // longer given are dropped with their state.
 //
 // The documents held for reordering are first released to the current

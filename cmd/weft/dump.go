@@ -80,13 +80,14 @@ func (a *app) dump(ctx context.Context, f dumpFlags, args []string) error {
 	defer w.Flush()
 	var line []byte
 	errs := 0
+	logSkipped := a.skipped("skipped")
 	report := func(err error) {
 		errs++
 		if f.errors {
 			fmt.Fprintln(w, err)
 			return
 		}
-		a.log.Warn().Err(err).Msg("skipped")
+		logSkipped(err)
 	}
 	inputs := expandArgs(args, report)
 	if len(inputs) == 0 {

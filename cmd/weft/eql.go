@@ -68,7 +68,7 @@ func (a *app) eql(ctx context.Context, f eqlFlags, query string, paths []string)
 	if err != nil {
 		return usageError("--tiebreaker: %w", err)
 	}
-	src := &docSource{stdin: a.stdin, report: func(err error) { a.log.Warn().Err(err).Msg("skipped input") }}
+	src := &docSource{stdin: a.stdin, report: a.skipped("skipped input")}
 	if err := src.read(ctx, paths, func(d event.Document) error {
 		search.Add(d)
 		return nil

@@ -76,6 +76,8 @@ and some input was damaged or had to be skipped.`,
 type huntSummary struct {
 	files, events, alerts, inputErrors, normProblems int
 	elapsed                                          time.Duration
+	// suppressed are the alerts over max_signals, per rule that had any.
+	suppressed []correlator.RuleStats
 	// refused counts the events (or alerts) too big for a NATS message,
 	// dead-lettered and logged instead.
 	refused uint64
@@ -87,6 +89,15 @@ func (s huntSummary) String() string {
 		plural(s.inputErrors, "error"), s.elapsed.Seconds())
 	if s.normProblems > 0 {
 		line += fmt.Sprintf(" (%s with normalization problems)", plural(s.normProblems, "event"))
+	}
+	if len(s.suppressed) > 0 {
+		var total uint64
+		per := make([]string, len(s.suppressed))
+		for i, r := range s.suppressed {
+			total += r.Suppressed
+			per[i] = fmt.Sprintf("%s: %d", r.Name, r.Suppressed)
+		}
+		line += fmt.Sprintf(", %s suppressed by max_signals (%s)", plural(int(total), "alert"), strings.Join(per, ", "))
 	}
 	if s.refused > 0 {
 		line += fmt.Sprintf(", %s too big for the bus (logged, not evaluated)", plural(int(s.refused), "item"))
@@ -109,11 +120,12 @@ func (a *app) hunt(ctx context.Context, f huntFlags, args []string) error {
 	start := time.Now()
 	var sum huntSummary
 	var mu sync.Mutex
+	logSkipped := a.skipped("skipped input")
 	report := func(err error) {
 		mu.Lock()
 		sum.inputErrors++
 		mu.Unlock()
-		a.log.Warn().Err(err).Msg("skipped input")
+		logSkipped(err)
 	}
 	inputs := expandArgs(args, report)
 	if len(inputs) == 0 {
@@ -157,12 +169,20 @@ func (a *app) hunt(ctx context.Context, f huntFlags, args []string) error {
 	sum.alerts = int(p.sinks["hunt"].(*countingSink).n.Load())
 	sum.normProblems = int(p.norm.Errors.Load())
 	sum.refused = p.bus.Rejected()
+	if st, _ := p.stage.Stats(); st.Suppressed > 0 {
+		for _, r := range st.Rules {
+			if r.Suppressed > 0 {
+				sum.suppressed = append(sum.suppressed, r)
+			}
+		}
+	}
 	sum.elapsed = time.Since(start)
 	if !f.json {
 		if err := out.print(a.stdout, isTerminal(a.stdout)); err != nil {
 			return err
 		}
 	}
+	a.flushLog() // the counts of repeated warnings come before the summary
 	mu.Lock()
 	defer mu.Unlock()
 	fmt.Fprintln(a.stderr, sum)

@@ -31,7 +31,10 @@ func TestMain(m *testing.M) {
 // runWeft runs the CLI in-process and returns its exit code and output.
 func runWeft(t *testing.T, ctx context.Context, a *app, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
+	// stderr gets the log, whose repeated lines are summed up by a
+	// goroutine of their own (logagg) while the command writes too.
+	var stdout bytes.Buffer
+	var stderr lockedBuffer
 	if a == nil {
 		a = &app{}
 	}

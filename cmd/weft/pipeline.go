@@ -49,6 +49,7 @@ type pipelineConfig struct {
 // startPipeline opens the bus and starts every stage. Consumers are created
 // before anything is published, so no event goes by unseen.
 func startPipeline(ctx context.Context, cfg pipelineConfig, log zerolog.Logger) (*pipeline, error) {
+	cfg.engine.Log = log // alerts max_signals suppressed
 	engine, err := correlator.Compile(cfg.rules, cfg.engine)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/weft-dev/weft/bus"
+	"github.com/weft-dev/weft/collector"
+	"github.com/weft-dev/weft/internal/logagg"
 )
 
 // app holds what every command shares: streams, logging and bus flags.
@@ -23,6 +26,9 @@ type app struct {
 	logLevel  string
 	logFormat string
 	log       zerolog.Logger
+	// logAggs sum up repeated log lines, one per setupLog; closed when
+	// the command ends.
+	logAggs []*logagg.Writer
 
 	// busReady, when set, sees the bus as soon as it is open (tests watch
 	// the subjects with it).
@@ -56,6 +62,7 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	root.SetOut(a.stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	a.closeLog()
 	if err != nil {
 		fmt.Fprintf(stderr, "weft: %v\n", err)
 	}
@@ -135,8 +142,43 @@ func (a *app) setupLog() error {
 	default:
 		return usageError("--log-format %q: want json or console", a.logFormat)
 	}
-	a.log = zerolog.New(w).Level(level).With().Timestamp().Logger()
+	// One warning per bad event would let an input multiply the log:
+	// repeated lines of one kind and source are counted instead, and
+	// summed up every interval (the console format formats the sums too).
+	agg := logagg.New(w, logagg.Options{})
+	a.logAggs = append(a.logAggs, agg)
+	a.log = zerolog.New(agg).Level(level).With().Timestamp().Logger()
 	return nil
+}
+
+// flushLog writes the counts of the log lines held back so far, before a
+// command's summary.
+func (a *app) flushLog() {
+	for _, w := range a.logAggs {
+		w.Flush()
+	}
+}
+
+// closeLog writes the counts of the log lines held back and ends the
+// aggregators' goroutines; later lines pass through.
+func (a *app) closeLog() {
+	for i := len(a.logAggs) - 1; i >= 0; i-- {
+		_ = a.logAggs[i].Close()
+	}
+	a.logAggs = nil
+}
+
+// skipped logs a problem with the input, with the file it is in as a
+// field, so that the problems of one file are summed up apart from
+// another's.
+func (a *app) skipped(msg string) collector.ReportFunc {
+	return func(err error) {
+		ev := a.log.Warn().Err(err)
+		if ce, ok := errors.AsType[*collector.Error](err); ok {
+			ev = ev.Str("file", ce.Path)
+		}
+		ev.Msg(msg)
+	}
 }
 
 // busConfig lays the bus flags over base (from a config file, or zero).

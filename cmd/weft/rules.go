@@ -321,11 +321,11 @@ func (a *app) rulesTest(ctx context.Context, f rulesFlags, name string, paths []
 	if err != nil {
 		return err
 	}
-	engine, err := correlator.Compile([]*correlator.Rule{rule}, correlator.Options{Lateness: correlator.Batch})
+	engine, err := correlator.Compile([]*correlator.Rule{rule}, correlator.Options{Lateness: correlator.Batch, Log: a.log})
 	if err != nil {
 		return err
 	}
-	src := &docSource{stdin: a.stdin, report: func(err error) { a.log.Warn().Err(err).Msg("skipped input") }}
+	src := &docSource{stdin: a.stdin, report: a.skipped("skipped input")}
 	src.rawFields = rule.Sigma != nil
 	var alerts []event.Alert
 	if err := src.read(ctx, paths, func(d event.Document) error {
@@ -353,7 +353,8 @@ func (a *app) rulesTest(ctx context.Context, f rulesFlags, name string, paths []
 	fmt.Fprintf(a.stderr, "weft rules test: %s: %s, %s, %s, %s\n", rule.Name, plural(src.files, "file"),
 		plural(src.events, "event"), plural(len(alerts), "alert"), plural(src.errors, "error"))
 	if st.Suppressed > 0 {
-		fmt.Fprintf(a.stderr, "weft rules test: %s over max_signals per interval suppressed\n", plural(int(st.Suppressed), "alert"))
+		fmt.Fprintf(a.stderr, "weft rules test: %s suppressed by max_signals (%d per host and %s)\n",
+			plural(int(st.Suppressed), "alert"), rule.MaxSignals, rule.Interval)
 	}
 	if f.strict && src.errors > 0 {
 		return &exitError{code: exitStrict, err: errors.New("--strict: some input had to be skipped")}

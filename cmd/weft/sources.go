@@ -49,7 +49,7 @@ func openCheckpoints(ctx context.Context, b *bus.Bus) (*collector.Checkpoints, e
 // serveSources runs every source of the config on b until each is done
 // (files) or ctx ends, reporting to m.
 func (a *app) serveSources(ctx context.Context, b *bus.Bus, checkpoints *collector.Checkpoints, sources []sourceConfig, live liveSources, m *sourceMetrics) {
-	report := func(err error) { a.log.Warn().Err(err).Msg("skipped input") }
+	report := a.skipped("skipped input")
 	var wg sync.WaitGroup
 	for i, src := range sources {
 		if ls := live[i]; ls != nil {
@@ -69,7 +69,7 @@ func (a *app) serveSources(ctx context.Context, b *bus.Bus, checkpoints *collect
 // runSource reads one configured source until it is done (files) or ctx
 // ends (watch). A bus failure stops the source, and is logged.
 func (a *app) runSource(ctx context.Context, src sourceConfig, pub *collector.Publisher) {
-	report := func(err error) { a.log.Warn().Err(err).Msg("skipped input") }
+	report := a.skipped("skipped input")
 	read := func(ctx context.Context, in collector.Input) error {
 		st, err := pub.Publish(ctx, in, a.stdin)
 		if err == nil {

@@ -228,7 +228,7 @@ func (a *app) correlate(ctx context.Context, cfg *config, group correlator.Group
 	if err != nil {
 		return err
 	}
-	engine, err := correlator.Compile(rules, correlator.Options{Lateness: cfg.lateness(), MaxPending: cfg.Correlator.MaxPending, Tiebreaker: "winlog.record_id"})
+	engine, err := correlator.Compile(rules, correlator.Options{Lateness: cfg.lateness(), MaxPending: cfg.Correlator.MaxPending, Tiebreaker: "winlog.record_id", Log: a.log})
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,7 @@ func SourceFields() []string {
 type Writer struct {
 	out    zerolog.LevelWriter
 	opts   Options
+	outMu  sync.Mutex // one line at a time, whoever writes it
 	mu     sync.Mutex
 	keys   map[string]*entry
 	since  time.Time // start of the current interval
@@ -118,28 +119,40 @@ func (w *Writer) run() {
 }
 
 // Write passes a line without a level through.
-func (w *Writer) Write(p []byte) (int, error) { return w.out.Write(p) }
+func (w *Writer) Write(p []byte) (int, error) {
+	w.outMu.Lock()
+	defer w.outMu.Unlock()
+	return w.out.Write(p)
+}
+
+// pass writes a line to out. Lines are written one at a time, as the
+// goroutine writes summaries beside the callers.
+func (w *Writer) pass(level zerolog.Level, p []byte) (int, error) {
+	w.outMu.Lock()
+	defer w.outMu.Unlock()
+	return w.out.WriteLevel(level, p)
+}
 
 // WriteLevel passes the line on, or counts it when its kind has had its
 // burst in this interval.
 func (w *Writer) WriteLevel(level zerolog.Level, p []byte) (int, error) {
 	if level < w.opts.MinLevel || level == zerolog.NoLevel {
-		return w.out.WriteLevel(level, p)
+		return w.pass(level, p)
 	}
 	msg, src, ok := w.kind(p)
 	if !ok {
-		return w.out.WriteLevel(level, p)
+		return w.pass(level, p)
 	}
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
-		return w.out.WriteLevel(level, p)
+		return w.pass(level, p)
 	}
 	e := w.entry(level, msg, src)
 	if e.passed < w.opts.Burst {
 		e.passed++
 		w.mu.Unlock()
-		return w.out.WriteLevel(level, p)
+		return w.pass(level, p)
 	}
 	e.held++
 	if e.first == nil {
@@ -256,7 +269,7 @@ func (w *Writer) take() ([]*entry, time.Duration) {
 
 func (w *Writer) write(held []*entry, over time.Duration) {
 	for _, e := range held {
-		_, _ = w.out.WriteLevel(e.level, summary(e, over))
+		_, _ = w.pass(e.level, summary(e, over))
 	}
 }
 
