@@ -61,6 +61,8 @@ type Normalizer struct {
 	srcAddr, dstAddr netip.Addr
 	order            []int // event_data's live fields, ordered by name
 
+	sddl *sddlPatterns // compiled when first needed
+
 	hostIDs map[string]string
 	// The last provider GUID seen and its canonical form.
 	providerGUID, providerCanon string

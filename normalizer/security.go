@@ -165,8 +165,9 @@ func (n *Normalizer) security() {
 		}
 		n.objectDN()
 	}
-	// The start of "Object Policy Change and SidListDesc", which runs for
-	// every event; its SDDL part (4670, 4817, 4907, 4908) is not done.
+	n.normalizeSidList()
+	// "Object Policy Change and SidListDesc": its start runs for every
+	// event, its SDDL part for 4670, 4817, 4907 and 4908.
 	for _, f := range [2]struct {
 		s    slot
 		name string
@@ -176,6 +177,9 @@ func (n *Normalizer) security() {
 				d.put(f.name, plain(desc))
 			}
 		}
+	}
+	if scripts&scObjectPolicy != 0 {
+		n.objectPolicy()
 	}
 	n.registryPath()
 	if rec.has(kNetworkIanaNumber) && !rec.has(kNetworkTransport) {

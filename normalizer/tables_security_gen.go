@@ -4232,6 +4232,155 @@ func accountSIDDescription(key string) (string, bool) {
 	return "", false
 }
 
+// aceTypeName is the pipeline's SDDL ACE type names.
+func aceTypeName(key string) (string, bool) {
+	switch key {
+	case "A":
+		return "Access Allowed", true
+	case "AL":
+		return "System Alarm", true
+	case "AU":
+		return "System Audit", true
+	case "D":
+		return "Access Denied", true
+	case "ML":
+		return "System Mandatory Label", true
+	case "OA":
+		return "Object Access Allowed", true
+	case "OD":
+		return "Object Access Denied", true
+	case "OL":
+		return "System Object Alarm", true
+	case "OU":
+		return "System Object Audit", true
+	case "SP":
+		return "Central Policy ID", true
+	}
+	return "", false
+}
+
+// domainSpecificSID is the pipeline's names of domain RIDs.
+func domainSpecificSID(key string) (string, bool) {
+	switch key {
+	case "498":
+		return "Enterprise Read-only Domain Controllers", true
+	case "500":
+		return "Administrator", true
+	case "501":
+		return "Guest", true
+	case "502":
+		return "KRBTGT", true
+	case "512":
+		return "Domain Admins", true
+	case "513":
+		return "Domain Users", true
+	case "514":
+		return "Domain Guests", true
+	case "515":
+		return "Domain Computers", true
+	case "516":
+		return "Domain Controllers", true
+	case "517":
+		return "Cert Publishers", true
+	case "518":
+		return "Schema Admins", true
+	case "519":
+		return "Enterprise Admins", true
+	case "520":
+		return "Group Policy Creator Owners", true
+	case "521":
+		return "Read-only Domain Controllers", true
+	case "522":
+		return "Cloneable Domain Controllers", true
+	case "526":
+		return "Key Admins", true
+	case "527":
+		return "Enterprise Key Admins", true
+	case "553":
+		return "RAS and IAS Servers", true
+	case "571":
+		return "Allowed RODC Password Replication Group", true
+	case "572":
+		return "Denied RODC Password Replication Group", true
+	}
+	return "", false
+}
+
+// permissionDescription is the pipeline's SDDL permission names.
+func permissionDescription(key string) (string, bool) {
+	switch key {
+	case "CC":
+		return "Create All Child Objects", true
+	case "CR":
+		return "All Extended Rights", true
+	case "DC":
+		return "Delete All Child Objects", true
+	case "DT":
+		return "Delete Subtree", true
+	case "FA":
+		return "File All Access", true
+	case "FR":
+		return "File Generic Read", true
+	case "FW":
+		return "FILE GENERIC WRITE", true
+	case "FX":
+		return "FILE GENERIC EXECUTE", true
+	case "GA":
+		return "Generic All", true
+	case "GR":
+		return "Generic Read", true
+	case "GW":
+		return "Generic Write", true
+	case "GX":
+		return "Generic Execute", true
+	case "KA":
+		return "KEY ALL ACCESS", true
+	case "KR":
+		return "KEY READ", true
+	case "KW":
+		return "KEY WRITE", true
+	case "KX":
+		return "KEY EXECUTE", true
+	case "LC":
+		return "List Contents", true
+	case "LO":
+		return "List Object", true
+	case "RC":
+		return "Read Permissions", true
+	case "RP":
+		return "Read All Properties", true
+	case "SD":
+		return "Delete", true
+	case "SW":
+		return "All Validated", true
+	case "WD":
+		return "Modify Permissions", true
+	case "WO":
+		return "Modify Owner", true
+	case "WP":
+		return "Write All Properties", true
+	}
+	return "", false
+}
+
+// permsFlags is the pipeline's access mask flags of SDDL permissions, in the order of the script's
+// iteration (a Java HashMap's).
+func permsFlags() [11]flagName {
+	return [...]flagName{
+		{0x80000, "Write Owner"},
+		{0x100000, "Syncronize"},
+		{0x20000000, "Generic Execute"},
+		{0x40000, "Write DACL"},
+		{0x4000000, "Generic Write"},
+		{0x10000000, "Generic All"},
+		{0x2000000, "Maximum Allowed"},
+		{0x20000, "Read Control"},
+		{0x10000, "Delete"},
+		{0x80000000, "Generic Read"},
+		{0x1000000, "Access System Security"},
+	}
+}
+
 // uacFlags is the pipeline's user account control flags, in the order of the script's
 // iteration (a Java HashMap's).
 func uacFlags() [22]flagName {

@@ -201,11 +201,20 @@ func runSecurity(specPath, outPath string) error {
 	}
 	var sids struct {
 		AccountSIDDescription map[string]any `yaml:"AccountSIDDescription"`
+		AceTypes              map[string]any `yaml:"AceTypes"`
+		DomainSpecificSID     map[string]any `yaml:"DomainSpecificSID"`
+		PermissionDescription map[string]any `yaml:"PermissionDescription"`
 	}
 	if err := policy.params.Decode(&sids); err != nil {
 		return err
 	}
 	writeLookup(&b, "accountSIDDescription", "the pipeline's names of well-known SIDs and SDDL SID strings", sids.AccountSIDDescription)
+	writeLookup(&b, "aceTypeName", "the pipeline's SDDL ACE type names", sids.AceTypes)
+	writeLookup(&b, "domainSpecificSID", "the pipeline's names of domain RIDs", sids.DomainSpecificSID)
+	writeLookup(&b, "permissionDescription", "the pipeline's SDDL permission names", sids.PermissionDescription)
+	if err := writeFlags(&b, "permsFlags", "the pipeline's access mask flags of SDDL permissions", mapValue(policy.params, "PermsFlags")); err != nil {
+		return fmt.Errorf("PermsFlags: %w", err)
+	}
 
 	// Flag tables, in the order the scripts iterate over them.
 	for _, l := range []struct{ tag, name, what string }{
