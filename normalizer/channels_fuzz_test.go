@@ -18,6 +18,8 @@ import (
 func FuzzChannels(f *testing.F) {
 	f.Add(uint8(0), uint16(4624), "3", "0x1F4", "::ffff:10.0.0.1", `cmd.exe /c "a  b"`, "CN=a\\,b,OU=x,DC=c,DC=d")
 	f.Add(uint8(0), uint16(4720), "%%2080\n\t%%2082", "0x15", "SeDebugPrivilege\n\t\tSeTcbPrivilege", "alice@corp", "0x40810010")
+	f.Add(uint8(0), uint16(4670), "%%1537 0x10", "0x4", "%{S-1-5-32-544}\n\t%{S-1-5-21-1-2-3-512}", "D:AI(A;;FA;;;SY)(A;;0x1200a9;;;S-1-5-21-1-500)", "O:BAG:DUD:(D;;SD;;;WD)S:(AU;SA;FA;;;WD)")
+	f.Add(uint8(0), uint16(5136), "user", "0x0", "S-1-0-0", "x", "CN=Smith\\, E\\41ve,OU=x")
 	f.Add(uint8(1), uint16(400), "\tNewEngineState=Available\n\tHostApplication=powershell -enc AA", "x", "\tA=\tB=1", "", "")
 	f.Add(uint8(1), uint16(800), "Get-Process", "\tUserId=CORP\\bob\n\tScriptName=C:\\a\\b.ps1", "x=y", "", "")
 	f.Add(uint8(2), uint16(4103), "        Host Application = powershell\n        Connected User = D\\u\n  more", "Payload", "", "", "")
@@ -38,6 +40,8 @@ func FuzzChannels(f *testing.F) {
 				{Name: "AccessList", Value: a}, {Name: "Status", Value: b}, {Name: "SubcategoryGuid", Value: e},
 				{Name: "DestAddress", Value: c}, {Name: "SourceAddress", Value: c}, {Name: "Protocol", Value: b},
 				{Name: "Direction", Value: a}, {Name: "ShareLocalPath", Value: d}, {Name: "RelativeTargetName", Value: e},
+				{Name: "OldSd", Value: d}, {Name: "NewSd", Value: e}, {Name: "SidList", Value: c}, {Name: "AccessMask", Value: a},
+				{Name: "ObjectDN", Value: e}, {Name: "ObjectClass", Value: a}, {Name: "RemoteUserID", Value: c},
 			}
 		case 1:
 			r.Channel, r.Provider = "Windows PowerShell", "PowerShell"
