@@ -78,13 +78,19 @@ func IsSigmaFile(path string) bool {
 // sigmaSet gathers the Sigma documents of several files, so that global
 // filters and correlations apply across files.
 type sigmaSet struct {
-	rules   []sigmaEntry
-	filters []*sigma.Filter
+	rules        []sigmaEntry
+	filters      []*sigma.Filter
+	correlations []sigmaCorrelation
 }
 
 type sigmaEntry struct {
 	path string
 	rule *sigma.Rule
+}
+
+type sigmaCorrelation struct {
+	path string
+	c    *sigma.Correlation
 }
 
 func (s *sigmaSet) add(path string, data []byte) error {
@@ -95,11 +101,10 @@ func (s *sigmaSet) add(path string, data []byte) error {
 	for _, r := range f.Rules {
 		s.rules = append(s.rules, sigmaEntry{path: path, rule: r})
 	}
-	s.filters = append(s.filters, f.Filters...)
-	if len(f.Correlations) > 0 {
-		c := f.Correlations[0]
-		return &RuleError{Path: path, Line: c.Line, Err: &sigma.UnsupportedError{Kind: "correlation rule", What: fmt.Sprintf("%q (%s)", c.Title, c.Type)}}
+	for _, c := range f.Correlations {
+		s.correlations = append(s.correlations, sigmaCorrelation{path: path, c: c})
 	}
+	s.filters = append(s.filters, f.Filters...)
 	return nil
 }
 
@@ -111,24 +116,55 @@ func sigmaError(path string, err error) error {
 	return &RuleError{Path: path, Err: err}
 }
 
-// compile applies the filters and compiles the selected rules; skipped
-// rules are reported through skip.
+// compile applies the filters, compiles the selected correlations and
+// then the selected rules, except those a correlation uses without
+// "generate: true"; skipped rules are reported through skip.
 func (s *sigmaSet) compile(opts LoadOptions, skip func(path string, r *sigma.Rule, why string)) ([]*Rule, []error) {
 	var out []*Rule
 	var errs []error
+	byRef := map[string]*sigma.Rule{}
 	for _, e := range s.rules {
-		if ok, why := opts.selects(e.rule.Status, e.rule.Level); !ok {
-			if skip != nil {
-				skip(e.path, e.rule, why)
-			}
-			continue
-		}
 		for _, f := range s.filters {
 			if f.AppliesTo(e.rule) {
 				if err := f.Apply(e.rule); err != nil {
 					errs = append(errs, &RuleError{Path: e.path, Line: e.rule.Line, Err: err})
 				}
 			}
+		}
+		if e.rule.ID != "" {
+			byRef[e.rule.ID] = e.rule
+		}
+		if e.rule.Name != "" {
+			byRef[e.rule.Name] = e.rule
+		}
+	}
+	used := map[*sigma.Rule]bool{}
+	for _, e := range s.correlations {
+		if ok, _ := opts.selects(e.c.Status, e.c.Level); !ok {
+			continue
+		}
+		r, rules, err := SigmaCorrelationRule(e.c, func(ref string) *sigma.Rule { return byRef[ref] }, opts.Sigma)
+		if err != nil {
+			errs = append(errs, &RuleError{Path: e.path, Line: e.c.Line, Err: err})
+			continue
+		}
+		if !e.c.Generate {
+			for _, sr := range rules {
+				used[sr] = true
+			}
+		}
+		r.Path = e.path
+		out = append(out, r)
+	}
+	for _, e := range s.rules {
+		if used[e.rule] {
+			continue
+		}
+		if ok, why := opts.selects(e.rule.Status, e.rule.Level); !ok {
+			if skip != nil {
+				skip(e.path, e.rule, why)
+			}
+			continue
 		}
 		r, err := SigmaRule(e.rule, opts.Sigma)
 		if err != nil {
@@ -139,6 +175,60 @@ func (s *sigmaSet) compile(opts LoadOptions, skip func(path string, r *sigma.Rul
 		out = append(out, r)
 	}
 	return out, errs
+}
+
+// SigmaCorrelationRule compiles a Sigma correlation (sigma.Correlation.Query)
+// into a Rule: an EQL sequence over the rules it refers to, which lookup
+// finds by id or name. It returns the rules it uses too.
+func SigmaCorrelationRule(c *sigma.Correlation, lookup func(string) *sigma.Rule, opts sigma.Options) (*Rule, []*sigma.Rule, error) {
+	if c.ID == "" {
+		return nil, nil, fmt.Errorf("sigma correlation %q has no id", c.Title)
+	}
+	q, rules, err := c.Query(lookup, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	prog, err := eql.Compile(q)
+	if err != nil {
+		return nil, nil, err
+	}
+	level := c.Level
+	if level == "" {
+		level = "medium"
+	}
+	r := &Rule{
+		ID: c.ID, Name: c.Title, Description: c.Description, References: c.References,
+		Severity: level, RiskScore: sigmaRisk(level), Tags: c.Tags, Type: "sigma", Language: "sigma",
+		Query: q.Source, Note: falsePositivesNote(c.FalsePositives), Threat: sigmaThreat(c.Tags),
+		MaxSignals: DefaultMaxSignals, Version: DefaultVersion, Author: splitAuthors(c.Author),
+		Metadata: Metadata{Maturity: c.Status},
+		program:  prog,
+	}
+	r.Sigma = &SigmaInfo{LogSource: "correlation " + c.Type, Level: c.Level, Status: c.Status, FalsePositives: c.FalsePositives}
+	for _, sr := range rules {
+		srcs, err := sr.Sources(opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		keys := sigmaKeys(srcs)
+		if keys == nil {
+			// Some rule reads every event: so does the correlation.
+			r.Sigma.keys = nil
+			break
+		}
+		r.Sigma.keys = append(r.Sigma.keys, keys...)
+	}
+	return r, rules, nil
+}
+
+func splitAuthors(s string) []string {
+	var out []string
+	for _, a := range strings.Split(s, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // SigmaRule compiles a Sigma rule into a Rule the engine runs: its
@@ -168,13 +258,7 @@ func SigmaRule(sr *sigma.Rule, opts sigma.Options) (*Rule, error) {
 		Metadata: Metadata{CreationDate: sr.Date, UpdatedDate: sr.Modified, Maturity: sr.Status},
 		program:  prog,
 	}
-	if sr.Author != "" {
-		for _, a := range strings.Split(sr.Author, ",") {
-			if a = strings.TrimSpace(a); a != "" {
-				r.Author = append(r.Author, a)
-			}
-		}
-	}
+	r.Author = splitAuthors(sr.Author)
 	r.Sigma = &SigmaInfo{LogSource: sr.LogSource.String(), Level: sr.Level, Status: sr.Status, FalsePositives: sr.FalsePositives}
 	srcs, err := sr.Sources(opts)
 	if err != nil {
@@ -342,7 +426,7 @@ func LoadRulesWith(ctx context.Context, opts LoadOptions, paths ...string) ([]*R
 // that the options do not select loads nothing and says why in Skipped.
 func CheckSigmaFile(path string, data []byte, opts LoadOptions) []RuleCheck {
 	set := &sigmaSet{}
-	if err := set.add(path, data); err != nil && len(set.rules) == 0 {
+	if err := set.add(path, data); err != nil {
 		return []RuleCheck{{Path: path, Err: err}}
 	}
 	var out []RuleCheck
@@ -359,7 +443,30 @@ func CheckSigmaFile(path string, data []byte, opts LoadOptions) []RuleCheck {
 		}
 		out = append(out, c)
 	}
+	for _, e := range set.correlations {
+		c := RuleCheck{Path: path, RuleID: e.c.ID, Name: e.c.Title}
+		if ok, why := opts.selects(e.c.Status, e.c.Level); !ok {
+			c.Skipped = why
+		}
+		r, _, err := SigmaCorrelationRule(e.c, set.lookup, opts.Sigma)
+		if err != nil {
+			c.Err = &RuleError{Path: path, Line: e.c.Line, Err: err}
+		} else {
+			c.Rule, c.Fields = r, r.Program().Query().Fields()
+		}
+		out = append(out, c)
+	}
 	return out
+}
+
+// lookup finds a rule of the set by id or name.
+func (s *sigmaSet) lookup(ref string) *sigma.Rule {
+	for _, e := range s.rules {
+		if e.rule.ID == ref || (e.rule.Name != "" && e.rule.Name == ref) {
+			return e.rule
+		}
+	}
+	return nil
 }
 
 // HasSigma reports whether some rule was compiled from Sigma: its

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/weft-dev/weft/correlator/eql"
 )
 
 // Correlation is a Sigma correlation rule.
@@ -177,4 +179,95 @@ func (c *Correlation) Matches(n int64) bool {
 		}
 	}
 	return true
+}
+
+// maxRuns bounds an event_count, as EQL bounds "with runs".
+const maxRuns = 100
+
+// Query compiles the correlation onto an EQL sequence, so that it runs on
+// the engine's sequence state machines with their ordering, lateness,
+// expiry, restart and handover: temporal_ordered is "sequence by keys with
+// maxspan=timespan [rule 1] by keys [rule 2] by keys ...", and an
+// event_count of at least N is "sequence by keys with maxspan=timespan
+// [rules] with runs=N" (a count of one is the rules' event query). lookup
+// finds a referenced rule by id or name. Like every sequence in weft, a
+// correlation holds within one host (the engine's partition), on top of
+// its group-by fields.
+//
+// Not supported, and said so: value_count; temporal (any order); an
+// event_count bounded from above (lt, lte, eq, neq), which needs the end
+// of a window rather than the event that completes a count; correlations
+// of correlations.
+func (c *Correlation) Query(lookup func(ref string) *Rule, opts Options) (*eql.Query, []*Rule, error) {
+	var rules []*Rule
+	for _, ref := range c.Rules {
+		r := lookup(ref)
+		if r == nil {
+			return nil, nil, fmt.Errorf("correlation %q refers to rule %q, which is not loaded (correlations of correlations are not supported)", c.Title, ref)
+		}
+		rules = append(rules, r)
+	}
+	keys := func(r *Rule) []eql.Expr {
+		out := make([]eql.Expr, 0, len(c.GroupBy))
+		for _, g := range c.GroupBy {
+			name := g
+			if a, ok := c.Aliases[g][r.Name]; ok {
+				name = a
+			}
+			out = append(out, rawField(name))
+		}
+		return out
+	}
+	switch c.Type {
+	case "temporal_ordered":
+		if len(rules) < 2 {
+			return nil, nil, fmt.Errorf("a temporal_ordered correlation needs two rules or more")
+		}
+		seq := &eql.SequenceQuery{MaxSpan: c.Timespan}
+		for _, r := range rules {
+			where, err := r.Where(opts)
+			if err != nil {
+				return nil, nil, fmt.Errorf("rule %q: %w", r.Title, err)
+			}
+			seq.Stages = append(seq.Stages, &eql.Stage{Query: eql.EventQuery{Where: where}, By: keys(r), Runs: 1})
+		}
+		return &eql.Query{Source: seq.String(), Sequence: seq}, rules, nil
+	case "event_count":
+		runs := int64(0)
+		for k, v := range c.Condition {
+			switch k {
+			case "gte":
+				runs = max(runs, v)
+			case "gt":
+				runs = max(runs, v+1)
+			default:
+				return nil, nil, &UnsupportedError{Kind: "correlation condition", What: k + " (an event_count needs gt or gte)"}
+			}
+		}
+		if runs > maxRuns {
+			return nil, nil, &UnsupportedError{Kind: "event_count", What: fmt.Sprintf("of %d events (at most %d)", runs, maxRuns)}
+		}
+		var where eql.Expr
+		var by []eql.Expr
+		for i, r := range rules {
+			w, err := r.Where(opts)
+			if err != nil {
+				return nil, nil, fmt.Errorf("rule %q: %w", r.Title, err)
+			}
+			where = or(where, w)
+			k := keys(r)
+			if i > 0 && fmt.Sprint(k) != fmt.Sprint(by) {
+				return nil, nil, &UnsupportedError{Kind: "event_count", What: "with aliases that differ between its rules"}
+			}
+			by = k
+		}
+		if runs <= 1 {
+			q := &eql.EventQuery{Where: where}
+			return &eql.Query{Source: q.String(), Event: q}, rules, nil
+		}
+		seq := &eql.SequenceQuery{MaxSpan: c.Timespan, By: by,
+			Stages: []*eql.Stage{{Query: eql.EventQuery{Where: where}, Runs: int(runs)}}}
+		return &eql.Query{Source: seq.String(), Sequence: seq}, rules, nil
+	}
+	return nil, nil, &UnsupportedError{Kind: "correlation type", What: c.Type}
 }
