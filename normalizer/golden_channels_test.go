@@ -1,6 +1,7 @@
 package normalizer_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/weft-dev/weft/bus"
 	"github.com/weft-dev/weft/event"
 	"github.com/weft-dev/weft/normalizer"
 )
@@ -69,6 +71,16 @@ func TestGoldenChannels(t *testing.T) {
 			if !reflect.DeepEqual(g, w) {
 				t.Errorf("%s: document differs from golden:\n%s", golden, got)
 			}
+		}
+
+		// The stage publishes msgpack written without the document: it
+		// must be bus.Encode of the same document.
+		wire, err := bus.Encode(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := normalizer.New().AppendMsgpack(nil, raws[0]); !bytes.Equal(got, wire) {
+			t.Errorf("%s: AppendMsgpack differs from bus.Encode of the document", in)
 		}
 
 		wb, err := normalizer.FromWinlogbeat(winlogbeatOf(t, raws[0]))
