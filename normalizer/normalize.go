@@ -64,6 +64,7 @@ type Normalizer struct {
 	sddl *sddlPatterns // compiled when first needed
 
 	hostIDs map[string]string
+	tasks   map[uint32]string // Security task names, by task
 	// The last provider GUID seen and its canonical form.
 	providerGUID, providerCanon string
 
@@ -86,6 +87,7 @@ func New() *Normalizer {
 	n := &Normalizer{
 		schema:  s,
 		hostIDs: make(map[string]string),
+		tasks:   make(map[uint32]string),
 		layouts: make(map[[len(record{}.set)]uint64]*layout),
 		counts:  make([]uint16, len(s.nodes)),
 		maps:    make([]map[string]any, len(s.nodes)),

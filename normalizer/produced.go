@@ -264,7 +264,7 @@ user.target.id user.target.name
 winlog.computerObject.domain winlog.computerObject.id winlog.computerObject.name
 winlog.logon.failure.reason winlog.logon.failure.status winlog.logon.failure.sub_status
 winlog.logon.id winlog.logon.type winlog.scheduled_task.name
-winlog.trustAttribute winlog.trustDirection winlog.trustType network.community_id`
+winlog.trustAttribute winlog.trustDirection winlog.trustType network.community_id winlog.task`
 
 // powershellFields are the fields both PowerShell pipelines add.
 const powershellFields = `event.category event.sequence event.type

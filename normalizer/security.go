@@ -2,6 +2,7 @@ package normalizer
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -38,6 +39,11 @@ func (n *Normalizer) security() {
 	d, rec := &n.ed, &n.rec
 	code := n.r.EventID
 	rec.setConst(kECSVersion, securityECSVersion)
+	if n.r.Provider == securityProvider {
+		if task, ok := n.securityTask(n.r.Task); ok {
+			rec.setStr(kWinlogTask, task)
+		}
+	}
 	d.removeEmpty()
 	scripts := securityScripts(code)
 
@@ -979,4 +985,24 @@ func javaHexDigit(c byte) int {
 		return int(c-'A') + 10
 	}
 	return -1
+}
+
+// securityTask is winlog.task for the auditing provider: Winlogbeat
+// renders the task from the provider's message file, msobjs.dll, whose
+// task names (Logon, Process Creation, User Account Management…) are the
+// messages of the same numbers in the pipeline's copy of that table. The
+// names are remembered per Normalizer: a stream has few tasks.
+func (n *Normalizer) securityTask(task uint32) (string, bool) {
+	if task == 0 {
+		return "", false
+	}
+	if name, ok := n.tasks[task]; ok {
+		return name, name != ""
+	}
+	name, _ := messageDescription(strconv.FormatUint(uint64(task), 10))
+	if len(n.tasks) >= maxHostIDs {
+		clear(n.tasks)
+	}
+	n.tasks[task] = name
+	return name, name != ""
 }
