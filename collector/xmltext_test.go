@@ -102,3 +102,37 @@ func TestReadXMLInvalidTextPlaces(t *testing.T) {
 		}
 	})
 }
+
+// The same event read from its EVTX record and from its rendered XML has
+// the same command line, carriage returns included, whether the XML
+// writes them as &#xD; (as weft and Windows' renderer do) or raw.
+func TestCommandLineSameFromEVTXAndXML(t *testing.T) {
+	t.Parallel()
+	cmd := "cmd.exe /c \"echo a\r\necho b\"\r\n"
+	file := buildEVTX(buildChunk([]testRecord{{id: 1, data: [][2]string{{"CommandLine", cmd}}}}))
+	fromEVTX := readEVTXBytes(t, file, Options{KeepXML: true})
+	if len(fromEVTX.events) != 1 || len(fromEVTX.errs) > 0 {
+		t.Fatalf("EVTX: %d events, %s", len(fromEVTX.events), fromEVTX.errorText())
+	}
+	if got, _ := fromEVTX.events[0].Get("CommandLine"); got != cmd {
+		t.Fatalf("EVTX CommandLine = %q, want %q", got, cmd)
+	}
+	rendered := fromEVTX.events[0].XML
+	if !strings.Contains(rendered, "&#xD;") {
+		t.Fatalf("rendered XML writes CR otherwise: %s", rendered)
+	}
+	for name, xml := range map[string]string{
+		"as rendered":       rendered,
+		"raw CR":            strings.ReplaceAll(rendered, "&#xD;", "\r"),
+		"decimal":           strings.ReplaceAll(rendered, "&#xD;", "&#13;"),
+		"CRLF file, UTF-16": utf16LE(strings.ReplaceAll(rendered, "&#xD;", "\r")+"\r\n", true),
+	} {
+		res := readXMLString(t, xml, Options{})
+		if len(res.events) != 1 || len(res.errs) > 0 {
+			t.Fatalf("%s: %d events, %s", name, len(res.events), res.errorText())
+		}
+		if got, _ := res.events[0].Get("CommandLine"); got != cmd {
+			t.Errorf("%s: XML CommandLine = %q, EVTX %q", name, got, cmd)
+		}
+	}
+}
