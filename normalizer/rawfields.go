@@ -156,12 +156,14 @@ func (n *Normalizer) appendRaw(b []byte, start int, r *event.Raw) []byte {
 	}
 	at := len(doc) // where the "weft" entry goes
 	for i := 0; i < count; i++ {
-		key, next, err := mpString(doc, pos)
+		ks, ke, err := mpString(doc, pos)
 		if err != nil {
 			return b
 		}
-		if key >= "weft" {
-			if key == "weft" {
+		next := ke
+		// Compared in place: converting to a string would allocate per key.
+		if key := doc[ks:ke]; string(key) >= "weft" {
+			if string(key) == "weft" {
 				return b // not written by appendMsgpack; leave it
 			}
 			at = pos
@@ -264,11 +266,11 @@ func mpMapHeader(b []byte) (count, pos int, err error) {
 	return int(binary.BigEndian.Uint32(b[1:])), 5, nil
 }
 
-// mpString reads a string at pos and returns it and where the next value
-// starts.
-func mpString(b []byte, pos int) (string, int, error) {
+// mpString reads the string at pos and returns where its bytes start and
+// end (where the next value starts).
+func mpString(b []byte, pos int) (start, end int, err error) {
 	if pos >= len(b) {
-		return "", 0, errMsgpack
+		return 0, 0, errMsgpack
 	}
 	c := b[pos]
 	var l, h int
@@ -282,13 +284,13 @@ func mpString(b []byte, pos int) (string, int, error) {
 	case c == mpStr32 && pos+5 <= len(b):
 		l, h = int(binary.BigEndian.Uint32(b[pos+1:])), 5
 	default:
-		return "", 0, errMsgpack
+		return 0, 0, errMsgpack
 	}
-	end := pos + h + l
+	end = pos + h + l
 	if end > len(b) || end < pos {
-		return "", 0, errMsgpack
+		return 0, 0, errMsgpack
 	}
-	return string(b[pos+h : end]), end, nil
+	return pos + h, end, nil
 }
 
 // mpSkip returns where the value at pos ends.

@@ -77,3 +77,30 @@ func withUnnamed() *event.Raw {
 	r.Data = append(r.Data, event.Field{Value: "unnamed 1"}, event.Field{Value: "unnamed 2"}, event.Field{Name: "Empty"})
 	return r
 }
+
+// BenchmarkRawFields is BenchmarkMsgpack (the stage's path) without and
+// with the raw fields Sigma rules read, and the bytes each writes: the
+// cost of running Sigma rules at the normalizer.
+func BenchmarkRawFields(b *testing.B) {
+	for _, bm := range benchEvents() {
+		for _, raw := range []bool{false, true} {
+			name := "raw=off"
+			if raw {
+				name = "raw=on"
+			}
+			b.Run(bm.name+"/"+name, func(b *testing.B) {
+				n := New()
+				n.SetRawFields(raw)
+				var buf []byte
+				b.ReportAllocs()
+				for b.Loop() {
+					var err error
+					if buf, err = n.AppendMsgpack(buf[:0], bm.raw); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.SetBytes(int64(len(buf)))
+			})
+		}
+	}
+}
