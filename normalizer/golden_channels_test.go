@@ -83,7 +83,7 @@ func TestGoldenChannels(t *testing.T) {
 			t.Errorf("%s: AppendMsgpack differs from bus.Encode of the document", in)
 		}
 
-		wb, err := normalizer.FromWinlogbeat(winlogbeatOf(t, raws[0]))
+		wb, err := normalizer.FromWinlogbeat(winlogbeatOf(t, raws[0], doc.String("winlog.task")))
 		if err != nil {
 			t.Fatalf("%s: FromWinlogbeat: %v", in, err)
 		}
@@ -97,9 +97,10 @@ func TestGoldenChannels(t *testing.T) {
 
 // winlogbeatOf is the JSON document Winlogbeat sends for a raw event,
 // decoded as FromWinlogbeat's callers decode it: winlog.* from the System
-// block with level, opcode and audit keywords rendered, EventData (or
+// block with level, opcode, task (as rendered: given) and audit keywords
+// rendered, EventData (or
 // UserData) under event_data, unnamed values as paramN.
-func winlogbeatOf(t *testing.T, r *event.Raw) map[string]any {
+func winlogbeatOf(t *testing.T, r *event.Raw, task string) map[string]any {
 	t.Helper()
 	data := map[string]any{}
 	for i, f := range r.Data {
@@ -125,6 +126,9 @@ func winlogbeatOf(t *testing.T, r *event.Raw) map[string]any {
 	}
 	if r.UserSID != "" {
 		winlog["user"] = map[string]any{"identifier": r.UserSID}
+	}
+	if task != "" {
+		winlog["task"] = task
 	}
 	kw, _ := strconv.ParseUint(strings.TrimPrefix(r.Keywords, "0x"), 16, 64)
 	switch {

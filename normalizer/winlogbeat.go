@@ -25,8 +25,8 @@ const SourceWinlogbeat = "winlogbeat"
 //     provider_guid, version, process.pid, process.thread.id and
 //     user.identifier give the System block; winlog.time_created, else
 //     @timestamp, gives TimeCreated.
-//   - log.level (or winlog.level), winlog.opcode and, for Sysmon,
-//     winlog.task are rendered names; they go back to the numbers Windows
+//   - log.level (or winlog.level), winlog.opcode and, for Sysmon and the
+//     Security auditing provider, winlog.task are rendered names; they go back to the numbers Windows
 //     and Sysmon's manifest give them. A name that is not a standard one
 //     leaves the number unset, so the document carries no made-up name.
 //   - winlog.keywords gives the audit keywords ("Audit Success", "Audit
@@ -117,6 +117,9 @@ func FromWinlogbeat(doc map[string]any) (*event.Raw, error) {
 	r.Opcode = opcodeNumber(op)
 	task, _ := jsonString(winlog["task"])
 	r.Task = sysmonTaskNumber(task)
+	if r.Task == 0 && task != "" && r.Provider == securityProvider {
+		r.Task = securityTaskNumber(task)
+	}
 	if kw, ok := winlog["keywords"].([]any); ok {
 		var bits uint64
 		for _, k := range kw {
@@ -230,4 +233,21 @@ func sysmonTaskNumber(name string) uint32 {
 		}
 	}
 	return 0
+}
+
+// securityTaskNumber is the task number of a Security auditing task name:
+// the message number of that text in msobjs.dll's table (securityTask).
+func securityTaskNumber(name string) uint32 {
+	code, ok := reversedDescription(name)
+	if !ok {
+		return 0
+	}
+	n, err := strconv.ParseUint(code, 10, 32)
+	if err != nil {
+		return 0
+	}
+	if back, ok := messageDescription(code); !ok || back != name {
+		return 0
+	}
+	return uint32(n)
 }
