@@ -189,9 +189,9 @@ func wantSD(a event.Alert) map[string]string {
 	cmd = strings.ToValidUTF8(cmd, "\uFFFD")
 	cmd = strings.NewReplacer("\n", "\u240a", "\t", "\u2409").Replace(cmd)
 	if len(cmd) > sdValueLimit {
-		// Alert 5's command line, 1,048,587 bytes: 1,002 kept and a
-		// 22-byte marker.
-		cmd = cmd[:1002] + "…[cut 1,047,585 bytes]"
+		// Alert 5's command line, 1,048,587 bytes: 1,000 kept and a
+		// 24-byte marker.
+		cmd = cmd[:1000] + "…[cut 1,047,587 bytes]"
 	}
 	return map[string]string{
 		"alert_id":          a.Event.ID,
