@@ -92,10 +92,10 @@ func (c *Config) check() error {
 		}
 	}
 	if !c.sysmon() && c.Attacks+len(c.NearMisses) > 0 {
-		return errors.New("MMC DCOM attacks and near-misses are Sysmon's: add the sysmon channel")
+		return errors.New("the MMC DCOM attacks and near-misses are Sysmon's: add the sysmon channel")
 	}
 	if len(c.WinScenarios) > 0 && !slices.Contains(c.Channels, ChannelSecurity) {
-		return errors.New("Windows-log scenarios need the security channel")
+		return errors.New("the Windows-log scenarios need the security channel")
 	}
 	if len(c.WinScenarios) > maxInjections {
 		return fmt.Errorf("%d Windows-log scenarios: at most %d", len(c.WinScenarios), maxInjections)
