@@ -151,6 +151,7 @@ func TestTrickle(t *testing.T) {
 		logs   []string
 	}{
 		{"tcp", KindTCP, "", xmlEvent(t, 9999), []string{"an event was not received within the event timeout"}},
+		{"tcp, half an event then silence", KindTCP, xmlEvent(t, 9999)[:100], "", []string{"an event was not received within the event timeout"}},
 		{"http body", KindHTTP, request, xmlEvent(t, 9999), []string{"request abandoned", "event timeout"}},
 		{"http header", KindHTTP, "", request + strings.Repeat("X-Padding: x\r\n", 1000), nil},
 	} {
@@ -219,10 +220,16 @@ func TestTrickle(t *testing.T) {
 				t.Fatal(err)
 			}
 			started := time.Now()
-			cut := trickle(slow, tc.data, 50*time.Millisecond)
-			// Cut: the server closes, and the trickler's writes fail.
-			if err := <-cut; err == nil {
-				t.Fatal("trickle ended without an error")
+			if tc.data != "" {
+				// Cut: the server closes, and the trickler's writes fail.
+				if err := <-trickle(slow, tc.data, 50*time.Millisecond); err == nil {
+					t.Fatal("trickle ended without an error")
+				}
+			} else {
+				_ = slow.SetReadDeadline(time.Now().Add(time.Minute))
+				if n, err := slow.Read(make([]byte, 1)); err == nil || IsIdle(err) {
+					t.Fatalf("read %d bytes, %v: not cut", n, err)
+				}
 			}
 			if took := time.Since(started); took < eventTimeout {
 				t.Errorf("trickler cut after %v, before the event timeout", took)
@@ -282,6 +289,27 @@ func TestSilentConnections(t *testing.T) {
 			storedOnce(t, s, 1, 1)
 		})
 	}
+
+	t.Run("idle timeout", func(t *testing.T) {
+		t.Parallel()
+		s := serve(t, KindTCP, Config{IdleTimeout: 500 * time.Millisecond}, bus.Config{}, ServeTCP)
+		c, err := net.Dial("tcp", s.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte(xmlEvent(t, 1))); err != nil {
+			t.Fatal(err)
+		}
+		// An event, then silence: the event is stored, the server
+		// closes the connection.
+		_ = c.SetReadDeadline(time.Now().Add(time.Minute))
+		if n, err := c.Read(make([]byte, 1)); err == nil || IsIdle(err) {
+			t.Fatalf("read %d bytes, %v", n, err)
+		}
+		s.logs.waitLog(t, "nothing received within the idle timeout", c.LocalAddr().String())
+		waitStats(t, s.l, func(st Stats) bool { return st.Errors[ReasonIdle] == 1 && st.Events == 1 && st.Active == 0 })
+	})
 
 	t.Run("handshake timeout", func(t *testing.T) {
 		t.Parallel()

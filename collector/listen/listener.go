@@ -98,10 +98,10 @@ var ErrShutdown = errors.New("listener shutting down")
 var ErrEventTimeout = errors.New("event not completed within the event timeout")
 
 // Conn is one accepted connection, TLS already negotiated and its first
-// byte received. Between events a read may wait up to the idle timeout;
-// once an event has started (its first byte read), the reads until the
-// handler calls EventDone share the event timeout, so that a peer sending
-// a byte now and then cannot hold the connection. Time the handler spends
+// byte received. A read may wait up to the idle timeout; once an event has
+// started (its first byte read), the reads until the handler calls
+// EventDone also share the event timeout, so that a peer sending a byte now
+// and then cannot hold the connection. Time the handler spends
 // not reading (waiting for the bus) does not count. Once the listener
 // stops, reads fail with ErrShutdown so that the handler stores what it has
 // read and returns.
@@ -141,13 +141,15 @@ func (c *Conn) Read(p []byte) (int, error) {
 		c.mu.Unlock()
 		return 0, ErrShutdown
 	}
-	wait := c.idle
+	// Silence is bounded by the idle timeout anywhere; an event that has
+	// started, by what is left of the event timeout too.
+	wait, eventBound := c.idle, false
 	if c.partial {
 		if c.left <= 0 {
 			c.mu.Unlock()
 			return 0, ErrEventTimeout
 		}
-		wait = c.left
+		wait, eventBound = min(c.idle, c.left), c.left <= c.idle
 	}
 	start := time.Now()
 	err := c.Conn.SetReadDeadline(start.Add(wait))
@@ -169,7 +171,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		switch {
 		case stopping:
 			err = ErrShutdown
-		case c.partial && IsIdle(err):
+		case eventBound && IsIdle(err):
 			err = ErrEventTimeout
 		}
 	}
