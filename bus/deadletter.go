@@ -93,7 +93,7 @@ func (b *Bus) PutDeadLetter(ctx context.Context, dl DeadLetter) error {
 	if dl.Key != "" {
 		key := oneLine(dl.Key, 256)
 		msg.Header.Set(hdrKey, key)
-		msg.Header.Set(jetstream.MsgIDHeader, "dlq|"+dl.Consumer+"|"+strconv.FormatUint(dl.Origin, 10)+"|"+key)
+		msg.Header.Set(jetstream.MsgIDHeader, boundID("dlq|"+dl.Consumer+"|"+strconv.FormatUint(dl.Origin, 10)+"|"+key))
 	}
 	if _, err := b.js.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("bus: dead letter for %s: %w", dl.Consumer, err)

@@ -328,3 +328,35 @@ func TestBatcherRefusedRawEvent(t *testing.T) {
 		t.Errorf("rejected items %+v", items)
 	}
 }
+
+// TestDeadLetterLongNames: a dead letter whose consumer and key are
+// thousands of characters long is stored under bounded subject and
+// headers, and listed by its consumer.
+func TestDeadLetterLongNames(t *testing.T) {
+	t.Parallel()
+	b := openTest(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.EnsureDeadLetters(ctx); err != nil {
+		t.Fatal(err)
+	}
+	consumer, key := strings.Repeat("sink ", 2000), strings.Repeat("k", 9000)
+	for range 2 { // the second is the same letter: dropped as a duplicate
+		if err := b.PutDeadLetter(ctx, DeadLetter{Consumer: consumer, Key: key, Origin: 7, Data: []byte{0x90}, Error: strings.Repeat("e\n", 5000)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	letters, err := b.DeadLetters(ctx, consumer, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(letters) != 1 {
+		t.Fatalf("%d letters, want 1", len(letters))
+	}
+	if len(letters[0].Key) > 256 || len(letters[0].Error) > maxErrorLen || strings.Contains(letters[0].Error, "\n") {
+		t.Errorf("key %d bytes, error %d bytes", len(letters[0].Key), len(letters[0].Error))
+	}
+	if !b.Connected() {
+		t.Error("the connection closed")
+	}
+}
