@@ -256,10 +256,14 @@ func TestRsyslogEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
+	// Timeouts only bound a receiver that hangs, which rsyslog does not: a
+	// TLS handshake on a loaded machine under -race can take seconds, and
+	// one cut short by a tight timeout is retried after backoff until the
+	// lines' deadline passes.
 	configs := map[string]Config{
-		"tcp": {Network: "tcp", Address: "127.0.0.1:" + tcpPort, Hostname: "wec-tcp", Timeout: 2 * time.Second},
-		"tls": {Network: "tls", Address: "127.0.0.1:" + tlsPort, Hostname: "wec-tls", CAFile: ca.File, Timeout: 2 * time.Second},
-		"bsd": {Network: "tcp", Address: "127.0.0.1:" + tcpPort, Hostname: "wec-bsd", Format: "rfc3164", Timeout: 2 * time.Second},
+		"tcp": {Network: "tcp", Address: "127.0.0.1:" + tcpPort, Hostname: "wec-tcp", Timeout: 15 * time.Second},
+		"tls": {Network: "tls", Address: "127.0.0.1:" + tlsPort, Hostname: "wec-tls", CAFile: ca.File, Timeout: 15 * time.Second},
+		"bsd": {Network: "tcp", Address: "127.0.0.1:" + tcpPort, Hostname: "wec-bsd", Format: "rfc3164", Timeout: 15 * time.Second},
 	}
 	var logs syncLog
 	var wg sync.WaitGroup
