@@ -55,7 +55,7 @@ type Config struct {
 	// first closed when another peer needs the room.
 	MaxConnectionsPerPeer int `yaml:"max_connections_per_peer"`
 	// IdleTimeout closes a connection that sends nothing for this long
-	// between events (a silent or half-open peer).
+	// (a silent or half-open peer).
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// HandshakeTimeout bounds a TLS handshake, and how long a new
 	// connection waits for a free slot.
