@@ -172,7 +172,7 @@ func (s *stageEval) eval(e eql.Expr) truth {
 		if !s.fieldsOK(x) {
 			return tFalse
 		}
-		if x.Kind == eql.MatchSeq {
+		if x.Kind == eql.MatchSeq && len(x.Operands) == 0 {
 			var lits []eql.Expr
 			for _, p := range x.Patterns {
 				if strings.ContainsAny(p, "*?") {
@@ -256,6 +256,9 @@ func walkExpr(e eql.Expr, fn func(eql.Expr)) {
 		}
 	case *eql.PatternMatch:
 		walkExpr(x.X, fn)
+		for _, o := range x.Operands {
+			walkExpr(o, fn)
+		}
 	case *eql.Call:
 		for _, a := range x.Args {
 			walkExpr(a, fn)

@@ -173,11 +173,17 @@ var matchText = [...]string{MatchSeq: ":", MatchLike: "like", MatchLikeI: "like~
 func (k MatchKind) String() string { return matchText[k] }
 
 // PatternMatch is "X : pattern", "X like (patterns)", "X regex~ pattern" and so on.
+//
+// Elasticsearch accepts any operand after ":" (serial_event_id : 1,
+// x : number("5"), a : other_field). Only string literals are wildcard
+// patterns; the other operands are kept in Operands and compared as == is,
+// strings case-insensitively.
 type PatternMatch struct {
 	X        Expr
 	Kind     MatchKind
 	Patterns []string
-	List     bool // written with parentheses
+	Operands []Expr // ":" only: operands that are not string literals
+	List     bool   // written with parentheses
 	Offset   int
 }
 
@@ -308,9 +314,12 @@ func (e *In) String() string {
 }
 
 func (e *PatternMatch) String() string {
-	ps := make([]string, len(e.Patterns))
-	for i, p := range e.Patterns {
-		ps[i] = quote(p)
+	ps := make([]string, 0, len(e.Patterns)+len(e.Operands))
+	for _, p := range e.Patterns {
+		ps = append(ps, quote(p))
+	}
+	for _, o := range e.Operands {
+		ps = append(ps, o.String())
 	}
 	rhs := strings.Join(ps, ", ")
 	if e.List {

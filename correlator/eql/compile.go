@@ -254,6 +254,9 @@ func (c *compiler) in(x *In) (evaluator, error) {
 }
 
 func (c *compiler) match(x *PatternMatch) (evaluator, error) {
+	if len(x.Operands) > 0 {
+		return c.seqOperands(x)
+	}
 	xe, err := c.expr(x.X)
 	if err != nil {
 		return nil, err
@@ -280,6 +283,30 @@ func (c *compiler) match(x *PatternMatch) (evaluator, error) {
 		}
 	}
 	return fold(n), nil
+}
+
+// seqOperands compiles ":" with operands that are not string literals. As
+// in Elasticsearch such an operand compares as == does (numbers with
+// numbers, "5" with 5, booleans with booleans), except that two strings
+// compare case-insensitively: a : other_field is a in~ (other_field). The
+// string literals of the same list stay wildcard patterns. A lone null
+// operand tests for absence, as == null does.
+func (c *compiler) seqOperands(x *PatternMatch) (evaluator, error) {
+	if len(x.Patterns) == 0 && len(x.Operands) == 1 && isNullLiteral(x.Operands[0]) {
+		return c.binary(&Binary{Op: OpEq, L: x.X, R: x.Operands[0], Offset: x.Offset})
+	}
+	in, err := c.in(&In{X: x.X, List: x.Operands, Insensitive: true, Offset: x.Offset})
+	if err != nil {
+		return nil, err
+	}
+	if len(x.Patterns) == 0 {
+		return in, nil
+	}
+	m, err := c.match(&PatternMatch{X: x.X, Kind: x.Kind, Patterns: x.Patterns, Offset: x.Offset})
+	if err != nil {
+		return nil, err
+	}
+	return foldLogic(OpOr, m, in), nil
 }
 
 func (c *compiler) call(x *Call) (evaluator, error) {

@@ -11,7 +11,10 @@
 // middle and trailing); samples ("sample by keys [filter] by keys ...", up
 // to five filters); the pipes "| head N" and "| tail N"; and, or, not; ==
 // != < <= > >=; ':' (case-insensitive, '*' and '?' wildcards, also against
-// a parenthesised list); in, in~, not in, not in~; like, like~, regex,
+// a parenthesised list; as in Elasticsearch any operand is accepted, and an
+// operand that is not a string literal - serial_event_id : 1,
+// x : number("5"), a : other_field - compares as == does, two strings
+// case-insensitively and without wildcards); in, in~, not in, not in~; like, like~, regex,
 // regex~; + - * / %; strings with escapes and """raw""" strings, numbers,
 // true, false, null, dotted and `backquoted` field names, ?optional fields,
 // // and /* */ comments; the functions add, between[~], cidrMatch, concat,

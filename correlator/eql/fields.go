@@ -73,6 +73,9 @@ func inspect(e Expr, fn func(Expr)) {
 		}
 	case *PatternMatch:
 		inspect(x.X, fn)
+		for _, o := range x.Operands {
+			inspect(o, fn)
+		}
 	case *Call:
 		for _, a := range x.Args {
 			inspect(a, fn)

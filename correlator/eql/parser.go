@@ -644,6 +644,9 @@ func (p *parser) match(x Expr) (Expr, error) {
 	default:
 		m.Kind = MatchRegexI
 	}
+	if m.Kind == MatchSeq {
+		return p.seqOperands(m)
+	}
 	if p.peek().kind == tokLParen {
 		p.advance()
 		m.List = true
@@ -668,6 +671,41 @@ func (p *parser) match(x Expr) (Expr, error) {
 		return nil, err
 	}
 	m.Patterns = []string{s.text}
+	return m, nil
+}
+
+// seqOperands reads the right side of ":", one operand or a parenthesised
+// list. Elasticsearch takes any operand there; string literals are patterns,
+// everything else (numbers, booleans, null, fields, calls) an operand.
+func (p *parser) seqOperands(m *PatternMatch) (Expr, error) {
+	var list []Expr
+	if p.peek().kind == tokLParen {
+		p.advance()
+		m.List = true
+		l, err := p.exprList()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := p.expect(tokRParen, "')' to close the pattern list"); err != nil {
+			return nil, err
+		}
+		list = l
+	} else {
+		x, err := p.arith()
+		if err != nil {
+			return nil, err
+		}
+		list = []Expr{x}
+	}
+	for _, x := range list {
+		if l, ok := x.(*Literal); ok {
+			if s, ok := l.Value.(string); ok {
+				m.Patterns = append(m.Patterns, s)
+				continue
+			}
+		}
+		m.Operands = append(m.Operands, x)
+	}
 	return m, nil
 }
 
