@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/weft-dev/weft/event"
@@ -199,6 +200,10 @@ func TestPublishItemsDeadLettersWhatNATSRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
+	reg := prometheus.NewRegistry()
+	if _, err := NewMetrics(reg, b, nil); err != nil {
+		t.Fatal(err)
+	}
 	huge := strings.Repeat("x", int(b.Conn().MaxPayload())+1)
 	items := []string{"a", "b", "c", huge, "e", "f", "g"}
 	ids := []string{"id-a", "id-b", "id-c", "id-huge", "id-e", "id-f", "id-g"}
@@ -234,6 +239,19 @@ func TestPublishItemsDeadLettersWhatNATSRefuses(t *testing.T) {
 	}
 	if n := b.Rejected(); n != 1 {
 		t.Errorf("Rejected() = %d, want 1", n)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := -1.0
+	for _, f := range families {
+		if f.GetName() == "weft_bus_rejected_total" {
+			counted = f.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	if counted != 1 {
+		t.Errorf("weft_bus_rejected_total = %v, want 1", counted)
 	}
 	rej, err := b.RejectedItems(ctx, 0)
 	if err != nil {
