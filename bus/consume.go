@@ -141,6 +141,16 @@ func (b *Bus) Idle(ctx context.Context, c Consumer) (bool, error) {
 	return info.NumPending == 0 && info.NumAckPending == 0, nil
 }
 
+// Backlog is how many messages the consumer has not had acknowledged yet:
+// those still to deliver and those delivered but not acknowledged.
+func (b *Bus) Backlog(ctx context.Context, c Consumer) (uint64, error) {
+	info, err := b.consumerInfo(ctx, c)
+	if err != nil {
+		return 0, err
+	}
+	return info.NumPending + uint64(max(info.NumAckPending, 0)), nil
+}
+
 func (b *Bus) consumerInfo(ctx context.Context, c Consumer) (*jetstream.ConsumerInfo, error) {
 	cons, err := b.js.Consumer(ctx, c.Stream, c.Durable)
 	if err != nil {

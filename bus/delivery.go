@@ -164,7 +164,14 @@ func (b *Bus) handleDelivery(ctx context.Context, durable string, msg jetstream.
 		return
 	}
 	if ctx.Err() != nil {
-		_ = msg.Nak()
+		// Cut short by the stop: hand it back, so that the next start gets
+		// it at once rather than AckWait after this delivery. Later than
+		// this process's pull requests can still take it (fetchWait), and
+		// flushed, for the connection closes right after the stop.
+		_ = msg.NakWithDelay(2 * fetchWait)
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+		_ = b.nc.FlushWithContext(fctx)
+		cancel()
 		return
 	}
 	onErr(err)

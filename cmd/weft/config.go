@@ -28,6 +28,10 @@ type config struct {
 	Rules      rulesConfig      `yaml:"rules"`
 	Correlator correlatorConfig `yaml:"correlator"`
 	Sinks      []sinkConfig     `yaml:"sinks"`
+	// ShutdownTimeout bounds weft run's drain on SIGINT or SIGTERM (default
+	// 30s, under the shipped systemd unit's TimeoutStopSec); what is not
+	// through by then stays in the streams for the next start.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
 // sourceConfig is one input. type "files" reads EVTX and XML files,
@@ -119,6 +123,18 @@ func (s *sinkConfig) UnmarshalYAML(n *yaml.Node) error {
 
 const defaultLateness = 5 * time.Second
 
+// defaultShutdownTimeout leaves the TimeoutStopSec=60 of
+// docs/weft.service room for the stop after the drain, before systemd
+// sends SIGKILL.
+const defaultShutdownTimeout = 30 * time.Second
+
+func (c *config) shutdownTimeout() time.Duration {
+	if c.ShutdownTimeout == 0 {
+		return defaultShutdownTimeout
+	}
+	return c.ShutdownTimeout
+}
+
 // loadConfig reads a weft.yaml. Unknown keys are errors, so a typo is not
 // silently ignored.
 func loadConfig(path string) (*config, error) {
@@ -167,6 +183,9 @@ func (c *config) validate() error {
 	}
 	if c.Correlator.Lateness < 0 || c.Correlator.MaxPending < 0 {
 		errs = append(errs, errors.New("correlator: lateness and max_pending must not be negative"))
+	}
+	if c.ShutdownTimeout < 0 {
+		errs = append(errs, errors.New("shutdown_timeout must not be negative"))
 	}
 	return errors.Join(errs...)
 }

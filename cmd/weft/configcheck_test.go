@@ -28,6 +28,9 @@ func TestConfigCheck(t *testing.T) {
 		{"wrong type", "correlator:\n  lateness: soon\n", exitFailure, []string{`:2: correlator.lateness: cannot unmarshal`}},
 		{"invalid value", "sources:\n  - type: tape\n", exitFailure, []string{`sources[0].type "tape"`}},
 		{"syntax", "bus: [\n", exitFailure, []string{"yaml:"}},
+		{"shutdown timeout", "shutdown_timeout: 20s\n", exitOK, []string{"ok"}},
+		{"negative shutdown timeout", "shutdown_timeout: -1s\n", exitFailure, []string{"shutdown_timeout must not be negative"}},
+		{"shutdown timeout typo", "shutdown_timout: 20s\n", exitFailure, []string{`did you mean "shutdown_timeout"?`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

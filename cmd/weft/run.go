@@ -13,15 +13,20 @@ import (
 
 func (a *app) runCmd() *cobra.Command {
 	var configPath, dataDir string
+	var shutdownTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "run --config weft.yaml",
 		Short: "Run weft as a service: sources, rules and sinks from a config file",
 		Long: `run starts every stage — sources, normalizer, correlator and sinks — on the
 bus (an embedded NATS server unless --nats names one) and runs until SIGINT or
 SIGTERM. On a signal it stops reading, lets the events already read go through
-every stage and the sinks deliver their alerts, then exits 0. SIGHUP reloads
-the rule files: a rule whose id and query are unchanged keeps its pending
-sequences.
+every stage and the sinks deliver their alerts, then exits 0. The drain lasts
+at most shutdown_timeout (--shutdown-timeout, default 30s): what is not
+through by then (alerts a receiver does not take, say) stays in the streams
+and goes on after the next start, the exit is still 0, and the log says how
+much was left. Only with streams in memory (no --data-dir, no external NATS)
+is that lost, and the exit is then 1. SIGHUP reloads the rule files: a rule
+whose id and query are unchanged keeps its pending sequences.
 
 --metrics-listen serves Prometheus metrics on /metrics, /healthz (alive)
 and /readyz (bus connected, streams present, consumers no further behind
@@ -71,16 +76,21 @@ See collector/listen/README.md for each sender's configuration.`,
 			if dataDir != "" {
 				cfg.Bus.DataDir = dataDir
 			}
+			if cmd.Flags().Changed("shutdown-timeout") {
+				if shutdownTimeout <= 0 {
+					return usageError("--shutdown-timeout must be positive")
+				}
+				cfg.ShutdownTimeout = shutdownTimeout
+			}
 			return a.run(cmd.Context(), cfg)
 		},
 	}
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "the weft.yaml to run")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "keep the embedded NATS server's streams in this folder (overrides bus.data_dir); weft holds it while it runs (lock file weft.lock), and a second weft on it is refused")
+	cmd.Flags().DurationVar(&shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "how long the drain on SIGINT/SIGTERM may last; what is left stays in the streams for the next start (overrides shutdown_timeout)")
 	a.telemetryFlags(cmd.Flags())
 	return cmd
 }
-
-const drainTimeout = 60 * time.Second
 
 func (a *app) run(ctx context.Context, cfg *config) error {
 	a.useSigmaConfig(cfg.Rules.Sigma)
@@ -109,7 +119,8 @@ func (a *app) run(ctx context.Context, cfg *config) error {
 		return err
 	}
 	defer live.close()
-	if cfg.Bus.URL == "" && cfg.Bus.DataDir == "" && a.natsURL == "" {
+	inMemory := cfg.Bus.URL == "" && cfg.Bus.DataDir == "" && a.natsURL == ""
+	if inMemory {
 		a.log.Warn().Msg("streams are kept in memory: events and alerts not yet delivered are lost on a restart; use --data-dir to keep them on disk")
 	}
 	if len(outs) == 0 {
@@ -162,13 +173,47 @@ func (a *app) run(ctx context.Context, cfg *config) error {
 	}
 
 	<-ctx.Done()
-	a.log.Info().Msg("stopping: draining in-flight events")
-	<-sourcesDone
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+	timeout := cfg.shutdownTimeout()
+	a.log.Info().Dur("shutdown_timeout", timeout).Msg("stopping: draining in-flight events")
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	if err := p.drain(dctx); err != nil {
+	select {
+	case <-sourcesDone:
+		err = p.drain(dctx)
+	case <-dctx.Done():
+		err = dctx.Err()
+	}
+	switch {
+	case err == nil:
+		a.log.Info().Msg("stopped")
+		return nil
+	case dctx.Err() == nil:
 		return fmt.Errorf("drain on shutdown: %w", err)
 	}
-	a.log.Info().Msg("stopped")
+	return a.drainTimedOut(p, timeout, inMemory)
+}
+
+// drainTimedOut reports what the drain left behind once shutdown_timeout
+// ran out: kept in the streams for the next start, unless they live in
+// memory, which is the one case where something is lost.
+func (a *app) drainTimedOut(p *pipeline, timeout time.Duration, inMemory bool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ev := a.log.Warn()
+	var left uint64
+	for _, c := range p.consumers {
+		n, err := p.bus.Backlog(ctx, c)
+		if err != nil {
+			continue
+		}
+		left += n
+		ev = ev.Uint64(c.Durable, n)
+	}
+	if inMemory {
+		ev.Discard()
+		return fmt.Errorf("drain on shutdown: shutdown_timeout %s ran out with %d messages not through every stage, which are lost: the streams are kept in memory (use --data-dir)", timeout, left)
+	}
+	ev.Dur("shutdown_timeout", timeout).Uint64("messages", left).
+		Msg("stopped before everything was delivered (shutdown_timeout): what is left stays in the streams and is delivered after the next start")
 	return nil
 }

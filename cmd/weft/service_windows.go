@@ -17,8 +17,9 @@ import (
 )
 
 // stopWait bounds how long stop waits for the service to drain and exit:
-// the drain itself may take drainTimeout.
-const stopWait = drainTimeout + 30*time.Second
+// the drain itself may take shutdown_timeout, 30s unless weft.yaml says
+// otherwise (a longer one outlasts this wait, not the stop).
+const stopWait = defaultShutdownTimeout + 30*time.Second
 
 func (a *app) serviceCmd() *cobra.Command {
 	var name string
