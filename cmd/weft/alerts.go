@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -294,8 +295,10 @@ func (a *app) dlqBus(ctx context.Context, f dlqFlags) (*bus.Bus, error) {
 	if bc.URL == "" {
 		// Opening the embedded server on a folder that is not there
 		// would make an empty one and list nothing from it.
-		if info, err := os.Stat(bc.DataDir); err != nil {
-			return nil, fmt.Errorf("data directory %s: %w (give the data_dir of weft run)", bc.DataDir, err)
+		if info, err := os.Stat(bc.DataDir); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("data directory %s does not exist (give the data_dir of weft run; nothing was created)", bc.DataDir)
+		} else if err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
 		} else if !info.IsDir() {
 			return nil, fmt.Errorf("data directory %s is not a directory", bc.DataDir)
 		}

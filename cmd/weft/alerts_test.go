@@ -286,7 +286,7 @@ func TestDLQDataDir(t *testing.T) {
 	}{
 		{"list held", []string{"alerts", "dlq", "list", "--data-dir", dir}, []string{dir, "in use", "--nats"}},
 		{"replay held", []string{"alerts", "dlq", "replay", "--data-dir", dir}, []string{dir, "in use"}},
-		{"list missing", []string{"alerts", "dlq", "list", "--data-dir", missing}, []string{missing, "no such file"}},
+		{"list missing", []string{"alerts", "dlq", "list", "--data-dir", missing}, []string{missing, "does not exist"}},
 		{"replay missing", []string{"alerts", "dlq", "replay", "--data-dir", missing}, []string{missing}},
 	} {
 		code, _, errOut := runWeft(t, ctx, nil, tc.args...)
