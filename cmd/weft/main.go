@@ -17,7 +17,7 @@ import (
 // Exit codes, documented in the README.
 const (
 	exitOK      = 0
-	exitFailure = 1 // weft could not do its job: bad flags or config, no input readable, bus failure
+	exitFailure = 1 // weft could not do its job: unreadable config, no input readable, bus failure
 	exitUsage   = 2 // the command line is wrong
 	exitStrict  = 3 // --strict and some input had to be skipped
 )

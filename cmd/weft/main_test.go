@@ -238,7 +238,7 @@ func TestHuntBadInput(t *testing.T) {
 		{"bad beside good", []string{"hunt", "--json", filepath.Join(dir, "nope.evtx"), positive}, exitOK, "1 alert, 1 error", 1},
 		{"strict", []string{"hunt", "--json", "--strict", filepath.Join(dir, "nope.evtx"), positive}, exitStrict, "--strict", 1},
 		{"malformed xml", []string{"hunt", "--json", filepath.Join(fixtures, "malformed.xml")}, exitOK, "1 error", 0},
-		{"no args", []string{"hunt"}, exitFailure, "requires at least 1 arg", 0},
+		{"no args", []string{"hunt"}, exitUsage, "requires at least 1 arg", 0},
 		{"bad flag", []string{"hunt", "--nope", positive}, exitUsage, "unknown flag", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -108,7 +108,47 @@ WEFT_BUS_URL, WEFT_CORRELATOR_LATENESS (see weft config check --help).`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%w", err) })
 
 	root.AddCommand(a.huntCmd(), a.runCmd(), a.dumpCmd(), a.normalizeCmd(), a.eqlCmd(), a.rulesCmd(), a.alertsCmd(), a.serviceCmd(), a.configCmd(), a.collectCmd(), a.correlateCmd(), a.sinkCmd(), newVersionCmd())
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes every wrong command line exit with exitUsage, as the
+// README's table says: a command's check of its arguments (hunt without a
+// path), and a word that names no subcommand (weft huntt x), which cobra
+// reports as a plain error, or, below the root, takes for an argument and
+// answers with help and exit 0.
+func usageArgs(c *cobra.Command) {
+	switch {
+	case c.HasSubCommands() && c.Args == nil:
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if cmd.SuggestionsMinimumDistance <= 0 {
+				cmd.SuggestionsMinimumDistance = 2 // cobra's own default
+			}
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "; did you mean " + strings.Join(s, " or ") + "?"
+			}
+			return usageError("%s", msg)
+		}
+		if !c.Runnable() {
+			// cobra checks arguments of runnable commands only.
+			c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+		}
+	case c.Args != nil:
+		check := c.Args
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError("%w (usage: %s)", err, cmd.UseLine())
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
 }
 
 // applyEnv sets every flag the command line left alone from WEFT_<FLAG>.
