@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -56,7 +58,8 @@ func TestHuntHostileHost(t *testing.T) {
 
 // TestRunHostileHost: weft run takes the MMC sequence of a host named by
 // 4,100 characters over its TCP listener, then the sequence of an
-// ordinary host: both alerts reach the webhook, and weft stops cleanly.
+// ordinary host: both alerts reach the webhook, /readyz stays 200, and
+// weft stops cleanly.
 func TestRunHostileHost(t *testing.T) {
 	t.Parallel()
 	hook, alerts := alertReceiver(t)
@@ -69,7 +72,15 @@ sinks:
   - type: webhook
     url: `+hook.URL+`/alerts
 `)
-	stop := startRun(t, config)
+	addrs := make(chan string, 1)
+	a := &app{metricsReady: func(addr string) { addrs <- addr }}
+	ctx, cancel := context.WithCancel(testContext(t))
+	defer cancel()
+	metrics, done := runWithMetrics(t, ctx, a, addrs, "--config", config)
+	stop := func() int {
+		cancel()
+		return <-done
+	}
 	positive, err := os.ReadFile(filepath.Join(fixtures, "mmc-positive.xml"))
 	if err != nil {
 		t.Fatal(err)
@@ -82,12 +93,22 @@ sinks:
 			h, _ := field(a, "host.name").(string)
 			hosts = append(hosts, h)
 		case <-time.After(60 * time.Second):
-			code, errOut := stop()
-			t.Fatalf("alerts for %.60q only; weft run exited %d:\n%s", hosts, code, errOut)
+			t.Fatalf("alerts for %.60q only; weft run exited %d", hosts, stop())
 		}
 	}
-	if code, errOut := stop(); code != 0 {
-		t.Fatalf("weft run exited %d:\n%s", code, errOut)
+	// Still connected to its bus: ready.
+	var code int
+	var body string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if code, body = scrape(t, metrics, "/readyz"); code == http.StatusOK {
+			break
+		}
+	}
+	if code != http.StatusOK {
+		t.Errorf("/readyz %d: %s", code, body)
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("weft run exited %d", code)
 	}
 	slices.Sort(hosts)
 	if want := []string{longHost, "WKS-FIN-07.corp.example"}; !slices.Equal(hosts, want) {
