@@ -236,10 +236,17 @@ func (s *session) readEvent(ctx context.Context, r io.Reader, w *window) error {
 	if _, err := io.ReadFull(r, payload); err != nil {
 		return frameErr(err)
 	}
-	ev, _, err := jsonevent.Decode(payload, collector.Options{MaxEventSize: s.l.MaxEventSize()})
+	ev, _, replaced, err := jsonevent.DecodeText(payload, collector.Options{MaxEventSize: s.l.MaxEventSize()})
 	if err != nil {
 		s.skip(seq, err)
 		return nil
+	}
+	if replaced != nil {
+		// Kept with U+FFFD: one hostile byte must not hide the event
+		// from the rules. Counted and logged as a bad event all the same.
+		s.errors++
+		s.l.CountError(listen.ReasonBadEvent, 1)
+		s.log.Warn().Uint32("seq", seq).Err(replaced).Msg("event kept")
 	}
 	s.l.Stamp(ev, s.c.Peer)
 	if err := listen.Add(ctx, s.out, ev); err != nil {
