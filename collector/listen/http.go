@@ -217,7 +217,7 @@ func (h *eventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	report := func(err error) {
 		dr.eventDone()
 		h.l.CountError(ReasonBadEvent, 1)
-		log.Warn().Str("format", format).Err(err).Msg("skipped event")
+		log.Warn().Str("format", format).Err(err).Msg(problemMessage(err))
 		if len(resp.Problems) < maxProblems {
 			resp.Problems = append(resp.Problems, err.Error())
 		}

@@ -85,7 +85,7 @@ func serveStream(ctx context.Context, l *Listener, b *bus.Bus, c *Conn) {
 	report := func(err error) {
 		c.EventDone()
 		l.CountError(ReasonBadEvent, 1)
-		log.Warn().Err(err).Msg("skipped event")
+		log.Warn().Err(err).Msg(problemMessage(err))
 	}
 	var st collector.Stats
 	if format == formatXML {
@@ -166,4 +166,13 @@ func (f *flushingReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return f.r.Read(p)
+}
+
+// problemMessage is how a reported problem is logged: most cost their
+// event, but text replaced by U+FFFD does not.
+func problemMessage(err error) string {
+	if errors.Is(err, collector.ErrInvalidText) || errors.Is(err, jsonevent.ErrInvalidUTF8) {
+		return "event kept"
+	}
+	return "skipped event"
 }

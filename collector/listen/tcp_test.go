@@ -141,7 +141,7 @@ func TestTCPBadInput(t *testing.T) {
 		{"10 MiB event", client, []string{xmlEvent(t, 1030) + tooLarge + xmlEvent(t, 1031)},
 			[]string{"skipped event", "event too large"}},
 		{"invalid utf-8", client, []string{badUTF8 + xmlEvent(t, 1040)},
-			[]string{"skipped event", "invalid UTF-8"}},
+			[]string{"event kept", "invalid UTF-8"}},
 		{"json that is not an event", client, []string{`{"user":"bob"}` + "\n" + strings.SplitN(string(winlogbeatFixture(t)), "\n", 2)[0] + "\n"},
 			[]string{"skipped event", "not a Windows event", `"format":"ndjson"`}},
 		{"endless line", client, []string{`{"winlog":` + strings.Repeat(" ", 3<<20), strings.Repeat(" ", 3<<20) + "\n" + strings.SplitN(string(winlogbeatFixture(t)), "\n", 3)[1] + "\n"},
