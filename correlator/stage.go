@@ -479,7 +479,12 @@ func (s *Stage) publish(ctx context.Context, alerts []event.Alert) error {
 		}
 		s.published.Add(1)
 		if s.kv != nil {
-			if _, err := s.kv.Put(ctx, a.Event.ID, []byte(a.Timestamp.UTC().Format(time.RFC3339Nano))); err != nil {
+			// The alert is out: its id is recorded even as the stage stops,
+			// or the next start would publish it again.
+			kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_, err := s.kv.Put(kctx, a.Event.ID, []byte(a.Timestamp.UTC().Format(time.RFC3339Nano)))
+			cancel()
+			if err != nil {
 				return fmt.Errorf("correlator: alert id bucket: %w", err)
 			}
 		}
