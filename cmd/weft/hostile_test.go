@@ -124,8 +124,9 @@ func TestHuntSummaryRefused(t *testing.T) {
 		sum  huntSummary
 		want string
 	}{
-		{huntSummary{files: 1, events: 7, alerts: 1}, "weft hunt: 1 file, 7 events, 1 alert, 0 errors in 0.00s"},
-		{huntSummary{files: 2, events: 9, refused: 2}, "weft hunt: 2 files, 9 events, 0 alerts, 0 errors in 0.00s, 2 items too big for the bus (logged, not evaluated)"},
+		{huntSummary{files: 1, events: 7, alerts: 1, rules: 1}, "weft hunt: 1 file, 7 events, 1 alert, 0 errors, 1 rule in 0.00s"},
+		{huntSummary{files: 1, events: 7, inputErrors: 1, rules: 392, ruleErrors: 2, ruleOrigins: " (1 built-in, 391 from rules/)"}, "weft hunt: 1 file, 7 events, 0 alerts, 3 errors, 392 rules (1 built-in, 391 from rules/) in 0.00s (2 rules did not load)"},
+		{huntSummary{files: 2, events: 9, refused: 2, rules: 1}, "weft hunt: 2 files, 9 events, 0 alerts, 0 errors, 1 rule in 0.00s, 2 items too big for the bus (logged, not evaluated)"},
 	} {
 		if got := tc.sum.String(); got != tc.want {
 			t.Errorf("summary %q, want %q", got, tc.want)

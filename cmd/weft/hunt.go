@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -44,15 +45,20 @@ prints every alert. PATH may be a file, a folder (read recursively) or a glob;
 not only by their names.
 
 Alerts go to stdout: a table for people, or with --json exactly one alert JSON
-object per line and nothing else. A summary (files, events, alerts, errors)
-goes to stderr. Damaged input is skipped with an error naming the file, chunk
+object per line and nothing else. A summary (files, events, alerts, errors,
+how many rules ran and from where) goes to stderr. Damaged input is skipped with an error naming the file, chunk
 and record, and the run goes on. On a terminal a status line shows files,
 bytes, events/s, errors and the time left while the files are read; --quiet
 turns it off.
 
+A --rules path that does not exist or holds no rule file (*.toml, *.yml,
+*.yaml) stops hunt before it starts. A rule file that does not load is logged
+and counted among the summary's errors; the other rules run.
+
 Exit codes: 0 the run reached its end, with or without alerts; 1 weft could not
-run (no readable input, no rule, bus failure); 2 bad command line; 3 --strict
-and some input was damaged or had to be skipped.`,
+run (no readable input, no rule, a --rules path missing or without rule files,
+bus failure); 2 bad command line; 3 --strict and some input was damaged or had
+to be skipped, or a rule did not load.`,
 		Example: `  weft hunt testdata/xml/mmc-positive.xml
   weft hunt --json 'backups/**/*.evtx' > alerts.ndjson
   weft hunt --rules my-rules/ C:/cases/host17/`,
@@ -66,7 +72,7 @@ and some input was damaged or had to be skipped.`,
 	fl.StringSliceVar(&f.rules, "rules", nil, "more rule files or folders (Elastic detection-rules TOML, Sigma YAML); repeatable")
 	a.sigmaFlags(fl)
 	fl.BoolVar(&f.noSeed, "no-seed", false, "do not run the built-in seed rule")
-	fl.BoolVar(&f.strict, "strict", false, "exit 3 when any input was damaged or had to be skipped")
+	fl.BoolVar(&f.strict, "strict", false, "exit 3 when any input was damaged or had to be skipped, or a rule did not load")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no status line on the terminal")
 	decoderFlag(cmd, &f.decoder)
 	return cmd
@@ -75,7 +81,11 @@ and some input was damaged or had to be skipped.`,
 // huntSummary is what hunt reports on stderr.
 type huntSummary struct {
 	files, events, alerts, inputErrors, normProblems int
-	elapsed                                          time.Duration
+	// rules ran; ruleErrors are the rule files or rules that did not load,
+	// counted among the errors.
+	rules, ruleErrors int
+	ruleOrigins       string // where the rules came from, when not all built in
+	elapsed           time.Duration
 	// suppressed are the alerts over max_signals, per rule that had any.
 	suppressed []correlator.RuleStats
 	// refused counts the events (or alerts) too big for a NATS message,
@@ -84,9 +94,12 @@ type huntSummary struct {
 }
 
 func (s huntSummary) String() string {
-	line := fmt.Sprintf("weft hunt: %s, %s, %s, %s in %.2fs",
+	line := fmt.Sprintf("weft hunt: %s, %s, %s, %s, %s in %.2fs",
 		plural(s.files, "file"), plural(s.events, "event"), plural(s.alerts, "alert"),
-		plural(s.inputErrors, "error"), s.elapsed.Seconds())
+		plural(s.inputErrors+s.ruleErrors, "error"), plural(s.rules, "rule")+s.ruleOrigins, s.elapsed.Seconds())
+	if s.ruleErrors > 0 {
+		line += fmt.Sprintf(" (%s did not load)", plural(s.ruleErrors, "rule"))
+	}
 	if s.normProblems > 0 {
 		line += fmt.Sprintf(" (%s with normalization problems)", plural(s.normProblems, "event"))
 	}
@@ -132,10 +145,11 @@ func (a *app) hunt(ctx context.Context, f huntFlags, args []string) error {
 		return fmt.Errorf("no readable EVTX or XML input in %s", strings.Join(args, " "))
 	}
 	sum.files = len(inputs)
-	rules, err := a.loadRules(ctx, !f.noSeed, f.rules)
+	rules, ruleErrs, err := a.loadRulesCounted(ctx, !f.noSeed, f.rules)
 	if err != nil {
 		return err
 	}
+	sum.rules, sum.ruleErrors, sum.ruleOrigins = len(rules), ruleErrs, ruleOrigins(rules, f.rules)
 
 	out := &alertPrinter{}
 	var sink sinks.Sink = out
@@ -186,6 +200,9 @@ func (a *app) hunt(ctx context.Context, f huntFlags, args []string) error {
 	mu.Lock()
 	defer mu.Unlock()
 	fmt.Fprintln(a.stderr, sum)
+	if f.strict && sum.ruleErrors > 0 {
+		return &exitError{code: exitStrict, err: fmt.Errorf("--strict: %s did not load", plural(sum.ruleErrors, "rule"))}
+	}
 	if f.strict && sum.inputErrors > 0 {
 		return &exitError{code: exitStrict, err: fmt.Errorf("--strict: %s had to be skipped", plural(sum.inputErrors, "input error"))}
 	}
@@ -209,14 +226,62 @@ func expandArgs(args []string, report collector.ReportFunc) []collector.Input {
 	return inputs
 }
 
+// ruleOrigins says where rules came from, " (1 built-in, 391 from
+// rules/)", or nothing when all are built in.
+func ruleOrigins(rules []*correlator.Rule, paths []string) string {
+	counts := make([]int, len(paths))
+	builtin := 0
+next:
+	for _, r := range rules {
+		for i, p := range paths {
+			if rel, err := filepath.Rel(p, r.Path); err == nil && (rel == "." || filepath.IsLocal(rel)) {
+				counts[i]++
+				continue next
+			}
+		}
+		builtin++
+	}
+	if builtin == len(rules) {
+		return ""
+	}
+	var parts []string
+	if builtin > 0 {
+		parts = append(parts, fmt.Sprintf("%d built-in", builtin))
+	}
+	for i, p := range paths {
+		if counts[i] > 0 {
+			parts = append(parts, fmt.Sprintf("%d from %s", counts[i], p))
+		}
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
 // loadRules gathers the seed rule and the rules in paths. A rule that does
-// not load is logged and skipped; having no rule at all is an error.
+// not load is logged and skipped; having no rule at all is an error, and so
+// is a path that does not exist or holds no rule file (a mistyped --rules
+// would otherwise run the seed rule alone without a word).
 func (a *app) loadRules(ctx context.Context, seed bool, paths []string) ([]*correlator.Rule, error) {
+	rules, _, err := a.loadRulesCounted(ctx, seed, paths)
+	return rules, err
+}
+
+// loadRulesCounted is loadRules that also says how many rule files or rules
+// did not load, for the summaries that count them as errors.
+func (a *app) loadRulesCounted(ctx context.Context, seed bool, paths []string) ([]*correlator.Rule, int, error) {
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			return nil, 0, fmt.Errorf("rules: %w", err)
+		}
+		if files, _ := correlator.RuleFiles(p); len(files) == 0 {
+			return nil, 0, fmt.Errorf("rules: %s holds no rule file (*.toml, *.yml, *.yaml)", p)
+		}
+	}
 	var rules []*correlator.Rule
+	var failed int
 	if seed {
 		r, err := correlator.SeedRules()
 		if err != nil {
-			return nil, fmt.Errorf("built-in rules: %w", err)
+			return nil, 0, fmt.Errorf("built-in rules: %w", err)
 		}
 		rules = append(rules, r...)
 	}
@@ -225,6 +290,7 @@ func (a *app) loadRules(ctx context.Context, seed bool, paths []string) ([]*corr
 		for _, err := range errs {
 			a.log.Error().Err(err).Msg("rule skipped")
 		}
+		failed = len(errs)
 		// A rule file with the seed rule's id (Elastic's own copy, say)
 		// replaces the built-in one rather than running beside it.
 		byID := map[string]int{}
@@ -241,9 +307,9 @@ func (a *app) loadRules(ctx context.Context, seed bool, paths []string) ([]*corr
 		}
 	}
 	if len(rules) == 0 {
-		return nil, fmt.Errorf("no rule to run")
+		return nil, failed, fmt.Errorf("no rule to run")
 	}
-	return rules, nil
+	return rules, failed, nil
 }
 
 // countingSink counts what it delivered.
