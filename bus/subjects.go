@@ -41,6 +41,23 @@ const (
 
 // Subject builds "prefix.token" with Token(key) as the token.
 func Subject(prefix, key string) string {
+	if key != "" && len(key) <= MaxTokenLen {
+		// One allocation for the common case: publishers call this for
+		// every event.
+		var sb strings.Builder
+		sb.Grow(len(prefix) + 1 + len(key))
+		sb.WriteString(prefix)
+		sb.WriteByte('.')
+		plain := true
+		for i := 0; i < len(key) && plain; i++ {
+			var c byte
+			c, plain = plainByte(key[i])
+			sb.WriteByte(c)
+		}
+		if plain {
+			return sb.String()
+		}
+	}
 	return prefix + "." + Token(key)
 }
 

@@ -378,3 +378,18 @@ func TestDeadLetterLongNames(t *testing.T) {
 		t.Error("the connection closed")
 	}
 }
+
+// BenchmarkSubject is the per-event cost of a raw event's subject.
+func BenchmarkSubject(b *testing.B) {
+	for _, bc := range []struct{ name, host string }{
+		{"plain", "WKS-FIN-07.corp.example"},
+		{"long", strings.Repeat("H", 4100)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = Subject(SubjectRaw, bc.host)
+			}
+		})
+	}
+}
