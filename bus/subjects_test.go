@@ -120,6 +120,9 @@ func FuzzToken(f *testing.F) {
 			t.Fatal("Token is not deterministic")
 		}
 		subject := Subject(SubjectRaw, key)
+		if subject != SubjectRaw+"."+tok {
+			t.Fatalf("Subject(%q) = %q, not the prefix and Token %q", key, subject, tok)
+		}
 		if err := ValidSubject(subject); err != nil {
 			t.Fatal(err)
 		}
