@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -251,6 +252,8 @@ func (r *crashTrial) read(path string) (map[sequenceKey]map[string]int, int) {
 	if err != nil && !os.IsNotExist(err) {
 		r.t.Fatal(err)
 	}
+	// Only whole lines: the sink may be writing the next one.
+	data = data[:bytes.LastIndexByte(data, '\n')+1]
 	got := map[sequenceKey]map[string]int{}
 	lines := 0
 	if len(strings.TrimSpace(string(data))) == 0 {
