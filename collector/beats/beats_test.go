@@ -158,7 +158,7 @@ func TestBeats(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := start(t, listen.Config{TLS: tc.tls}, bus.Config{}, KeepaliveInterval)
-			c := dial(t, s.addr, tc.client, lumber.CompressionLevel(tc.compress), lumber.Timeout(10*time.Second))
+			c := dial(t, s.addr, tc.client, lumber.CompressionLevel(tc.compress), lumber.Timeout(time.Minute))
 			docs := winlogbeatDocs(t)
 			// Two windows, as a Beat sends its queue in batches.
 			for _, window := range [][]any{docs[:3], docs[3:]} {
@@ -349,7 +349,10 @@ func TestBeatsBadInput(t *testing.T) {
 
 	// A Beat sends the same window every 100 ms through everything below
 	// (stored once: the copies are duplicates).
-	beat := dial(t, s.addr, client, lumber.CompressionLevel(3), lumber.Timeout(10*time.Second))
+	// Its timeout is only a ceiling: a loaded machine, inflating the bomb
+	// below under the race detector, has left the Beat without an answer
+	// for more than 10 s.
+	beat := dial(t, s.addr, client, lumber.CompressionLevel(3), lumber.Timeout(time.Minute))
 	stopBeat := make(chan struct{})
 	beatDone := make(chan struct{})
 	go func() {
