@@ -265,7 +265,7 @@ func (c *compiler) match(x *PatternMatch) (evaluator, error) {
 	for _, p := range x.Patterns {
 		switch x.Kind {
 		case MatchSeq, MatchLikeI:
-			n.matchers = append(n.matchers, newWildcard(p, true))
+			n.matchers = append(n.matchers, newFoldWildcard(p))
 		case MatchLike:
 			n.matchers = append(n.matchers, newWildcard(p, false))
 		case MatchRegex, MatchRegexI:

@@ -188,6 +188,12 @@ func cost(ev evaluator) int {
 				} else {
 					c += costWildcard
 				}
+			case *foldMatch:
+				if !w.prefix && !w.suffix {
+					c += costCompare
+				} else {
+					c += costWildcard
+				}
 			default:
 				c += costRegexp
 			}
