@@ -40,7 +40,9 @@ ordered by join keys. All results are returned: add "| head N" or "| tail N"
 to the query for fewer. A summary goes to stderr.
 
 A query that does not parse is reported with its line and column, and weft
-exits 2. Exit codes: 0 the run reached its end, with or without results; 1 no
+exits 2. A query that reads a field or an event category weft never produces
+from EVTX or XML (process.nmae, proces) gets a warning on stderr naming it and
+the closest one weft produces, and runs anyway (NDJSON input may hold it). Exit codes: 0 the run reached its end, with or without results; 1 no
 readable input; 2 bad command line or query; 3 --strict and some input had to
 be skipped.`,
 		Example: `  weft eql 'process where process.name : "mmc.exe"' Sysmon.evtx
@@ -67,6 +69,10 @@ func (a *app) eql(ctx context.Context, f eqlFlags, query string, paths []string)
 	search, err := prog.NewSearch(eql.SearchOptions{Tiebreaker: f.tiebreaker})
 	if err != nil {
 		return usageError("--tiebreaker: %w", err)
+	}
+	// A mistyped field or category finds nothing; say so before the run.
+	for _, w := range newReachChecker().queryWarnings(prog.Query()) {
+		fmt.Fprintf(a.stderr, "weft eql: warning: %s\n", w)
 	}
 	src := &docSource{stdin: a.stdin, report: a.skipped("skipped input")}
 	if err := src.read(ctx, paths, func(d event.Document) error {
