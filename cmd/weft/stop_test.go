@@ -48,7 +48,7 @@ func TestRunStopInMemory(t *testing.T) {
 	if code != exitFailure {
 		t.Errorf("exit %d, want %d:\n%s", code, exitFailure, stderr)
 	}
-	if !strings.Contains(stderr, "which are lost: the streams are kept in memory") {
+	if !strings.Contains(stderr, "what was not delivered is lost: the streams are kept in memory") {
 		t.Errorf("the error does not say the alert is lost:\n%s", stderr)
 	}
 	// The bound plus the stop itself.
