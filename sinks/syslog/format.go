@@ -50,6 +50,12 @@ func (f *formatter) format(a *event.Alert) ([]byte, error) {
 	params := sdParams(a)
 	var last []byte
 	for r := range sinks.Reductions(a) {
+		if n := textSize(r.Alert); n > f.maxSize {
+			// MSG alone would be larger: a megabyte command line is not
+			// rendered twice to learn it.
+			last = nil
+			continue
+		}
 		msg, err := f.render(a, r, params)
 		if err != nil {
 			return nil, err
@@ -59,7 +65,56 @@ func (f *formatter) format(a *event.Alert) ([]byte, error) {
 		}
 		last = msg
 	}
+	if last == nil {
+		return nil, fmt.Errorf("message over max_size %d even with every field cut", f.maxSize)
+	}
 	return nil, fmt.Errorf("message is %d bytes, over max_size %d even with every field cut", len(last), f.maxSize)
+}
+
+// textSize is a lower bound of the size of a's JSON: the bytes of its
+// strings and of its documents' keys and strings, which JSON only makes
+// longer.
+func textSize(a *event.Alert) int {
+	n := len(a.Message) + len(a.Event.Kind) + len(a.Event.ID) + len(a.Host.Name) + len(a.Host.ID) + len(a.Host.OS.Type)
+	r := &a.Rule
+	n += len(r.ID) + len(r.UUID) + len(r.Name) + len(r.Version) + len(r.Description) + len(r.License) + len(r.Ruleset) + len(r.Severity) + len(r.Note)
+	for _, list := range [][]string{r.Reference, r.Author, r.Tags} {
+		for _, s := range list {
+			n += len(s)
+		}
+	}
+	for _, d := range a.Weft.Events {
+		n += valueSize(map[string]any(d))
+	}
+	return n
+}
+
+func valueSize(v any) int {
+	switch x := v.(type) {
+	case string:
+		return len(x)
+	case map[string]any:
+		n := 0
+		for k, e := range x {
+			n += len(k) + valueSize(e)
+		}
+		return n
+	case event.Document:
+		return valueSize(map[string]any(x))
+	case []any:
+		n := 0
+		for _, e := range x {
+			n += valueSize(e)
+		}
+		return n
+	case []string:
+		n := 0
+		for _, e := range x {
+			n += len(e)
+		}
+		return n
+	}
+	return 0
 }
 
 // smallest is the size of the smallest form of a: the most any alert
