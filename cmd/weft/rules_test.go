@@ -260,3 +260,44 @@ func TestRulesTest(t *testing.T) {
 		t.Errorf("table: exit %d\n%s", code, out)
 	}
 }
+
+// TestRulesCheckAgreesWithHunt: no rule that rules check says cannot fire
+// raises an alert when weft hunt runs Elastic's rules over the corpus's
+// real attack logs.
+func TestRulesCheckAgreesWithHunt(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("hunts the whole attack corpus")
+	}
+	logs := filepath.Join("..", "..", "..", "shared", "corpus", "evtx-attack")
+	if _, err := os.Stat(logs); err != nil {
+		t.Skipf("%s is absent", logs)
+	}
+	if _, err := os.Stat(elasticWindowsRules); err != nil {
+		t.Skipf("%s is absent", elasticWindowsRules)
+	}
+	code, out, errOut := runWeftInput(t, "", "rules", "check", "--json", elasticWindowsRules)
+	if code != 0 {
+		t.Fatalf("check: exit %d: %s", code, errOut)
+	}
+	verdict := map[string]string{}
+	for _, l := range jsonLines(t, out) {
+		verdict[l["rule_id"].(string)] = fmt.Sprint(l["can_fire"])
+	}
+	code, out, errOut = runWeft(t, testContext(t), nil, "hunt", "--json", "--rules", elasticWindowsRules, logs)
+	if code != 0 {
+		t.Fatalf("hunt: exit %d: %s", code, errOut)
+	}
+	fired := map[string]int{}
+	for _, a := range decodeAlerts(t, out) {
+		fired[fmt.Sprint(field(a, "rule.id"))]++
+	}
+	if len(fired) < 20 {
+		t.Errorf("only %d rules fired over the attack corpus", len(fired))
+	}
+	for id, n := range fired {
+		if verdict[id] != "yes" && verdict[id] != "partially" {
+			t.Errorf("rule %s raised %d alerts, but rules check says can_fire %q", id, n, verdict[id])
+		}
+	}
+}
