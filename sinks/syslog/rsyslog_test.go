@@ -60,7 +60,7 @@ type rsyslogd struct {
 	conf   string
 	ports  []string
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *syncLog // written by rsyslogd's output copier while the test reads it
 	done   chan struct{}
 }
 
@@ -97,7 +97,7 @@ func freePort(t *testing.T) string {
 func (r *rsyslogd) start() {
 	t := r.t
 	t.Helper()
-	r.stderr = &bytes.Buffer{}
+	r.stderr = &syncLog{}
 	r.cmd = exec.Command(r.bin, "-n", "-f", r.conf, "-i", r.conf+".pid")
 	r.cmd.Stdout, r.cmd.Stderr = r.stderr, r.stderr
 	if err := r.cmd.Start(); err != nil {
