@@ -1,63 +1,95 @@
 package eql
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
-// foldMatch is a case-insensitive wildcard pattern of the common shapes —
-// "lit", "lit*", "*lit" and "*lit*" with an ASCII lit and no other
-// wildcard — tested with byte comparisons instead of globMatch's rune by
-// rune folding: Sigma rules are thousands of such patterns (contains,
-// startswith, endswith), most tried against every command line. A value
-// with non-ASCII bytes goes to globMatch, whose Unicode folding (K and the
-// Kelvin sign, s and the long s) byte comparisons would miss.
+// foldMatch is a case-insensitive wildcard pattern with '*' wildcards only
+// and ASCII text, or characters without case ("lit", "lit*", "*lit*", "C:\\Users\\*\\AppData\\*"),
+// tested with byte comparisons instead of globMatch's rune by rune
+// folding: Sigma rules are thousands of such patterns (contains,
+// startswith, endswith), most tried against every command line. With '*'
+// the only wildcard, finding each middle part leftmost is exact, and an
+// ASCII pattern never matches inside a multi-byte character. Only two
+// characters fold onto ASCII letters (the Kelvin sign onto k, the long s
+// onto s): a value holding one goes to globMatch.
 type foldMatch struct {
-	lit               string // lower case
-	prefix, suffix    bool   // lit* and *lit; both: *lit*
-	glob              *wildcard
-	first, firstUpper byte
+	parts []string // lower case, split at '*': the first is a prefix, the last a suffix
+	glob  *wildcard
 }
 
 // newFoldMatch returns a foldMatch for p, or nil when p has another shape.
 func newFoldMatch(p string) *foldMatch {
-	lit := p
-	m := &foldMatch{glob: newWildcard(p, true)}
-	if strings.HasPrefix(lit, "*") {
-		m.suffix, lit = true, lit[1:]
-	}
-	if strings.HasSuffix(lit, "*") {
-		m.prefix, lit = true, lit[:len(lit)-1]
-	}
-	if lit == "" || strings.ContainsAny(lit, "*?") || !isASCII(lit) {
+	if p == "" || strings.ContainsRune(p, '?') || !caselessBeyondASCII(p) || strings.Trim(p, "*") == "" {
 		return nil
 	}
-	m.lit = strings.ToLower(lit)
-	m.first, m.firstUpper = m.lit[0], upperASCII(m.lit[0])
-	return m
+	return &foldMatch{parts: strings.Split(strings.ToLower(p), "*"), glob: newWildcard(p, true)}
 }
 
 func (m *foldMatch) matchString(s string) bool {
-	if !isASCII(s) {
+	if foldsToASCII(s) {
 		return m.glob.matchString(s)
 	}
-	n := len(m.lit)
-	switch {
-	case m.prefix && m.suffix:
-		for i := 0; i+n <= len(s); i++ {
-			if c := s[i]; (c == m.first || c == m.firstUpper) && equalFoldASCII(s[i:i+n], m.lit) {
+	n := len(m.parts)
+	first, last := m.parts[0], m.parts[n-1]
+	if n == 1 {
+		return len(s) == len(first) && equalFoldASCII(s, first)
+	}
+	if len(s) < len(first)+len(last) || !equalFoldASCII(s[:len(first)], first) || !equalFoldASCII(s[len(s)-len(last):], last) {
+		return false
+	}
+	body := s[len(first) : len(s)-len(last)]
+	for _, part := range m.parts[1 : n-1] {
+		i := indexFoldASCII(body, part)
+		if i < 0 {
+			return false
+		}
+		body = body[i+len(part):]
+	}
+	return true
+}
+
+// indexFoldASCII finds lower (lower case ASCII) in s, ignoring case.
+func indexFoldASCII(s, lower string) int {
+	if lower == "" {
+		return 0
+	}
+	first, upper := lower[0], upperASCII(lower[0])
+	for i := 0; i+len(lower) <= len(s); i++ {
+		if c := s[i]; (c == first || c == upper) && equalFoldASCII(s[i:i+len(lower)], lower) {
+			return i
+		}
+	}
+	return -1
+}
+
+// foldsToASCII reports whether s holds the Kelvin sign (U+212A, E2 84 AA)
+// or the long s (U+017F, C5 BF), the non-ASCII characters that fold onto
+// ASCII letters.
+func foldsToASCII(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		switch s[i] {
+		case 0xC5:
+			if s[i+1] == 0xBF {
+				return true
+			}
+		case 0xE2:
+			if i+2 < len(s) && s[i+1] == 0x84 && s[i+2] == 0xAA {
 				return true
 			}
 		}
-		return false
-	case m.prefix:
-		return len(s) >= n && equalFoldASCII(s[:n], m.lit)
-	case m.suffix:
-		return len(s) >= n && equalFoldASCII(s[len(s)-n:], m.lit)
 	}
-	return len(s) == n && equalFoldASCII(s, m.lit)
+	return false
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
+// caselessBeyondASCII reports whether every non-ASCII character of p has no
+// other case (the dashes windash writes, for one), so that comparing its
+// bytes is comparing it ignoring case.
+func caselessBeyondASCII(p string) bool {
+	for _, r := range p {
+		if r >= utf8.RuneSelf && (r == utf8.RuneError || unicode.SimpleFold(r) != r) {
 			return false
 		}
 	}

@@ -189,7 +189,7 @@ func cost(ev evaluator) int {
 					c += costWildcard
 				}
 			case *foldMatch:
-				if !w.prefix && !w.suffix {
+				if len(w.parts) == 1 {
 					c += costCompare
 				} else {
 					c += costWildcard
