@@ -63,13 +63,13 @@ func (h *host) winBackground(rate float64, peers, dcs []peer) {
 	}
 }
 
-func (h *host) contacts2() []peer { return append(append([]peer{}, h.win.dcs...), h.win.peers...) }
+func (h *host) winContacts() []peer { return append(append([]peer{}, h.win.dcs...), h.win.peers...) }
 
 // winNetworkLogon: a machine or a user reaches this host over the network
 // with Kerberos (a file share, Group Policy, RPC), and logs off.
 func (h *host) winNetworkLogon(t time.Time) {
 	w := h.win
-	cs := h.contacts2()
+	cs := h.winContacts()
 	if len(cs) == 0 {
 		return
 	}
