@@ -1,0 +1,4 @@
+package main
+
+// maxrssUnit is the unit of ru_maxrss: KiB on Linux.
+const maxrssUnit = 1024
