@@ -47,7 +47,7 @@ type Config struct {
 	MaxEventSize int `yaml:"max_event_size"`
 	// MaxConnections caps connections open at once. A connection that
 	// has sent nothing yet (or not finished its TLS handshake) gives way
-	// to a newcomer when they are all taken; a newcomer otherwise waits
+	// to a newcomer from another IP when they are all taken; a newcomer otherwise waits
 	// up to handshake_timeout for one to close, then is refused.
 	MaxConnections int `yaml:"max_connections"`
 	// MaxConnectionsPerPeer caps the connections of one source IP served

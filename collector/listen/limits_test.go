@@ -249,10 +249,10 @@ func TestTrickle(t *testing.T) {
 	}
 }
 
-// TestSilentConnections: connections that never start their TLS handshake
-// (or, without TLS, never send a byte), as many as max_connections, do not
-// lock out a sender; nor does a TLS handshake that never ends hold its
-// slot beyond the handshake timeout.
+// TestSilentConnections: connections from one peer that never start their
+// TLS handshake (or, without TLS, never send a byte), as many as
+// max_connections, do not lock out a sender from another; nor does a TLS
+// handshake that never ends hold its slot beyond the handshake timeout.
 func TestSilentConnections(t *testing.T) {
 	t.Parallel()
 	pki := listentest.NewPKI(t)
@@ -280,7 +280,14 @@ func TestSilentConnections(t *testing.T) {
 				silent[i] = c
 			}
 			waitStats(t, s.l, func(st Stats) bool { return st.Active == DefaultMaxConnections })
-			sendTCP(t, s.addr, tc.client, xmlEvent(t, 1))
+			c := dialFrom(t, "127.0.0.2", s.addr)
+			if tc.client != nil {
+				c = tls.Client(c, tc.client)
+			}
+			if _, err := c.Write([]byte(xmlEvent(t, 1))); err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
 			st := waitEvents(t, s, 1)
 			if st.Errors[ReasonEvicted] != 1 || st.Errors[ReasonMaxConnections] != 0 {
 				t.Errorf("errors %v, want one silent connection evicted", st.Errors)

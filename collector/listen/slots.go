@@ -51,11 +51,11 @@ type eviction struct {
 
 // table hands out max_connections slots and max_connections_per_peer turns.
 // A slot a silent peer holds cannot lock others out: when every slot is
-// taken, a newcomer takes the slot of the oldest connection that has waited
-// on its peer for evictGrace, else of an idle keep-alive connection, else of
-// a connection waiting for its turn behind its own peer's (another peer's
-// than the newcomer's); only when none of those exists does it wait for a
-// slot to free.
+// taken, a newcomer takes the slot of the oldest connection of another peer
+// that has waited on its peer for evictGrace, else of an idle keep-alive
+// connection, else of a connection of another peer waiting for its turn
+// behind that peer's own; only when none of those exists does it wait for
+// a slot to free.
 type table struct {
 	max, perPeer int
 
@@ -120,7 +120,11 @@ func (t *table) victim(peer string, now time.Time) (*slot, time.Time) {
 	most := 0
 	for s := range t.slots {
 		switch {
-		case s.state == slotOpening && s.quiet:
+		case s.state == slotOpening && s.quiet && s.peer != peer:
+			// Not the newcomer's own peer's: a peer sending many
+			// connections at once, faster than it writes on them,
+			// waits for its own to be served rather than have them
+			// closed.
 			if mature(s) && (quiet == nil || s.since.Before(quiet.since)) {
 				quiet = s
 			}

@@ -26,6 +26,7 @@ func TestTableVictims(t *testing.T) {
 		wake     time.Duration // for none: when to look again (0: only when a slot frees)
 	}{
 		{"oldest silent one", []conn{{"a", slotOpening, true, 2 * time.Second}, {"b", slotOpening, true, 5 * time.Second}, {"c", slotActive, false, time.Hour}}, "d", 1, ReasonEvicted, 0},
+		{"silent, of the newcomer's own peer", []conn{{"a", slotOpening, true, time.Hour}, {"b", slotActive, false, time.Hour}}, "a", -1, "", 0},
 		{"silent, not for long yet", []conn{{"a", slotOpening, true, 300 * time.Millisecond}, {"b", slotActive, false, time.Hour}}, "d", -1, "", evictGrace - 300*time.Millisecond},
 		{"opening, not waiting on its peer", []conn{{"a", slotOpening, false, time.Hour}, {"b", slotActive, false, time.Hour}}, "d", -1, "", 0},
 		{"silent before idle keep-alive", []conn{{"a", slotIdle, false, time.Hour}, {"b", slotOpening, true, 2 * time.Second}}, "d", 1, ReasonEvicted, 0},
