@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -68,25 +67,6 @@ type weftProcess struct {
 	url  string
 	done chan struct{} // closed when the process has exited
 	err  error         // how it exited, once done
-}
-
-// lockedBuffer is the process's output, written by exec's copier while
-// the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func startWeft(t *testing.T, bin, logLevel string, args ...string) *weftProcess {
