@@ -18,6 +18,7 @@ func FuzzQuery(f *testing.F) {
 		"sequence by a with maxspan=1s ![x where b] [y where true] ![z where c] with runs=2 [w where d] ![v where true] | tail 3",
 		"sample by a [x where b > 1] by c [y where true] by c",
 		"any where true | head 5 | tail 2",
+		`any where a : 1 and b : (c, -2, "d*", null) and e : number("5") and f : (g or h)`,
 	} {
 		f.Add(s)
 	}
