@@ -34,8 +34,9 @@ func (a *app) configCmd() *cobra.Command {
 laid over it, and reports every problem it finds: unknown keys (a typo is an
 error, not silently ignored), values of the wrong type, and settings that do
 not go together, each with its line and key path, such as
-"weft.yaml:12: sinks[1].url". It starts nothing and opens no file or
-connection. Exit 0 when the file is valid, 1 otherwise.
+"weft.yaml:12: sinks[1].url". It starts nothing and opens no connection; of
+the files it names it checks that each rules.paths entry exists and holds rule
+files, as weft run requires. Exit 0 when the file is valid, 1 otherwise.
 
 Every key can also be set from the environment: WEFT_ and the key path in
 upper case, sections joined by "_": WEFT_BUS_URL, WEFT_CORRELATOR_LATENESS,
@@ -118,6 +119,19 @@ func (a *app) checkConfig(path string) ([]string, error) {
 	}
 	if err := a.applyConfigEnv(&cfg); err != nil {
 		add(0, "", err.Error())
+	}
+	// weft run stops on a rules path that loads nothing; say so here too.
+	for i, p := range cfg.Rules.Paths {
+		if err := checkRulePath(p); err != nil {
+			key := fmt.Sprintf("rules.paths[%d]", i)
+			line := 0
+			for l, k := range lines {
+				if k == key {
+					line = l
+				}
+			}
+			add(line, key, err.Error())
+		}
 	}
 	for i, s := range cfg.Sinks {
 		if err := checkSinkOptions(s); err != nil {

@@ -31,6 +31,11 @@ func TestConfigCheck(t *testing.T) {
 		{"shutdown timeout", "shutdown_timeout: 20s\n", exitOK, []string{"ok"}},
 		{"negative shutdown timeout", "shutdown_timeout: -1s\n", exitFailure, []string{"shutdown_timeout must not be negative"}},
 		{"shutdown timeout typo", "shutdown_timout: 20s\n", exitFailure, []string{`did you mean "shutdown_timeout"?`}},
+		{"missing rules path", "rules:\n  paths:\n    - ../../correlator/rules\n    - /no/such/rules\n", exitFailure,
+			[]string{`:4: rules.paths[1]: stat /no/such/rules: no such file or directory`}},
+		{"rules folder without rules", "rules:\n  paths: [../../docs]\n", exitFailure,
+			[]string{`rules.paths[0]: ../../docs holds no rule file`}},
+		{"rules path", "rules:\n  paths: [../../correlator/rules]\n", exitOK, []string{"ok"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -265,15 +265,25 @@ func (a *app) loadRules(ctx context.Context, seed bool, paths []string) ([]*corr
 	return rules, err
 }
 
+// checkRulePath says what is wrong with a rules path that loads nothing:
+// it does not exist, or it is a folder without a rule file. weft config
+// check asks the same of rules.paths.
+func checkRulePath(p string) error {
+	if _, err := os.Stat(p); err != nil {
+		return err
+	}
+	if files, _ := correlator.RuleFiles(p); len(files) == 0 {
+		return fmt.Errorf("%s holds no rule file (*.toml, *.yml, *.yaml)", p)
+	}
+	return nil
+}
+
 // loadRulesCounted is loadRules that also says how many rule files or rules
 // did not load, for the summaries that count them as errors.
 func (a *app) loadRulesCounted(ctx context.Context, seed bool, paths []string) ([]*correlator.Rule, int, error) {
 	for _, p := range paths {
-		if _, err := os.Stat(p); err != nil {
+		if err := checkRulePath(p); err != nil {
 			return nil, 0, fmt.Errorf("rules: %w", err)
-		}
-		if files, _ := correlator.RuleFiles(p); len(files) == 0 {
-			return nil, 0, fmt.Errorf("rules: %s holds no rule file (*.toml, *.yml, *.yaml)", p)
 		}
 	}
 	var rules []*correlator.Rule

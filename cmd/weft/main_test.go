@@ -372,6 +372,7 @@ func TestRunConfigErrors(t *testing.T) {
 		{"unknown sink key", "sinks:\n  - type: webhook\n    url: http://127.0.0.1:1/\n    retries: 3\n", "retries"},
 		{"bad source", "sources:\n  - type: tape\n", `sources[0].type "tape"`},
 		{"duplicate sink", "sinks:\n  - type: jsonl\n  - type: jsonl\n", "used twice"},
+		{"missing rules path", "rules:\n  paths: [/no/such/rules]\n", "/no/such/rules"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
