@@ -237,7 +237,7 @@ func TestLoadRules(t *testing.T) {
 	joined := errors.Join(errs...).Error()
 	for _, want := range []string{
 		filepath.Join(dir, "missing"),
-		filepath.Join(dir, "sub", "b.toml") + ":10:29: query: expected a string pattern",
+		filepath.Join(dir, "sub", "b.toml") + ":10:29: query: unexpected end of query, expected an expression",
 		filepath.Join(dir, "sub", "deeper", "dup.toml") + ": rule_id id-a is also defined in " + filepath.Join(dir, "a.toml"),
 	} {
 		if !strings.Contains(joined, want) {
