@@ -45,7 +45,7 @@ func (b *Bus) Publish(ctx context.Context, subject string, data []byte, msgID st
 		if rejected(err) {
 			return &RejectedError{Subject: subject, Err: err}
 		}
-		if !retryable(err) {
+		if !retryable(ctx, err) {
 			return fmt.Errorf("bus: publish %s: %w", subject, err)
 		}
 		select {
@@ -57,7 +57,15 @@ func (b *Bus) Publish(ctx context.Context, subject string, data []byte, msgID st
 	}
 }
 
-func retryable(err error) bool {
+// retryable reports whether a publish may succeed when tried again. A
+// deadline the client set itself (nats.go gives a publish without a
+// deadline its own 5 s) is not the caller's: on a loaded machine the store
+// answers late, and giving up would drop what the caller still waits to
+// store. The message id drops the copy if the first one landed after all.
+func retryable(ctx context.Context, err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return true
+	}
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
 		// 10077: the stream is full (max bytes or messages); 10047 and
@@ -123,7 +131,7 @@ func IsRejected(err error) bool {
 func rejected(err error) bool {
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
-		return !retryable(err)
+		return !retryable(context.Background(), err)
 	}
 	return errors.Is(err, nats.ErrMaxPayload) ||
 		errors.Is(err, nats.ErrBadSubject) ||
