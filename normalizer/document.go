@@ -190,7 +190,7 @@ func (n *Normalizer) value(k key, slab []any) (any, []any) {
 	switch v.kind {
 	case vStr:
 		return v.t.s, slab
-	case vConst:
+	case vConst, vTree:
 		return v.box, slab
 	case vInt:
 		return v.n, slab

@@ -163,7 +163,13 @@ const (
 	kWinlogProviderGUID
 	kWinlogProviderName
 	kWinlogRecordID
+	kWinlogScheduledTaskActions
 	kWinlogScheduledTaskName
+	kWinlogScheduledTaskPrincipals
+	kWinlogScheduledTaskSettingsEnabled
+	kWinlogScheduledTaskSettingsHidden
+	kWinlogScheduledTaskTriggers
+	kWinlogScheduledTaskURI
 	kWinlogTask
 	kWinlogTrustAttribute
 	kWinlogTrustDirection
@@ -220,7 +226,10 @@ winlog.channel winlog.computerObject.domain winlog.computerObject.id winlog.comp
 winlog.computer_name winlog.event_data winlog.event_id winlog.keywords winlog.logon.failure.reason
 winlog.logon.failure.status winlog.logon.failure.sub_status winlog.logon.id winlog.logon.type
 winlog.opcode winlog.process.pid winlog.process.thread.id winlog.provider_guid winlog.provider_name
-winlog.record_id winlog.scheduled_task.name winlog.task winlog.trustAttribute winlog.trustDirection
+winlog.record_id winlog.scheduled_task.actions winlog.scheduled_task.name
+winlog.scheduled_task.principals winlog.scheduled_task.settings.enabled
+winlog.scheduled_task.settings.hidden winlog.scheduled_task.triggers winlog.scheduled_task.uri
+winlog.task winlog.trustAttribute winlog.trustDirection
 winlog.trustType winlog.user.identifier winlog.version`
 
 // maxDepth bounds the objects above a field ("winlog.process.thread.id"

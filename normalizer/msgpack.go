@@ -106,6 +106,8 @@ func (n *Normalizer) appendValue(b []byte, k key) []byte {
 		return appendBytesAsString(b, strconv.AppendUint(buf[:0], uint64(v.n), 10))
 	case vCommunityID:
 		return appendBytesAsString(b, n.cid[:])
+	case vTree:
+		return appendTree(b, v.box)
 	case vList:
 		b = appendArrayLen(b, len(n.rec.lists[k].list))
 		for _, s := range n.rec.lists[k].list {

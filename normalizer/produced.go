@@ -264,6 +264,8 @@ user.target.id user.target.name
 winlog.computerObject.domain winlog.computerObject.id winlog.computerObject.name
 winlog.logon.failure.reason winlog.logon.failure.status winlog.logon.failure.sub_status
 winlog.logon.id winlog.logon.type winlog.scheduled_task.name
+winlog.scheduled_task.actions winlog.scheduled_task.principals winlog.scheduled_task.triggers
+winlog.scheduled_task.settings.enabled winlog.scheduled_task.settings.hidden winlog.scheduled_task.uri
 winlog.trustAttribute winlog.trustDirection winlog.trustType network.community_id winlog.task`
 
 // powershellFields are the fields both PowerShell pipelines add.

@@ -21,6 +21,7 @@ const (
 	vMillis                       // tm, written as formatMillis writes it
 	vDecimal                      // uint64(n), written in decimal
 	vCommunityID                  // Normalizer.communityID
+	vTree                         // box: a tree of map[string]any, []any, string and bool (the scheduled task's lists)
 )
 
 // val is one field's value. Times and numbers that the document holds as

@@ -202,6 +202,7 @@ func (n *Normalizer) security() {
 			rec.setStr(kFileExtension, name[i+1:])
 		}
 	}
+	n.scheduledTask()
 	n.securityCommon()
 	n.securityCommunityID()
 }
