@@ -1,6 +1,7 @@
 package normalizer
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -76,10 +77,12 @@ func taskTriggerType(k string) string {
 }
 
 // taskDecoder is Beats' decode_xml with to_lower: true: an element is a
-// map of its attributes and child elements by lower-cased local name, a
-// name that repeats holds a list in document order, text inside an element
-// that has attributes or children is its "#text", and an element with
-// neither is its trimmed text (so <BootTrigger/> is "").
+// map of its child elements and attributes by lower-cased local name, a
+// child name that repeats holds a list in document order and an attribute
+// replaces a child of its name, the element's text (its last run of
+// character data, trimmed, as Beats keeps it) is "#text" when there are
+// children or attributes, and an element with neither is its text (so
+// <BootTrigger/> is "").
 type taskDecoder struct {
 	d     *xml.Decoder
 	nodes int
@@ -106,7 +109,7 @@ func decodeTaskXML(s string) (map[string]any, error) {
 // children adds the elements under the current one to m until its end
 // (or the document's, at depth 0) and returns its text, trimmed.
 func (td *taskDecoder) children(m map[string]any, depth int) (string, error) {
-	var text strings.Builder
+	var text string
 	for {
 		tok, err := td.d.Token()
 		if errors.Is(err, io.EOF) {
@@ -128,12 +131,12 @@ func (td *taskDecoder) children(m map[string]any, depth int) (string, error) {
 				return "", fmt.Errorf("line %d: more than %d elements and attributes", lineOf(td.d), maxTaskNodes)
 			}
 			child := make(map[string]any, len(t.Attr))
-			for _, a := range t.Attr {
-				addTaskValue(child, strings.ToLower(a.Name.Local), a.Value)
-			}
 			s, err := td.children(child, depth+1)
 			if err != nil {
 				return "", err
+			}
+			for _, a := range t.Attr {
+				child[strings.ToLower(a.Name.Local)] = a.Value
 			}
 			var v any = child
 			if len(child) == 0 {
@@ -143,11 +146,11 @@ func (td *taskDecoder) children(m map[string]any, depth int) (string, error) {
 			}
 			addTaskValue(m, strings.ToLower(t.Name.Local), v)
 		case xml.CharData:
-			if depth > 0 {
-				text.Write(t)
-			}
+			// Beats keeps the last run only: text before a child or a
+			// comment is lost.
+			text = string(bytes.TrimSpace(t))
 		case xml.EndElement:
-			return strings.TrimSpace(text.String()), nil
+			return text, nil
 		}
 	}
 }
@@ -157,7 +160,8 @@ func lineOf(d *xml.Decoder) int {
 	return line
 }
 
-// addTaskValue adds v under k, turning a repeated name into a list.
+// addTaskValue adds a child element's v under k, turning a repeated name
+// into a list.
 func addTaskValue(m map[string]any, k string, v any) {
 	old, ok := m[k]
 	if !ok {

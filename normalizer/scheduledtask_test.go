@@ -44,6 +44,14 @@ func TestDecodeTaskXML(t *testing.T) {
 				"x":         "<&",
 			}},
 		},
+		{
+			name: "only the last run of text is kept; an attribute replaces a child of its name",
+			in:   `<Task><Exec Command="attr">lost<Command>child</Command><Command>child2</Command> kept <!-- c --> last </Exec><A>one<!-- c -->two</A></Task>`,
+			want: map[string]any{"task": map[string]any{
+				"exec": map[string]any{"command": "attr", "#text": "last"},
+				"a":    "two",
+			}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
