@@ -59,6 +59,32 @@ type FieldCache struct {
 type cacheSlot struct {
 	gen uint64
 	v   any
+
+	// The string v lowered for the case-insensitive patterns (see
+	// fieldPath.lowered), when lowGen is gen: kept in buf, which the next
+	// document reuses.
+	lowGen uint64
+	low    string
+	folds  bool // v holds a character foldsToASCII looks for
+	buf    []byte
+}
+
+// lowered returns s, the string lookup has just returned from the cache,
+// lowered by lowerASCII, or whether it holds a character foldsToASCII
+// looks for. It is done once per document for all the programs that share
+// the cache; the string is valid until the next document.
+func (fp *fieldPath) lowered(s string) (low string, folds bool) {
+	sl := fp.slot
+	if sl.lowGen != fp.cache.gen {
+		sl.lowGen, sl.folds, sl.low = fp.cache.gen, foldsToASCII(s), ""
+		if !sl.folds {
+			if cap(sl.buf) < len(s) {
+				sl.buf = make([]byte, len(s))
+			}
+			sl.low = lowerASCII(s, sl.buf)
+		}
+	}
+	return sl.low, sl.folds
 }
 
 // NewFieldCache makes an empty cache.

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // foldMatch is a case-insensitive wildcard pattern with '*' wildcards only
@@ -25,13 +26,22 @@ func newFoldMatch(p string) *foldMatch {
 	if p == "" || strings.ContainsRune(p, '?') || !caselessBeyondASCII(p) || strings.Trim(p, "*") == "" {
 		return nil
 	}
-	return &foldMatch{parts: strings.Split(strings.ToLower(p), "*"), glob: newWildcard(p, true)}
+	// Only ASCII letters are lowered: strings.ToLower would also rewrite
+	// characters that have no simple case fold, such as İ (U+0130) into
+	// "i̇", which globMatch still matches only as themselves.
+	return &foldMatch{parts: strings.Split(lowerASCII(p, nil), "*"), glob: newWildcard(p, true)}
 }
 
 func (m *foldMatch) matchString(s string) bool {
 	if foldsToASCII(s) {
 		return m.glob.matchString(s)
 	}
+	return m.matchASCIIFold(s)
+}
+
+// matchASCIIFold is matchString for a value without the characters
+// foldsToASCII looks for.
+func (m *foldMatch) matchASCIIFold(s string) bool {
 	n := len(m.parts)
 	first, last := m.parts[0], m.parts[n-1]
 	if n == 1 {
@@ -49,6 +59,59 @@ func (m *foldMatch) matchString(s string) bool {
 		body = body[i+len(part):]
 	}
 	return true
+}
+
+// matchLower is matchString for a value already lowered by lowerASCII,
+// which holds neither of the characters foldsToASCII looks for: every
+// comparison is then a plain byte comparison, and strings.Index finds the
+// middle parts with the vectorised search instead of a byte-wise fold.
+// Lowering ASCII letters only is what equalFoldASCII does per byte, so
+// the two agree on every value.
+func (m *foldMatch) matchLower(low string) bool {
+	n := len(m.parts)
+	first, last := m.parts[0], m.parts[n-1]
+	if n == 1 {
+		return low == first
+	}
+	if len(low) < len(first)+len(last) || !strings.HasPrefix(low, first) || !strings.HasSuffix(low, last) {
+		return false
+	}
+	body := low[len(first) : len(low)-len(last)]
+	for _, part := range m.parts[1 : n-1] {
+		i := strings.Index(body, part)
+		if i < 0 {
+			return false
+		}
+		body = body[i+len(part):]
+	}
+	return true
+}
+
+// lowerASCII returns s with its ASCII letters in lower case and every
+// other byte as it is, in buf when it is long enough. s itself is returned
+// when it has no upper case ASCII letter. The result shares buf's memory
+// (no copy per value): it is valid until buf is written again.
+func lowerASCII(s string, buf []byte) string {
+	i := 0
+	for i < len(s) && (s[i] < 'A' || s[i] > 'Z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	if cap(buf) < len(s) {
+		buf = make([]byte, len(s))
+	}
+	b := buf[:len(s)]
+	copy(b, s[:i])
+	for ; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // indexFoldASCII finds lower (lower case ASCII) in s, ignoring case.
@@ -69,19 +132,28 @@ func indexFoldASCII(s, lower string) int {
 // or the long s (U+017F, C5 BF), the non-ASCII characters that fold onto
 // ASCII letters.
 func foldsToASCII(s string) bool {
-	for i := 0; i+1 < len(s); i++ {
-		switch s[i] {
-		case 0xC5:
-			if s[i+1] == 0xBF {
-				return true
-			}
-		case 0xE2:
-			if i+2 < len(s) && s[i+1] == 0x84 && s[i+2] == 0xAA {
-				return true
-			}
+	// Searched for with strings.IndexByte (vectorised): values are
+	// mostly ASCII and this runs once per value matched.
+	for t := s; ; {
+		i := strings.IndexByte(t, 0xC5)
+		if i < 0 || i+1 >= len(t) {
+			break
 		}
+		if t[i+1] == 0xBF {
+			return true
+		}
+		t = t[i+1:]
 	}
-	return false
+	for t := s; ; {
+		i := strings.IndexByte(t, 0xE2)
+		if i < 0 || i+2 >= len(t) {
+			return false
+		}
+		if t[i+1] == 0x84 && t[i+2] == 0xAA {
+			return true
+		}
+		t = t[i+1:]
+	}
 }
 
 // caselessBeyondASCII reports whether every non-ASCII character of p has no

@@ -26,7 +26,7 @@ func optimize(ev evaluator) evaluator {
 		return specializeCmp(n)
 	case *matchNode:
 		if f, ok := n.x.(*fieldNode); ok {
-			return &fieldMatch{fp: f.fp, general: n}
+			return newFieldMatch(f.fp, n)
 		}
 	}
 	return ev
@@ -39,22 +39,90 @@ func (n *notTest) test(d event.Document) bool  { return !n.x.test(d) }
 func (n *notTest) eval(d event.Document) value { return boolValue(n.test(d)) }
 
 // fieldMatch is a pattern match (':', like, regex) on a field: a plain
-// string is matched where it lies.
+// string is matched where it lies. The case-insensitive '*' patterns
+// (most of Sigma's contains, startswith, endswith lists) are matched
+// against the value lowered once, not folded again for each pattern.
 type fieldMatch struct {
 	fp      *fieldPath
 	general *matchNode
+	folds   []*foldMatch    // the foldMatch patterns of general
+	rest    []stringMatcher // its other patterns
+	lower   bool            // lowering the value first pays: a middle part to search, or several patterns
+}
+
+// lowerBufSize is the value length lowered on the stack; longer values
+// (rare command lines) take one allocation.
+const lowerBufSize = 512
+
+func newFieldMatch(fp *fieldPath, general *matchNode) *fieldMatch {
+	n := &fieldMatch{fp: fp, general: general}
+	for _, m := range general.matchers {
+		if f, ok := m.(*foldMatch); ok {
+			n.folds = append(n.folds, f)
+			n.lower = n.lower || len(f.parts) > 2
+		} else {
+			n.rest = append(n.rest, m)
+		}
+	}
+	n.lower = n.lower || len(n.folds) > 2
+	return n
 }
 
 func (n *fieldMatch) test(d event.Document) bool {
-	if s, ok := n.fp.lookup(d).(string); ok {
-		for _, m := range n.general.matchers {
-			if m.matchString(s) {
+	s, ok := n.fp.lookup(d).(string)
+	if !ok {
+		return truthy(n.general.eval(d))
+	}
+	// The patterns are alternatives without side effects: their order
+	// cannot change the result.
+	if len(n.folds) > 0 && n.matchFolds(s) {
+		return true
+	}
+	for _, m := range n.rest {
+		if m.matchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchFolds tests s against the foldMatch patterns. With a field cache
+// the value is lowered once per document for every rule, so even a lone
+// prefix or suffix is compared lowered.
+func (n *fieldMatch) matchFolds(s string) bool {
+	switch {
+	case n.fp.cache != nil:
+		if low, folds := n.fp.lowered(s); !folds {
+			return n.matchLowered(low)
+		}
+	case foldsToASCII(s):
+	case n.lower:
+		var buf [lowerBufSize]byte
+		return n.matchLowered(lowerASCII(s, buf[:]))
+	default:
+		for _, m := range n.folds {
+			if m.matchASCIIFold(s) {
 				return true
 			}
 		}
 		return false
 	}
-	return truthy(n.general.eval(d))
+	// s holds a character that folds onto an ASCII letter.
+	for _, m := range n.folds {
+		if m.glob.matchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *fieldMatch) matchLowered(low string) bool {
+	for _, m := range n.folds {
+		if m.matchLower(low) {
+			return true
+		}
+	}
+	return false
 }
 
 func (n *fieldMatch) eval(d event.Document) value { return boolValue(n.test(d)) }
