@@ -130,6 +130,7 @@ const (
 	kSysmonDNSStatus
 	kSysmonFileArchived
 	kSysmonFileIsExecutable
+	kTags
 	kUserChangesName
 	kUserDomain
 	kUserEffectiveDomain
@@ -144,6 +145,7 @@ const (
 	kUserTargetGroupName
 	kUserTargetID
 	kUserTargetName
+	kWinlogAdcsRequest
 	kWinlogChannel
 	kWinlogComputerObjectDomain
 	kWinlogComputerObjectID
@@ -219,10 +221,11 @@ rule.name
 service.name service.type
 source.domain source.ip source.port source.user.domain source.user.name
 sysmon.dns.status sysmon.file.archived sysmon.file.is_executable
+tags
 user.changes.name user.domain user.effective.domain user.effective.id user.effective.name user.id
 user.name user.roles user.target.domain user.target.group.domain user.target.group.id
 user.target.group.name user.target.id user.target.name
-winlog.channel winlog.computerObject.domain winlog.computerObject.id winlog.computerObject.name
+winlog.adcs.request winlog.channel winlog.computerObject.domain winlog.computerObject.id winlog.computerObject.name
 winlog.computer_name winlog.event_data winlog.event_id winlog.keywords winlog.logon.failure.reason
 winlog.logon.failure.status winlog.logon.failure.sub_status winlog.logon.id winlog.logon.type
 winlog.opcode winlog.process.pid winlog.process.thread.id winlog.provider_guid winlog.provider_name

@@ -90,10 +90,17 @@ func (c *Channel) HasCategory(category string) bool {
 // values, kept under their own names, and process.hash.* and file.hash.*
 // for each algorithm of Sysmon's Hashes, lower-cased.
 func Fields() []string {
-	paths := strings.Fields(keyPaths)
-	for i, p := range paths {
-		if wildcard(key(i)) {
-			paths[i] = p + ".*"
+	keys := strings.Fields(keyPaths)
+	paths := make([]string, 0, len(keys))
+	for i, p := range keys {
+		switch {
+		case wildcard(key(i)):
+			paths = append(paths, p+".*")
+		case key(i) == kWinlogAdcsRequest:
+			// A tree whose leaves are known.
+			paths = append(paths, strings.Fields(adcsRequestFields)...)
+		default:
+			paths = append(paths, p)
 		}
 	}
 	return paths
@@ -258,6 +265,7 @@ process.parent.executable process.parent.name process.parent.pid process.pid
 registry.path related.ip related.user
 service.name service.type
 source.domain source.ip source.port
+tags
 user.changes.name user.domain user.effective.domain user.effective.id user.effective.name user.id
 user.name user.target.domain user.target.group.domain user.target.group.id user.target.group.name
 user.target.id user.target.name
@@ -266,7 +274,7 @@ winlog.logon.failure.reason winlog.logon.failure.status winlog.logon.failure.sub
 winlog.logon.id winlog.logon.type winlog.scheduled_task.name
 winlog.scheduled_task.actions winlog.scheduled_task.principals winlog.scheduled_task.triggers
 winlog.scheduled_task.settings.enabled winlog.scheduled_task.settings.hidden winlog.scheduled_task.uri
-winlog.trustAttribute winlog.trustDirection winlog.trustType network.community_id winlog.task`
+winlog.trustAttribute winlog.trustDirection winlog.trustType network.community_id winlog.task` + " " + adcsRequestFields
 
 // powershellFields are the fields both PowerShell pipelines add.
 const powershellFields = `event.category event.sequence event.type

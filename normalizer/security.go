@@ -203,6 +203,7 @@ func (n *Normalizer) security() {
 		}
 	}
 	n.scheduledTask()
+	n.adcs()
 	n.securityCommon()
 	n.securityCommunityID()
 }
