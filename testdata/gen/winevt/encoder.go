@@ -159,55 +159,15 @@ func (e *Encoder) dataTemplate(l *Layout) (*evtxwrite.Template, error) {
 	return t, nil
 }
 
-// systemTemplate is the System template Windows writes, with the
-// substitution numbering of Sysmon's (package sysmon) and one more for the
-// provider's EventSourceName.
+// systemTemplate is the System template of one computer, made once; the
+// classic providers of these logs carry EventSourceName too.
 func (e *Encoder) systemTemplate(computer string) (*evtxwrite.Template, error) {
 	if t, ok := e.system[computer]; ok {
 		return t, nil
 	}
-	opt := func(i int, t evtxwrite.Type) evtxwrite.Substitution {
-		return evtxwrite.Substitution{Index: i, Type: t, Optional: true}
-	}
-	leaf := func(name string, c evtxwrite.Node) *evtxwrite.Element {
-		return &evtxwrite.Element{Name: name, Content: []evtxwrite.Node{c}}
-	}
-	attrs := func(name string, a ...evtxwrite.Attr) *evtxwrite.Element {
-		return &evtxwrite.Element{Name: name, Attrs: a}
-	}
-	sys := &evtxwrite.Element{Name: "System", Content: []evtxwrite.Node{
-		attrs("Provider",
-			evtxwrite.Attr{Name: "Name", Value: opt(14, evtxwrite.TypeString)},
-			evtxwrite.Attr{Name: "Guid", Value: opt(15, evtxwrite.TypeGUID)},
-			evtxwrite.Attr{Name: "EventSourceName", Value: opt(18, evtxwrite.TypeString)}),
-		&evtxwrite.Element{Name: "EventID",
-			Attrs:   []evtxwrite.Attr{{Name: "Qualifiers", Value: opt(4, evtxwrite.TypeUInt16)}},
-			Content: []evtxwrite.Node{opt(3, evtxwrite.TypeUInt16)}},
-		leaf("Version", opt(11, evtxwrite.TypeUInt8)),
-		leaf("Level", opt(0, evtxwrite.TypeUInt8)),
-		leaf("Task", opt(2, evtxwrite.TypeUInt16)),
-		leaf("Opcode", opt(1, evtxwrite.TypeUInt8)),
-		leaf("Keywords", opt(5, evtxwrite.TypeHexInt64)),
-		attrs("TimeCreated", evtxwrite.Attr{Name: "SystemTime", Value: opt(6, evtxwrite.TypeFileTime)}),
-		leaf("EventRecordID", opt(10, evtxwrite.TypeUInt64)),
-		attrs("Correlation",
-			evtxwrite.Attr{Name: "ActivityID", Value: opt(7, evtxwrite.TypeGUID)},
-			evtxwrite.Attr{Name: "RelatedActivityID", Value: opt(13, evtxwrite.TypeGUID)}),
-		attrs("Execution",
-			evtxwrite.Attr{Name: "ProcessID", Value: opt(8, evtxwrite.TypeUInt32)},
-			evtxwrite.Attr{Name: "ThreadID", Value: opt(9, evtxwrite.TypeUInt32)}),
-		leaf("Channel", opt(16, evtxwrite.TypeString)),
-		leaf("Computer", evtxwrite.Text(computer)),
-		attrs("Security", evtxwrite.Attr{Name: "UserID", Value: opt(12, evtxwrite.TypeSID)}),
-	}}
-	root := evtxwrite.Element{
-		Name:    "Event",
-		Attrs:   []evtxwrite.Attr{{Name: "xmlns", Value: evtxwrite.Text("http://schemas.microsoft.com/win/2004/08/events/event")}},
-		Content: []evtxwrite.Node{sys, opt(17, evtxwrite.TypeBinXML)},
-	}
-	t, err := evtxwrite.NewTemplate(root)
+	t, err := evtxwrite.SystemTemplate(computer, true)
 	if err != nil {
-		return nil, fmt.Errorf("winevt: System template for %q: %w", computer, err)
+		return nil, fmt.Errorf("winevt: %w", err)
 	}
 	e.system[computer] = t
 	return t, nil
