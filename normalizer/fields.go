@@ -68,6 +68,7 @@ const (
 	kNetworkProtocol
 	kNetworkTransport
 	kNetworkType
+	kPowershellCommandInvocationDetails
 	kPowershellCommandName
 	kPowershellCommandPath
 	kPowershellCommandType
@@ -204,7 +205,7 @@ log.level
 message
 network.community_id network.direction network.iana_number network.protocol network.transport
 network.type
-powershell.command.name powershell.command.path powershell.command.type powershell.command.value
+powershell.command.invocation_details powershell.command.name powershell.command.path powershell.command.type powershell.command.value
 powershell.engine.new_state powershell.engine.previous_state powershell.engine.version
 powershell.file.script_block_id powershell.file.script_block_text powershell.id
 powershell.pipeline_id powershell.process.executable_version powershell.provider.name

@@ -54,6 +54,9 @@ func (n *Normalizer) powershell() {
 	n.rename(sCommandPath, kPowershellCommandPath)
 	n.rename(sCommandName, kPowershellCommandName)
 	n.rename(sCommandType, kPowershellCommandType)
+	if code == 800 && !n.invocationDetails(sParam3, true) {
+		return
+	}
 	n.psArgs()
 	n.psScriptFile()
 	for _, s := range [...]slot{sParam1, sParam2, sParam3, sSequenceNumber, sDetailTotal, sDetailSequence, sUserId} {
@@ -127,6 +130,9 @@ func (n *Normalizer) powershellOperational() {
 		if tr := javaTrim(v); tr != "" {
 			rec.setStr(kPowershellFileScriptBlockText, tr)
 		}
+	}
+	if n.r.EventID == 4103 && !n.invocationDetails(sPayload, false) {
+		return
 	}
 	n.psArgs()
 	n.psScriptFile()

@@ -279,7 +279,7 @@ winlog.trustAttribute winlog.trustDirection winlog.trustType network.community_i
 // powershellFields are the fields both PowerShell pipelines add.
 const powershellFields = `event.category event.sequence event.type
 file.directory file.extension file.name file.path
-powershell.command.name powershell.command.path powershell.command.type powershell.command.value
+powershell.command.invocation_details powershell.command.name powershell.command.path powershell.command.type powershell.command.value
 powershell.engine.version powershell.pipeline_id powershell.process.executable_version
 powershell.runspace_id powershell.sequence powershell.total
 process.args process.args_count process.command_line process.entity_id process.title
