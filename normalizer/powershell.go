@@ -126,10 +126,13 @@ func (n *Normalizer) powershellOperational() {
 	n.rename(sCommandType, kPowershellCommandType)
 	n.rename(sScriptBlockId, kPowershellFileScriptBlockID)
 	if t, ok := d.take(sScriptBlockText); ok {
-		v := t.String()
-		if tr := javaTrim(v); tr != "" {
+		tr := javaTrim(t.String())
+		if tr != "" {
 			rec.setStr(kPowershellFileScriptBlockText, tr)
 		}
+		// The gsub and fingerprint run on the trimmed field even when
+		// trimming left nothing.
+		rec.setStr(kPowershellFileScriptBlockHash, scriptBlockHash(tr))
 	}
 	if n.r.EventID == 4103 && !n.invocationDetails(sPayload, false) {
 		return

@@ -290,5 +290,5 @@ powershell.provider.name powershell.provider.new_state`
 // powershellOperationalFields are the fields only the
 // PowerShell/Operational pipeline adds.
 const powershellOperationalFields = `destination.user.domain destination.user.name
-powershell.file.script_block_id powershell.file.script_block_text powershell.id
+powershell.file.script_block_hash powershell.file.script_block_id powershell.file.script_block_text powershell.id
 process.pid source.user.domain source.user.name user.id`
