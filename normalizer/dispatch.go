@@ -64,7 +64,9 @@ func (n *Normalizer) kindOf() chanKind {
 	case chanSysmon:
 		return chanOther
 	case chanSecurity:
-		if r.Provider != securityProvider && r.Provider != eventlogProvider {
+		// AD FS's audits are weft's choice (normalizer/README.md): the
+		// stored default.yml does not route them, security_adfs.yml maps them.
+		if r.Provider != securityProvider && r.Provider != eventlogProvider && !adfsEvent(r.Provider, r.EventID) {
 			return chanOther
 		}
 	}

@@ -148,6 +148,7 @@ const (
 	kUserTargetID
 	kUserTargetName
 	kWinlogAdcsRequest
+	kWinlogAdfs
 	kWinlogChannel
 	kWinlogComputerObjectDomain
 	kWinlogComputerObjectID
@@ -227,7 +228,7 @@ tags
 user.changes.name user.domain user.effective.domain user.effective.id user.effective.name user.id
 user.name user.roles user.target.domain user.target.group.domain user.target.group.id
 user.target.group.name user.target.id user.target.name
-winlog.adcs.request winlog.channel winlog.computerObject.domain winlog.computerObject.id winlog.computerObject.name
+winlog.adcs.request winlog.adfs winlog.channel winlog.computerObject.domain winlog.computerObject.id winlog.computerObject.name
 winlog.computer_name winlog.event_data winlog.event_id winlog.keywords winlog.logon.failure.reason
 winlog.logon.failure.status winlog.logon.failure.sub_status winlog.logon.id winlog.logon.type
 winlog.opcode winlog.process.pid winlog.process.thread.id winlog.provider_guid winlog.provider_name

@@ -99,6 +99,8 @@ func Fields() []string {
 		case key(i) == kWinlogAdcsRequest:
 			// A tree whose leaves are known.
 			paths = append(paths, strings.Fields(adcsRequestFields)...)
+		case key(i) == kWinlogAdfs:
+			paths = append(paths, strings.Fields(adfsFields)...)
 		default:
 			paths = append(paths, p)
 		}
@@ -147,7 +149,7 @@ func (c chanKind) describe() Channel {
 			}
 		}
 	case chanSecurity:
-		ch.Providers = []string{securityProvider, eventlogProvider}
+		ch.Providers = []string{securityProvider, eventlogProvider, adfsProvider}
 		ch.Datasets = []string{"system.security", "windows.forwarded"}
 		fields = auditFields + " " + securityFields
 		for id := range uint32(1 << 16) {
@@ -155,6 +157,7 @@ func (c chanKind) describe() Channel {
 				ch.Events = append(ch.Events, kindOf(cat))
 			}
 		}
+		ch.Events = append(ch.Events, adfsEventKinds()...)
 	case chanSystem:
 		ch.Datasets = []string{"system.system", "windows.forwarded"}
 		fields = auditFields
@@ -274,7 +277,7 @@ winlog.logon.failure.reason winlog.logon.failure.status winlog.logon.failure.sub
 winlog.logon.id winlog.logon.type winlog.scheduled_task.name
 winlog.scheduled_task.actions winlog.scheduled_task.principals winlog.scheduled_task.triggers
 winlog.scheduled_task.settings.enabled winlog.scheduled_task.settings.hidden winlog.scheduled_task.uri
-winlog.trustAttribute winlog.trustDirection winlog.trustType network.community_id winlog.task` + " " + adcsRequestFields
+winlog.trustAttribute winlog.trustDirection winlog.trustType network.community_id winlog.task` + " " + adcsRequestFields + " " + adfsFields
 
 // powershellFields are the fields both PowerShell pipelines add.
 const powershellFields = `event.category event.sequence event.type

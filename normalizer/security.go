@@ -45,6 +45,14 @@ func (n *Normalizer) security() {
 		}
 	}
 	d.removeEmpty()
+	if adfsEvent(n.r.Provider, code) {
+		// security_standard.yml runs only for the auditing and event log
+		// providers: AD FS's audits get security_adfs.yml, then
+		// security_common.yml.
+		n.adfs()
+		n.securityCommon()
+		return
+	}
 	scripts := securityScripts(code)
 
 	if c, ok := securityCategorization(code); ok {
