@@ -132,21 +132,24 @@ func (c *bxChunk) name(off uint32) (string, int, error) {
 
 // template returns the template defined at chunk offset def, which the
 // instance names id, compiling it the first time.
+//
+// The id is checked on every instance, before the cache: a record that
+// names the wrong id fails whether or not an earlier record compiled the
+// definition, so a record decodes the same read whole or resumed after a
+// checkpoint.
 func (c *bxChunk) template(def, id uint32, depth int) *bxTemplate {
+	o := int(def)
+	switch {
+	case o < 0 || o+templateHeader > len(c.data):
+		return &bxTemplate{err: fmt.Errorf("template definition offset %#x lies outside the chunk", def)}
+	case binary.LittleEndian.Uint32(c.data[o+4:]) != id:
+		return &bxTemplate{err: fmt.Errorf("template instance names template %#08x, but the definition at chunk offset %#x is %#08x", id, def, binary.LittleEndian.Uint32(c.data[o+4:]))}
+	}
 	if t, ok := c.templates[def]; ok {
 		return t
 	}
 	t := &bxTemplate{}
 	c.templates[def] = t
-	o := int(def)
-	switch {
-	case o < 0 || o+templateHeader > len(c.data):
-		t.err = fmt.Errorf("template definition offset %#x lies outside the chunk", def)
-		return t
-	case binary.LittleEndian.Uint32(c.data[o+4:]) != id:
-		t.err = fmt.Errorf("template instance names template %#08x, but the definition at chunk offset %#x is %#08x", id, def, binary.LittleEndian.Uint32(c.data[o+4:]))
-		return t
-	}
 	size := int(binary.LittleEndian.Uint32(c.data[o+20:]))
 	start := o + templateHeader
 	if size > len(c.data)-start {
