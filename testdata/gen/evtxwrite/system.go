@@ -54,7 +54,7 @@ func SystemTemplate(computer string, eventSourceName bool) (*Template, error) {
 	}
 	t, err := NewTemplate(root)
 	if err != nil {
-		return nil, fmt.Errorf("System template for %q: %w", computer, err)
+		return nil, fmt.Errorf("evtxwrite: System template for %q: %w", computer, err)
 	}
 	return t, nil
 }
