@@ -119,7 +119,7 @@ var errNotStored = errors.New("events not stored; the Beat will send them again"
 // the window. While the bus works on it, the Beat gets keep-alives.
 func (s *session) store(ctx context.Context, w window) error {
 	done := make(chan error, 1)
-	go func() { done <- listen.Flush(ctx, s.out) }()
+	go func() { done <- s.out.Flush(ctx) }()
 	tick := time.NewTicker(s.keepalive)
 	defer tick.Stop()
 	var gone error // the Beat stopped listening
@@ -249,7 +249,7 @@ func (s *session) readEvent(ctx context.Context, r io.Reader, w *window) error {
 		s.log.Warn().Uint32("seq", seq).Err(replaced).Msg("event kept")
 	}
 	s.l.Stamp(ev, s.c.Peer)
-	if err := listen.Add(ctx, s.out, ev); err != nil {
+	if err := s.out.Add(ctx, bus.Subject(bus.SubjectRaw, ev.Computer), ev, ev.Identity()); err != nil {
 		return fmt.Errorf("%w: %w", errNotStored, err)
 	}
 	s.events++

@@ -40,7 +40,7 @@ func serveStream(ctx context.Context, l *Listener, b *bus.Bus, c *Conn) {
 	var busErr error // the bus failed to store events: they are lost
 	unstored := 0    // events decoded since the last flush
 	fr := &flushingReader{r: c, flush: func() error {
-		if err := Flush(ctx, out); err != nil {
+		if err := out.Flush(ctx); err != nil {
 			busErr = err
 			return err
 		}
@@ -76,7 +76,7 @@ func serveStream(ctx context.Context, l *Listener, b *bus.Bus, c *Conn) {
 		c.EventDone()
 		l.Stamp(r, c.Peer)
 		unstored++
-		if err := Add(ctx, out, r); err != nil {
+		if err := out.Add(ctx, bus.Subject(bus.SubjectRaw, r.Computer), r, r.Identity()); err != nil {
 			busErr = err
 			return err
 		}

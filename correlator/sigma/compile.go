@@ -201,28 +201,24 @@ type compiler struct {
 	opts Options
 }
 
+func (c *compiler) binary(op eql.Op, l, r cond) (eql.Expr, error) {
+	le, err := c.cond(l)
+	if err != nil {
+		return nil, err
+	}
+	re, err := c.cond(r)
+	if err != nil {
+		return nil, err
+	}
+	return &eql.Binary{Op: op, L: le, R: re}, nil
+}
+
 func (c *compiler) cond(x cond) (eql.Expr, error) {
 	switch x := x.(type) {
 	case condAnd:
-		l, err := c.cond(x.l)
-		if err != nil {
-			return nil, err
-		}
-		r, err := c.cond(x.r)
-		if err != nil {
-			return nil, err
-		}
-		return &eql.Binary{Op: eql.OpAnd, L: l, R: r}, nil
+		return c.binary(eql.OpAnd, x.l, x.r)
 	case condOr:
-		l, err := c.cond(x.l)
-		if err != nil {
-			return nil, err
-		}
-		r, err := c.cond(x.r)
-		if err != nil {
-			return nil, err
-		}
-		return &eql.Binary{Op: eql.OpOr, L: l, R: r}, nil
+		return c.binary(eql.OpOr, x.l, x.r)
 	case condNot:
 		inner, err := c.cond(x.x)
 		if err != nil {
