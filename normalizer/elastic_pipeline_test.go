@@ -1,0 +1,458 @@
+package normalizer_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/weft-dev/weft/bus"
+	"github.com/weft-dev/weft/event"
+	"github.com/weft-dev/weft/normalizer"
+)
+
+// elasticIntegrationsEnv names a checkout of github.com/elastic/integrations
+// (or a mirror of its pipeline test folders). Its tests are Elastic's
+// license, so they are read from there and never copied into this repo.
+const elasticIntegrationsEnv = "WEFT_ELASTIC_INTEGRATIONS"
+
+// elasticPipelineDirs are the data streams whose ingest pipelines weft
+// follows, each with the `elastic-package test pipeline` files Elastic
+// keeps for it: test-*.json (Winlogbeat's documents) and
+// test-*.json-expected.json (what the pipeline makes of them).
+var elasticPipelineDirs = []string{
+	"packages/windows/data_stream/forwarded/_dev/test/pipeline",
+	"packages/windows/data_stream/powershell/_dev/test/pipeline",
+	"packages/windows/data_stream/powershell_operational/_dev/test/pipeline",
+	"packages/windows/data_stream/sysmon_operational/_dev/test/pipeline",
+	"packages/system/data_stream/security/_dev/test/pipeline",
+	"packages/system/data_stream/system/_dev/test/pipeline",
+}
+
+// elasticSkippedFields are fields of Elastic's expected documents that
+// weft does not produce, or produces differently, by design. They are left
+// out of the comparison on both sides. A name ending in ".*" covers the
+// object and everything under it.
+var elasticSkippedFields = []struct{ field, why string }{
+	{"event.ingested", "set by Elasticsearch at ingest time; weft has no Elasticsearch"},
+	{"agent.*", "set by the Beat or Elastic Agent that shipped the event; weft has no agent"},
+	{"log.file.*", "Filebeat's input metadata from the test's own recording, not part of the event"},
+	{"input.*", "Filebeat's input metadata from the test's own recording, not part of the event"},
+	{"host.*", "set by the shipping Beat from its own machine; weft derives host.* from the event's Computer (README: host.id)"},
+	{"ecs.version", "the expected files were written under many package versions (1.x–8.x); weft sets the reference pipeline's version"},
+	{"event.created", "Winlogbeat sets it to the time it read the event and the test inputs carry none; weft sets it to the event's TimeCreated"},
+	{"winlog.level", "Winlogbeat's copy of log.level passed through from the recorded input; weft writes log.level"},
+	{"winlog.outcome", "Winlogbeat's copy of event.outcome passed through from the recorded input; weft writes event.outcome"},
+	{"winlog.time_created", "Winlogbeat's copy of TimeCreated passed through from the recorded input; weft writes @timestamp"},
+	{"message", "rendered by Winlogbeat on Windows from the provider's message table; weft has no message tables (README: Not produced)"},
+	{"source.geo.*", "GeoIP: no database offline"},
+	{"source.as.*", "GeoIP ASN: no database offline"},
+	{"destination.geo.*", "GeoIP: no database offline"},
+	{"destination.as.*", "GeoIP ASN: no database offline"},
+}
+
+// elasticCaseInsensitiveFields are compared without case, each for its reason.
+var elasticCaseInsensitiveFields = []struct{ field, why string }{
+	{"winlog.provider_guid", "Windows renders a provider's GUID in the case its manifest spells it; weft writes every GUID in one case so that an event read from EVTX, XML or Winlogbeat's JSON gives one document (README: One event, one document)"},
+}
+
+// elasticKnownDiffs are differences between weft and Elastic's expected
+// documents that are known and not yet (or never to be) removed, each with
+// its reason. A key is "<data stream>/<test file>" (every difference in
+// the file) or "<data stream>/<test file>#<field>" (".*" suffix: the field
+// and everything under it). An entry that matches no difference fails the
+// test, so the list only shrinks as weft gets closer.
+var elasticKnownDiffs = map[string]string{
+	"forwarded/test-security-1100.json#winlog.channel": "version skew: the input is from a later commit that lower-cases the channel to test default.yml's case-insensitive routing; the expected file predates it, and no pipeline rewrites winlog.channel",
+}
+
+// pipelineTest is one test-*.json file of a data stream with its expected
+// documents and configuration.
+type pipelineTest struct {
+	stream   string // data stream folder: "forwarded", "security"…
+	name     string // file name: "test-security-4624.json"
+	events   []map[string]any
+	expected []map[string]any // nil: no -expected.json
+	// dynamic are the config's dynamic_fields: values that change every
+	// run (compared by presence only); numericKeyword are its
+	// numeric_keyword_fields (a number equals its decimal string).
+	dynamic, numericKeyword map[string]bool
+}
+
+// loadPipelineTests reads the test files of every data stream under root;
+// streams whose folder is absent are left out. Expected files without an
+// input are listed in orphans.
+func loadPipelineTests(root string) (tests []pipelineTest, orphans []string, err error) {
+	for _, dir := range elasticPipelineDirs {
+		full := filepath.Join(root, filepath.FromSlash(dir))
+		entries, err := os.ReadDir(full)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		stream := filepath.Base(filepath.Dir(filepath.Dir(filepath.Dir(full))))
+		common := pipelineConfig{}
+		if b, err := os.ReadFile(filepath.Join(full, "test-common-config.yml")); err == nil {
+			if err := yaml.Unmarshal(b, &common); err != nil {
+				return nil, nil, fmt.Errorf("%s/test-common-config.yml: %w", dir, err)
+			}
+		}
+		for _, e := range entries {
+			name := e.Name()
+			if strings.HasSuffix(name, ".json-expected.json") {
+				if _, err := os.Stat(filepath.Join(full, strings.TrimSuffix(name, "-expected.json"))); err != nil {
+					orphans = append(orphans, stream+"/"+name)
+				}
+				continue
+			}
+			if !strings.HasPrefix(name, "test-") || !strings.HasSuffix(name, ".json") {
+				continue
+			}
+			pt := pipelineTest{stream: stream, name: name, dynamic: map[string]bool{}, numericKeyword: map[string]bool{}}
+			var in struct{ Events []map[string]any }
+			if err := readJSONFile(filepath.Join(full, name), &in); err != nil {
+				return nil, nil, err
+			}
+			pt.events = in.Events
+			var want struct{ Expected []map[string]any }
+			switch err := readJSONFile(filepath.Join(full, name+"-expected.json"), &want); {
+			case os.IsNotExist(err):
+			case err != nil:
+				return nil, nil, err
+			default:
+				pt.expected = want.Expected
+				if pt.expected == nil {
+					pt.expected = []map[string]any{}
+				}
+			}
+			cfg := common
+			if b, err := os.ReadFile(filepath.Join(full, strings.TrimSuffix(name, ".json")+"-config.yml")); err == nil {
+				var own pipelineConfig
+				if err := yaml.Unmarshal(b, &own); err != nil {
+					return nil, nil, fmt.Errorf("%s/%s: config: %w", dir, name, err)
+				}
+				cfg.DynamicFields = append(slices.Clone(cfg.DynamicFields), own.DynamicFields...)
+				cfg.NumericKeywordFields = append(slices.Clone(cfg.NumericKeywordFields), own.NumericKeywordFields...)
+			}
+			for _, f := range cfg.DynamicFields {
+				pt.dynamic[f] = true
+			}
+			for _, f := range cfg.NumericKeywordFields {
+				pt.numericKeyword[f] = true
+			}
+			tests = append(tests, pt)
+		}
+	}
+	return tests, orphans, nil
+}
+
+// pipelineConfig is the part of elastic-package's test config that bears
+// on the comparison.
+type pipelineConfig struct {
+	DynamicFields        []string       `yaml:"-"`
+	NumericKeywordFields []string       `yaml:"numeric_keyword_fields"`
+	Dynamic              map[string]any `yaml:"dynamic_fields"`
+}
+
+// UnmarshalYAML reads dynamic_fields, a map of field to pattern.
+func (c *pipelineConfig) UnmarshalYAML(n *yaml.Node) error {
+	type plain pipelineConfig
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*c = pipelineConfig(p)
+	for f := range c.Dynamic {
+		c.DynamicFields = append(c.DynamicFields, f)
+	}
+	return nil
+}
+
+func readJSONFile(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// weftPipelineDocument is what weft's stage publishes for one of the
+// test's Winlogbeat documents: FromWinlogbeat (weft normalize's NDJSON
+// path), AppendMsgpack (the stage's writer), decoded as a consumer
+// decodes it, and through JSON so numbers compare as Elastic's do.
+func weftPipelineDocument(n *normalizer.Normalizer, in map[string]any) (map[string]any, error) {
+	r, err := normalizer.FromWinlogbeat(in)
+	if err != nil {
+		return nil, err
+	}
+	wire, err := n.AppendMsgpack([]byte{0x91}, r)
+	if err != nil {
+		return nil, err
+	}
+	var batch event.DocumentBatch
+	if err := bus.Decode(wire, &batch); err != nil {
+		return nil, err
+	}
+	if len(batch) != 1 {
+		return nil, fmt.Errorf("%d documents", len(batch))
+	}
+	b, err := json.Marshal(batch[0])
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return out, dec.Decode(&out)
+}
+
+// flattenDoc writes each leaf of v under its dotted name. Lists of scalars
+// are leaves (compared in order, as Elasticsearch keeps them); lists holding
+// objects are flattened per element, as name[i].
+func flattenDoc(prefix string, v any, out map[string]any) {
+	switch v := v.(type) {
+	case map[string]any:
+		if len(v) == 0 && prefix != "" {
+			out[prefix] = v
+		}
+		for k, x := range v {
+			name := k
+			if prefix != "" {
+				name = prefix + "." + k
+			}
+			flattenDoc(name, x, out)
+		}
+	case []any:
+		for _, x := range v {
+			if _, ok := x.(map[string]any); ok {
+				for i, x := range v {
+					flattenDoc(fmt.Sprintf("%s[%d]", prefix, i), x, out)
+				}
+				return
+			}
+		}
+		out[prefix] = v
+	default:
+		out[prefix] = v
+	}
+}
+
+// fieldMatches says whether field is pattern or, for "x.*", under x.
+func fieldMatches(pattern, field string) bool {
+	if p, ok := strings.CutSuffix(pattern, ".*"); ok {
+		return field == p || strings.HasPrefix(field, p+".") || strings.HasPrefix(field, p+"[")
+	}
+	return field == pattern
+}
+
+func skippedField(field string) bool {
+	for _, s := range elasticSkippedFields {
+		if fieldMatches(s.field, field) {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldDiff is one field on which weft and Elastic disagree.
+type fieldDiff struct {
+	event       int
+	field, kind string // kind: missing, extra, different
+	want, got   any
+}
+
+func (d fieldDiff) String() string {
+	show := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	switch d.kind {
+	case "missing":
+		return fmt.Sprintf("event %d: %s missing, Elastic: %s", d.event, d.field, show(d.want))
+	case "extra":
+		return fmt.Sprintf("event %d: %s extra, weft: %s", d.event, d.field, show(d.got))
+	}
+	return fmt.Sprintf("event %d: %s different: Elastic %s, weft %s", d.event, d.field, show(d.want), show(d.got))
+}
+
+// compareDocs compares every field of want with got and returns the
+// differences and the number of fields compared.
+func compareDocs(pt *pipelineTest, ev int, want, got map[string]any) (diffs []fieldDiff, compared int) {
+	w, g := map[string]any{}, map[string]any{}
+	flattenDoc("", want, w)
+	flattenDoc("", got, g)
+	names := make([]string, 0, len(w)+len(g))
+	for k := range w {
+		names = append(names, k)
+	}
+	for k := range g {
+		if _, ok := w[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if skippedField(k) {
+			continue
+		}
+		compared++
+		wv, inW := w[k]
+		gv, inG := g[k]
+		switch {
+		case !inG:
+			diffs = append(diffs, fieldDiff{ev, k, "missing", wv, nil})
+		case !inW:
+			diffs = append(diffs, fieldDiff{ev, k, "extra", nil, gv})
+		case pt.dynamic[k]:
+		case caseInsensitiveField(k) && strings.EqualFold(fmt.Sprint(wv), fmt.Sprint(gv)):
+		case !sameValue(wv, gv, pt.numericKeyword[k]):
+			diffs = append(diffs, fieldDiff{ev, k, "different", wv, gv})
+		}
+	}
+	return diffs, compared
+}
+
+func caseInsensitiveField(field string) bool {
+	for _, c := range elasticCaseInsensitiveFields {
+		if fieldMatches(c.field, field) {
+			return true
+		}
+	}
+	return false
+}
+
+func sameValue(want, got any, numericKeyword bool) bool {
+	if reflect.DeepEqual(want, got) {
+		return true
+	}
+	if !numericKeyword {
+		return false
+	}
+	str := func(v any) any {
+		if n, ok := v.(json.Number); ok {
+			return string(n)
+		}
+		if l, ok := v.([]any); ok {
+			out := make([]any, len(l))
+			for i, x := range l {
+				if n, ok := x.(json.Number); ok {
+					x = string(n)
+				}
+				out[i] = x
+			}
+			return out
+		}
+		return v
+	}
+	return reflect.DeepEqual(str(want), str(got))
+}
+
+// knownDiff returns the elasticKnownDiffs key covering d in the test.
+func knownDiff(pt *pipelineTest, d fieldDiff) (string, bool) {
+	file := pt.stream + "/" + pt.name
+	if _, ok := elasticKnownDiffs[file]; ok {
+		return file, true
+	}
+	for key := range elasticKnownDiffs {
+		f, field, ok := strings.Cut(key, "#")
+		if ok && f == file && fieldMatches(field, d.field) {
+			return key, true
+		}
+	}
+	return "", false
+}
+
+// TestElasticPipelineTests runs Elastic's own pipeline tests for the data
+// streams weft follows: each test input document goes through weft's
+// Winlogbeat path and stage writer, and every field of Elastic's expected
+// document is compared with weft's (missing, extra, different), apart from
+// elasticSkippedFields. A difference fails the test unless
+// elasticKnownDiffs lists it with its reason.
+//
+//	WEFT_ELASTIC_INTEGRATIONS=/path/to/integrations go test ./normalizer -run TestElasticPipelineTests -v
+func TestElasticPipelineTests(t *testing.T) {
+	root := os.Getenv(elasticIntegrationsEnv)
+	if root == "" {
+		t.Skipf("%s is not set: point it at a checkout of github.com/elastic/integrations to run Elastic's pipeline tests", elasticIntegrationsEnv)
+	}
+	tests, orphans, err := loadPipelineTests(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tests) == 0 {
+		t.Fatalf("%s=%s holds none of the pipeline test folders %v", elasticIntegrationsEnv, root, elasticPipelineDirs)
+	}
+	n := normalizer.New()
+	used := map[string]bool{}
+	type tally struct{ files, events, compared, equal, known int }
+	sums := map[string]*tally{}
+	for i := range tests {
+		pt := &tests[i]
+		s := sums[pt.stream]
+		if s == nil {
+			s = &tally{}
+			sums[pt.stream] = s
+		}
+		if pt.expected == nil {
+			t.Logf("%s/%s: no -expected.json, not compared", pt.stream, pt.name)
+			continue
+		}
+		s.files++
+		if len(pt.expected) != len(pt.events) {
+			t.Errorf("%s/%s: %d events, %d expected documents", pt.stream, pt.name, len(pt.events), len(pt.expected))
+			continue
+		}
+		var report []string
+		for ev, in := range pt.events {
+			s.events++
+			got, err := weftPipelineDocument(n, in)
+			if err != nil {
+				t.Errorf("%s/%s event %d: %v", pt.stream, pt.name, ev, err)
+				continue
+			}
+			diffs, compared := compareDocs(pt, ev, pt.expected[ev], got)
+			s.compared += compared
+			s.equal += compared - len(diffs)
+			for _, d := range diffs {
+				if key, ok := knownDiff(pt, d); ok {
+					used[key] = true
+					s.known++
+					continue
+				}
+				report = append(report, d.String())
+			}
+		}
+		if len(report) > 0 {
+			t.Errorf("%s/%s: %d fields differ from Elastic's expected documents:\n\t%s", pt.stream, pt.name, len(report), strings.Join(report, "\n\t"))
+		}
+	}
+	for key, why := range elasticKnownDiffs {
+		if !used[key] {
+			t.Errorf("elasticKnownDiffs[%q] (%s) matches no difference: remove it", key, why)
+		}
+	}
+	streams := make([]string, 0, len(sums))
+	for k := range sums {
+		streams = append(streams, k)
+	}
+	sort.Strings(streams)
+	for _, k := range streams {
+		s := sums[k]
+		t.Logf("%s: %d files, %d events, %d fields compared, %d equal, %d known differences", k, s.files, s.events, s.compared, s.equal, s.known)
+	}
+	for _, o := range orphans {
+		t.Logf("%s: expected documents without their input, not compared", o)
+	}
+}
