@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -19,9 +20,11 @@ import (
 // binds it, so that a port in use is an error at start; ServeTCP, ServeHTTP
 // or beats.Serve then take connections on it.
 type Listener struct {
-	kind  string
-	cfg   Config
-	ln    net.Listener
+	kind string
+	cfg  Config
+	ln   net.Listener
+	// addr is the address as configured, with the bound port (AsConfigured).
+	addr  string
 	tls   *tls.Config
 	token string
 	log   zerolog.Logger
@@ -53,7 +56,7 @@ func Open(kind string, cfg Config, log zerolog.Logger) (*Listener, error) {
 		return nil, fmt.Errorf("%s source: %w", kind, err)
 	}
 	l := &Listener{
-		kind: kind, cfg: cfg, ln: ln, tls: tlsConf, token: token,
+		kind: kind, cfg: cfg, ln: ln, addr: AsConfigured(cfg.address(kind), ln.Addr()), tls: tlsConf, token: token,
 		slots: newTable(cfg.maxConnections(), cfg.maxConnectionsPerPeer()),
 	}
 	l.log = log.With().Str("source", kind).Str("listener", l.Name()).Logger()
@@ -66,8 +69,29 @@ func Open(kind string, cfg Config, log zerolog.Logger) (*Listener, error) {
 // Addr is the bound address (with the port chosen when 0 was asked for).
 func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 
-// Name names the listener in logs and event origins: "tcp 127.0.0.1:5140".
-func (l *Listener) Name() string { return l.kind + " " + l.ln.Addr().String() }
+// Name names the listener in logs, metrics and event origins as it was
+// configured: "tcp 127.0.0.1:5140", "http 0.0.0.0:8080" (not the socket's
+// "[::]:8080").
+func (l *Listener) Name() string { return l.kind + " " + l.addr }
+
+// AsConfigured names a bound listener as its configuration did, with the
+// port it was given when 0 was asked for: "0.0.0.0:8080" stays that, where
+// the socket itself says "[::]:8080" (Go binds 0.0.0.0 to both IPv4 and
+// IPv6), and a host name stays a name. A missing host is loopback, as
+// listenAddr makes it.
+func AsConfigured(configured string, bound net.Addr) string {
+	host, port, err := net.SplitHostPort(configured)
+	if err != nil {
+		host, port = "", configured
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if tcp, ok := bound.(*net.TCPAddr); ok {
+		port = strconv.Itoa(tcp.Port)
+	}
+	return net.JoinHostPort(host, port)
+}
 
 // Close releases the socket; serving closes it too.
 func (l *Listener) Close() error { return l.ln.Close() }

@@ -152,7 +152,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	m.mu.Unlock()
 	for _, l := range listeners {
 		st := l.Stats()
-		kind, addr := l.kind, l.ln.Addr().String()
+		kind, addr := l.kind, l.addr
 		ch <- prometheus.MustNewConstMetric(m.conns, prometheus.CounterValue, float64(st.Connections), kind, addr)
 		ch <- prometheus.MustNewConstMetric(m.active, prometheus.GaugeValue, float64(st.Active), kind, addr)
 		ch <- prometheus.MustNewConstMetric(m.events, prometheus.CounterValue, float64(st.Events), kind, addr)
