@@ -36,28 +36,59 @@ func buildAlert(rs *ruleState, docs []event.Document, keys []any, at, now time.T
 	}
 }
 
-// reason is the alert's one-line message. A network connection followed by
-// a process start reads as what happened ("mmc.exe on WS1 accepted TCP from
-// 10.0.0.9:50112 and started cmd.exe /c whoami"); a single process start
-// names the command; anything else says how many events matched where.
+// reason is the alert's one-line message (message.go says how each kind
+// of event is told). A network connection followed by a process start
+// reads as what happened ("mmc.exe on WS1 accepted TCP from
+// 10.0.0.9:50112 and started cmd.exe /c whoami"); one event is the rule's
+// name and what the event did; the events of a sequence follow each
+// other, the host named once when they share it.
 func reason(r *Rule, docs []event.Document) string {
-	host := hostLabel(docs[0])
+	host := clip(hostLabel(docs[0]))
 	if s := networkProcessReason(docs, host); s != "" {
-		return s
+		return bound(s)
 	}
-	if len(docs) == 1 && hasCategory(docs[0], "process") {
-		if cmd := commandOf(docs[0]); cmd != "" {
-			parent := docs[0].String("process.parent.name")
-			if parent == "" {
-				parent = "a process"
-			}
-			return fmt.Sprintf("%s: %s on %s started %s", r.Name, parent, host, cmd)
+	name := clip(r.Name, "rule")
+	if len(docs) == 1 {
+		return bound(name + ": " + describe(docs[0], host))
+	}
+	same := true
+	for _, d := range docs[1:] {
+		if hostLabel(d) != hostLabel(docs[0]) {
+			same = false
+			break
 		}
 	}
-	if len(docs) == 1 {
-		return fmt.Sprintf("%s matched an event on %s", r.Name, host)
+	var b strings.Builder
+	b.WriteString(name)
+	b.WriteString(": ")
+	b.WriteString(plural(len(docs), "event"))
+	if same {
+		b.WriteString(" on " + host)
 	}
-	return fmt.Sprintf("%s matched %d events on %s", r.Name, len(docs), host)
+	b.WriteString(": ")
+	// A long sequence (an event count, say) shows its first two events
+	// and its last.
+	shown := docs
+	if len(docs) > 4 {
+		shown = []event.Document{docs[0], docs[1], docs[len(docs)-1]}
+	}
+	for i, d := range shown {
+		if i > 0 {
+			b.WriteString("; then ")
+		}
+		if len(shown) < len(docs) && i == len(shown)-1 {
+			fmt.Fprintf(&b, "%d more; then ", len(docs)-len(shown))
+		}
+		on := ""
+		if !same {
+			on = clip(hostLabel(d))
+		}
+		b.WriteString(describe(d, on))
+		if b.Len() > maxMessage {
+			break
+		}
+	}
+	return bound(b.String())
 }
 
 func networkProcessReason(docs []event.Document, host string) string {
@@ -82,13 +113,10 @@ func networkProcessReason(docs []event.Document, host string) string {
 		return ""
 	}
 	netDoc := docs[ni]
-	actor := netDoc.String("process.name")
-	if actor == "" {
-		actor = "a process"
-	}
-	transport := strings.ToUpper(netDoc.String("network.transport"))
+	actor := clip(netDoc.String("process.name"), "a process")
+	transport := clip(strings.ToUpper(netDoc.String("network.transport")))
 	var conn string
-	switch peer := remotePeer(netDoc); strings.ToLower(netDoc.String("network.direction")) {
+	switch peer := clip(remotePeer(netDoc)); strings.ToLower(netDoc.String("network.direction")) {
 	case "ingress", "inbound", "incoming":
 		conn = fmt.Sprintf("accepted %s from %s", orDefault(transport, "a connection"), peer)
 	case "egress", "outbound", "outgoing":
@@ -96,15 +124,12 @@ func networkProcessReason(docs []event.Document, host string) string {
 	default:
 		conn = fmt.Sprintf("had a %sconnection with %s", orDefault(transport+" ", ""), peer)
 	}
-	child := commandOf(proc)
+	child := clip(commandOf(proc))
 	parentID := proc.String("process.parent.entity_id")
 	if parentID != "" && parentID == netDoc.String("process.entity_id") {
 		return fmt.Sprintf("%s on %s %s and started %s", actor, host, conn, child)
 	}
-	parent := proc.String("process.parent.name")
-	if parent == "" {
-		parent = "a process"
-	}
+	parent := clip(proc.String("process.parent.name"), "a process")
 	return fmt.Sprintf("%s on %s %s, then %s started %s", actor, host, conn, parent, child)
 }
 

@@ -228,9 +228,9 @@ func TestAlertReasons(t *testing.T) {
 		{[]event.Document{net, other}, `mmc.exe on WS01.corp.local accepted TCP from 10.0.0.99:50122, then mmc.exe started cmd.exe /c whoami > C:\Windows\Temp\out.txt`},
 		{[]event.Document{ecsIngress, proc}, `mmc.exe on WS01.corp.local accepted TCP from 10.0.0.5:49701 and started cmd.exe /c whoami > C:\Windows\Temp\out.txt`},
 		{[]event.Document{proc}, `R: mmc.exe on WS01.corp.local started cmd.exe /c whoami > C:\Windows\Temp\out.txt`},
-		{[]event.Document{bare}, `R matched an event on H`},
-		{[]event.Document{bare, bare, bare}, `R matched 3 events on H`},
-		{[]event.Document{{}}, `R matched an event on an unknown host`},
+		{[]event.Document{bare}, `R: an event on H`},
+		{[]event.Document{bare, bare, bare}, `R: 3 events on H: an event; then an event; then an event`},
+		{[]event.Document{{}}, `R: an event on an unknown host`},
 	}
 	for _, tt := range tests {
 		if got := reason(rule, tt.docs); got != tt.want {
