@@ -44,6 +44,10 @@ type Options struct {
 	// against. With weft's, a record it cannot decode is tried once more
 	// with golang-evtx before it is reported.
 	Decoder string
+	// Duplicate, when set, hears of each file a Publisher skips because a
+	// file of the same content (FileID and size) at another path was
+	// read to its end before: path is the skipped file, of the other.
+	Duplicate func(path, of string)
 }
 
 // The BinXML decoders.
@@ -78,6 +82,9 @@ type Counters struct {
 	Bytes   atomic.Int64 // input bytes consumed
 	Records atomic.Int64 // events emitted
 	Errors  atomic.Int64 // problems reported
+	// Duplicates counts the files skipped because a file of the same
+	// content was read before (Publisher only).
+	Duplicates atomic.Int64
 }
 
 func (o Options) workers() int {
@@ -139,6 +146,9 @@ type Stats struct {
 	// Delivered counts the records a checkpoint says an earlier read
 	// delivered, which this one skipped (Publisher only).
 	Delivered int
+	// Duplicates counts the files skipped because a file of the same
+	// content at another path was read to its end before (Publisher only).
+	Duplicates int
 }
 
 func (s *Stats) add(o Stats) {
@@ -146,6 +156,7 @@ func (s *Stats) add(o Stats) {
 	s.Errors += o.Errors
 	s.Bytes += o.Bytes
 	s.Delivered += o.Delivered
+	s.Duplicates += o.Duplicates
 }
 
 // Error is one problem with the input, located as precisely as the input

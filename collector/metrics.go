@@ -14,6 +14,7 @@ import (
 type Metrics struct {
 	counters                    *Counters
 	out, errs, files, readBytes *prometheus.Desc
+	duplicates                  *prometheus.Desc
 }
 
 // NewMetrics registers with reg the collectors that read c.
@@ -27,6 +28,8 @@ func NewMetrics(reg prometheus.Registerer, c *Counters) (*Metrics, error) {
 		errs:      prometheus.NewDesc("weft_errors_total", "Problems a stage counted, by reason.", []string{"reason"}, stage),
 		files:     prometheus.NewDesc("weft_collector_files_total", "Files read to their end, or given up.", nil, nil),
 		readBytes: prometheus.NewDesc("weft_collector_read_bytes_total", "Input bytes consumed.", nil, nil),
+		duplicates: prometheus.NewDesc("weft_collector_duplicate_files_total",
+			"Files not read because a file of the same content at another path was read before (logged with both paths).", nil, nil),
 	}
 	if err := reg.Register(m); err != nil {
 		return nil, fmt.Errorf("collector: metrics: %w", err)
@@ -40,6 +43,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.errs
 	ch <- m.files
 	ch <- m.readBytes
+	ch <- m.duplicates
 }
 
 // Collect implements prometheus.Collector.
@@ -48,6 +52,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.errs, prometheus.CounterValue, float64(m.counters.Errors.Load()), "input")
 	ch <- prometheus.MustNewConstMetric(m.files, prometheus.CounterValue, float64(m.counters.Files.Load()))
 	ch <- prometheus.MustNewConstMetric(m.readBytes, prometheus.CounterValue, float64(m.counters.Bytes.Load()))
+	ch <- prometheus.MustNewConstMetric(m.duplicates, prometheus.CounterValue, float64(m.counters.Duplicates.Load()))
 }
 
 // CheckpointMetrics reports, for each source, how far the checkpoints of

@@ -58,6 +58,10 @@ type Publisher struct {
 	mu       sync.Mutex
 	inFlight map[*unsaved]struct{}
 	saved    time.Time
+	// done stands in for the checkpoints when there are none (weft hunt):
+	// the files read to their end so far, by FileID, so that a copy of
+	// one is skipped all the same. Guarded by mu.
+	done map[FileID]Checkpoint
 }
 
 // unsaved is what one Publish has read beyond its last checkpoint.
@@ -146,16 +150,28 @@ func (p *Publisher) Publish(ctx context.Context, in Input, stdin io.Reader) (Sta
 		id    FileID
 		cp    Checkpoint
 	)
-	if p.checkpoints != nil && in.Path != Stdin {
+	switch {
+	case p.checkpoints != nil && in.Path != Stdin:
 		var err error
 		id, cp, track, err = p.checkpoint(ctx, in)
 		if err != nil {
 			return p.inputFailed(err)
 		}
 		if cp.Complete && cp.Size == p.size(in) {
-			return Stats{Delivered: cp.Records}, nil
+			return p.alreadyRead(in, cp), nil
 		}
 		opts.Resume = cp.resume()
+	case in.Path != Stdin:
+		// A file that cannot be identified is still read: the read
+		// reports why it cannot be opened, if it cannot.
+		if id, _ = Identify(in.Path); id != "" {
+			p.mu.Lock()
+			first, ok := p.done[id]
+			p.mu.Unlock()
+			if ok && first.Size == p.size(in) {
+				return p.alreadyRead(in, first), nil
+			}
+		}
 	}
 	base, sent := cp.Records, 0
 	out := newRounds(p.bus)
@@ -202,6 +218,14 @@ func (p *Publisher) Publish(ctx context.Context, in Input, stdin io.Reader) (Sta
 	if err := out.flush(ctx); err != nil {
 		return st, err
 	}
+	if !track && id != "" {
+		p.mu.Lock()
+		if p.done == nil {
+			p.done = map[FileID]Checkpoint{}
+		}
+		p.done[id] = Checkpoint{Path: in.Path, Size: p.size(in), Records: sent, Complete: true}
+		p.mu.Unlock()
+	}
 	if track {
 		if sent > 0 {
 			cp.Offset, cp.Records = out.last, base+sent
@@ -212,6 +236,34 @@ func (p *Publisher) Publish(ctx context.Context, in Input, stdin io.Reader) (Sta
 		p.caughtUp(lag)
 	}
 	return st, nil
+}
+
+// alreadyRead is the Publish of a file whose content was read to its end
+// before, as cp says: nothing is read again. When that was at another
+// path that still holds the file, this one is a copy (a backup dropped
+// twice, a folder given twice under two names): it is counted and told to
+// Options.Duplicate, so that it is not skipped silently. A file read
+// before at its own path (a restart), or moved here since, is no copy.
+func (p *Publisher) alreadyRead(in Input, cp Checkpoint) Stats {
+	st := Stats{Delivered: cp.Records}
+	if cp.Path == "" || cp.Path == in.Path {
+		return st
+	}
+	first, err := os.Stat(cp.Path)
+	if err != nil {
+		return st
+	}
+	if this, err := os.Stat(in.Path); err == nil && os.SameFile(first, this) {
+		return st
+	}
+	st.Duplicates = 1
+	if p.opts.Counters != nil {
+		p.opts.Counters.Duplicates.Add(1)
+	}
+	if p.opts.Duplicate != nil {
+		p.opts.Duplicate(in.Path, cp.Path)
+	}
+	return st
 }
 
 // checkpoint identifies the file and fetches its checkpoint. A file that
