@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -111,6 +112,7 @@ type Engine struct {
 	// sigma indexes Sigma rules by channel and event ID (sigmarules.go).
 	sigma      sigmaIndex
 	timed      []int // sequence rules with a maxspan, whose state expires with time
+	corrs      []int // Sigma correlations, whose windows close with time
 	buf        *reorder.Buffer[*pending]
 	partition  *eql.Expression
 	fallback   *eql.Expression
@@ -133,6 +135,7 @@ type ruleState struct {
 	prog     *eql.Program
 	seq      *eql.Sequence
 	sample   *eql.Sample
+	corr     *corrNode // a Sigma correlation's state (sigmacorr.go)
 	throttle throttle
 	alerts   uint64
 }
@@ -213,6 +216,9 @@ func Compile(rules []*Rule, opts Options) (*Engine, error) {
 		if rs.seq != nil && r.program.MaxSpan() > 0 {
 			e.timed = append(e.timed, idx)
 		}
+		if rs.corr != nil {
+			e.corrs = append(e.corrs, idx)
+		}
 		if e.sigma.add(r, idx) {
 			continue
 		}
@@ -249,6 +255,9 @@ func newRuleState(r *Rule, opts Options, fields *eql.FieldCache) (*ruleState, er
 	}
 	rs := &ruleState{rule: r, meta: r.EventRule(), prog: prog, throttle: throttle{interval: r.Interval, max: limit}}
 	switch {
+	case r.corr != nil:
+		// The program only says which base rules a document matched.
+		rs.corr, err = newCorrNode(r.corr, opts)
 	case prog.IsSequence():
 		rs.seq, err = prog.NewSequence(eql.SequenceOptions{MaxPending: opts.MaxPending})
 	case prog.IsSample():
@@ -369,6 +378,24 @@ func (e *Engine) Tick() []event.Alert {
 			}
 		}
 	}
+	for _, i := range e.corrs {
+		rs := e.rules[i]
+		parts := map[string]bool{}
+		rs.corr.partitions(parts)
+		for _, part := range slices.Sorted(maps.Keys(parts)) {
+			c, ok := e.clocks[part]
+			if !ok {
+				continue
+			}
+			elapsed := now.Sub(c.arrival) - e.opts.Lateness
+			if elapsed <= 0 {
+				continue
+			}
+			for _, m := range rs.corr.advance(part, c.event.Add(elapsed), nil) {
+				e.raiseCorr(rs, m)
+			}
+		}
+	}
 	if !e.suppressed.last.IsZero() && now.Sub(e.suppressed.last) >= suppressionLogInterval {
 		e.suppressed.flush(now, e.opts.Log)
 	}
@@ -388,6 +415,10 @@ func (e *Engine) Flush() []event.Alert {
 			ms = rs.seq.Flush()
 		case rs.sample != nil && e.opts.Lateness < 0:
 			ms = rs.sample.Results()
+		case rs.corr != nil:
+			for _, m := range rs.corr.flush(nil) {
+				e.raiseCorr(rs, m)
+			}
 		}
 		for _, m := range ms {
 			e.raise(rs, m.Events, m.JoinKeys, m.End.Time)
@@ -412,6 +443,9 @@ func (e *Engine) Stats() Stats {
 		case rs.sample != nil:
 			q := rs.sample.Stats()
 			st.Pending, st.Evicted = q.Keys, q.Evicted
+		case rs.corr != nil:
+			st.Pending = rs.corr.pending()
+			st.Evicted, st.Expired = rs.corr.stats()
 		}
 		s.Rules[i] = st
 		s.Pending += st.Pending
@@ -435,12 +469,16 @@ func (e *Engine) Rules() []*Rule {
 	return out
 }
 
-// MaxSpan is the longest maxspan of the engine's sequence rules: how far
-// back in a partition's events a pending sequence can reach.
+// MaxSpan is the longest maxspan of the engine's sequence rules, and the
+// longest span of its Sigma correlations (their timespans, chained ones
+// added up): how far back in a partition's events pending state can reach.
 func (e *Engine) MaxSpan() time.Duration {
 	var m time.Duration
 	for _, rs := range e.rules {
 		m = max(m, rs.prog.MaxSpan())
+		if rs.corr != nil {
+			m = max(m, rs.corr.p.plan.Span())
+		}
 	}
 	return m
 }
@@ -469,9 +507,22 @@ func (e *Engine) evaluate(p *pending) {
 			e.raise(rs, m.Events, m.JoinKeys, m.End.Time)
 		}
 	}
+	for _, i := range e.corrs {
+		rs := e.rules[i]
+		if rs.corr.pending() == 0 {
+			continue
+		}
+		for _, m := range rs.corr.advance(p.part, p.ord.Time, nil) {
+			e.raiseCorr(rs, m)
+		}
+	}
 	for _, h := range p.hits {
 		rs := e.rules[h.rule]
 		switch {
+		case rs.corr != nil:
+			for _, m := range rs.corr.feed(p.doc, h.stages, p.ord, p.part, nil) {
+				e.raiseCorr(rs, m)
+			}
 		case rs.seq != nil:
 			for _, m := range rs.seq.FeedStages(p.doc, h.stages, p.ord, p.part) {
 				e.raise(rs, m.Events, m.JoinKeys, p.ord.Time)
@@ -483,6 +534,16 @@ func (e *Engine) evaluate(p *pending) {
 		default:
 			e.raise(rs, []event.Document{p.doc}, nil, p.ord.Time)
 		}
+	}
+}
+
+// raiseCorr raises a Sigma correlation's alert, its message saying what
+// was counted in which group.
+func (e *Engine) raiseCorr(rs *ruleState, m corrMatch) {
+	n := len(e.out)
+	e.raise(rs, m.events, m.keys, m.end.Time)
+	if len(e.out) > n {
+		e.out[n].Message = corrReason(rs.rule, rs.corr.p, m)
 	}
 }
 

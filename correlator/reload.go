@@ -62,10 +62,17 @@ func (e *Engine) ReplaceRules(rules []*Rule) ([]event.Alert, error) {
 
 	e.rules = states
 	e.byCategory = map[string][]int{}
-	e.anyRules, e.timed = nil, nil
+	e.anyRules, e.timed, e.corrs = nil, nil, nil
+	e.sigma = sigmaIndex{}
 	for i, rs := range states {
 		if rs.seq != nil && rs.prog.MaxSpan() > 0 {
 			e.timed = append(e.timed, i)
+		}
+		if rs.corr != nil {
+			e.corrs = append(e.corrs, i)
+		}
+		if e.sigma.add(rs.rule, i) {
+			continue
 		}
 		cats, anyCat := rs.prog.Categories()
 		if anyCat {

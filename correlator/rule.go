@@ -52,6 +52,7 @@ type Rule struct {
 	Sigma       *SigmaInfo // set for a rule compiled from Sigma (sigmarules.go)
 
 	program *eql.Program
+	corr    *corrPlan // a Sigma correlation (sigmacorr.go); program is then its filters
 }
 
 // Metadata is the rule file's [metadata] table.

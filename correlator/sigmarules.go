@@ -14,6 +14,7 @@ import (
 	"github.com/weft-dev/weft/correlator/eql"
 	"github.com/weft-dev/weft/correlator/sigma"
 	"github.com/weft-dev/weft/event"
+	"github.com/weft-dev/weft/internal/confkey"
 )
 
 // Sigma rules load beside Elastic's TOML rules: a .yml or .yaml file is a
@@ -38,17 +39,19 @@ type LoadOptions struct {
 	Sigma sigma.Options
 }
 
-// Validate checks the statuses and level.
+// Validate checks the statuses and level, each problem with its key in
+// weft.yaml's rules.sigma section (confkey).
 func (o LoadOptions) Validate() error {
-	for _, s := range o.Statuses {
+	var errs []error
+	for i, s := range o.Statuses {
 		if !slices.Contains([]string{"stable", "test", "experimental", "deprecated", "unsupported"}, s) {
-			return fmt.Errorf("sigma status %q is not stable, test, experimental, deprecated or unsupported", s)
+			errs = append(errs, confkey.Errorf(fmt.Sprintf("status[%d]", i), "sigma status %q is not stable, test, experimental, deprecated or unsupported", s))
 		}
 	}
 	if o.MinLevel != "" && !slices.Contains(sigmaLevels, o.MinLevel) {
-		return fmt.Errorf("sigma level %q is not informational, low, medium, high or critical", o.MinLevel)
+		errs = append(errs, confkey.Errorf("level", "sigma level %q is not informational, low, medium, high or critical", o.MinLevel))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // selects reports whether the options choose the rule, and if not why.
@@ -122,7 +125,7 @@ func sigmaError(path string, err error) error {
 func (s *sigmaSet) compile(opts LoadOptions, skip func(path string, r *sigma.Rule, why string)) ([]*Rule, []error) {
 	var out []*Rule
 	var errs []error
-	byRef := map[string]*sigma.Rule{}
+	byRef := map[string]sigma.Ref{}
 	for _, e := range s.rules {
 		for _, f := range s.filters {
 			if f.AppliesTo(e.rule) {
@@ -132,29 +135,53 @@ func (s *sigmaSet) compile(opts LoadOptions, skip func(path string, r *sigma.Rul
 			}
 		}
 		if e.rule.ID != "" {
-			byRef[e.rule.ID] = e.rule
+			byRef[e.rule.ID] = sigma.Ref{Rule: e.rule}
 		}
 		if e.rule.Name != "" {
-			byRef[e.rule.Name] = e.rule
+			byRef[e.rule.Name] = sigma.Ref{Rule: e.rule}
 		}
 	}
+	for _, e := range s.correlations {
+		if e.c.ID != "" {
+			byRef[e.c.ID] = sigma.Ref{Correlation: e.c}
+		}
+		if e.c.Name != "" {
+			byRef[e.c.Name] = sigma.Ref{Correlation: e.c}
+		}
+	}
+	lookup := func(ref string) sigma.Ref { return byRef[ref] }
+	// Rules and correlations that a selected correlation uses alert on
+	// their own only when it says "generate: true".
 	used := map[*sigma.Rule]bool{}
+	usedCorr := map[*sigma.Correlation]bool{}
+	var corrs []*Rule
+	var corrOf []*sigma.Correlation
 	for _, e := range s.correlations {
 		if ok, _ := opts.selects(e.c.Status, e.c.Level); !ok {
 			continue
 		}
-		r, rules, err := SigmaCorrelationRule(e.c, func(ref string) *sigma.Rule { return byRef[ref] }, opts.Sigma)
+		r, plan, err := SigmaCorrelationRule(e.c, lookup, opts.Sigma)
 		if err != nil {
 			errs = append(errs, &RuleError{Path: e.path, Line: e.c.Line, Err: err})
 			continue
 		}
 		if !e.c.Generate {
+			rules, cs := plan.Refs()
 			for _, sr := range rules {
 				used[sr] = true
 			}
+			for _, c := range cs {
+				usedCorr[c] = true
+			}
 		}
 		r.Path = e.path
-		out = append(out, r)
+		corrs = append(corrs, r)
+		corrOf = append(corrOf, e.c)
+	}
+	for i, r := range corrs {
+		if !usedCorr[corrOf[i]] {
+			out = append(out, r)
+		}
 	}
 	for _, e := range s.rules {
 		if used[e.rule] {
@@ -177,18 +204,37 @@ func (s *sigmaSet) compile(opts LoadOptions, skip func(path string, r *sigma.Rul
 	return out, errs
 }
 
-// SigmaCorrelationRule compiles a Sigma correlation (sigma.Correlation.Query)
-// into a Rule: an EQL sequence over the rules it refers to, which lookup
-// finds by id or name. It returns the rules it uses too.
-func SigmaCorrelationRule(c *sigma.Correlation, lookup func(string) *sigma.Rule, opts sigma.Options) (*Rule, []*sigma.Rule, error) {
+// SigmaCorrelationRule compiles a Sigma correlation (sigma.Correlation.Plan)
+// into a Rule the engine runs (sigmacorr.go) over the rules and
+// correlations it refers to, which lookup finds by id or name. The rule's
+// program is its filters: one stage per base rule it reads documents
+// through. It returns the plan too.
+func SigmaCorrelationRule(c *sigma.Correlation, lookup func(string) sigma.Ref, opts sigma.Options) (*Rule, *sigma.Plan, error) {
 	if c.ID == "" {
 		return nil, nil, fmt.Errorf("sigma correlation %q has no id", c.Title)
 	}
-	q, rules, err := c.Query(lookup, opts)
+	plan, err := c.Plan(lookup, opts)
 	if err != nil {
 		return nil, nil, err
 	}
+	leaves := plan.Leaves()
+	if len(leaves) > eql.MaxStages {
+		return nil, nil, fmt.Errorf("correlation %q reads %d rules, more than %d", c.Title, len(leaves), eql.MaxStages)
+	}
+	filters := &eql.SequenceQuery{}
+	for _, sr := range leaves {
+		where, err := sr.Where(opts)
+		if err != nil {
+			return nil, nil, fmt.Errorf("rule %q: %w", sr.Title, err)
+		}
+		filters.Stages = append(filters.Stages, &eql.Stage{Query: eql.EventQuery{Where: where}, Runs: 1})
+	}
+	q := &eql.Query{Source: plan.String(), Sequence: filters}
 	prog, err := eql.Compile(q)
+	if err != nil {
+		return nil, nil, err
+	}
+	cp, err := compileCorrelation(plan, leaves)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -203,9 +249,10 @@ func SigmaCorrelationRule(c *sigma.Correlation, lookup func(string) *sigma.Rule,
 		MaxSignals: DefaultMaxSignals, Version: DefaultVersion, Author: splitAuthors(c.Author),
 		Metadata: Metadata{Maturity: c.Status},
 		program:  prog,
+		corr:     cp,
 	}
-	r.Sigma = &SigmaInfo{LogSource: "correlation " + c.Type, Level: c.Level, Status: c.Status, FalsePositives: c.FalsePositives}
-	for _, sr := range rules {
+	r.Sigma = &SigmaInfo{LogSource: "correlation " + c.Type, Level: c.Level, Status: c.Status, FalsePositives: c.FalsePositives, Correlation: c.Type}
+	for _, sr := range leaves {
 		srcs, err := sr.Sources(opts)
 		if err != nil {
 			return nil, nil, err
@@ -218,7 +265,7 @@ func SigmaCorrelationRule(c *sigma.Correlation, lookup func(string) *sigma.Rule,
 		}
 		r.Sigma.keys = append(r.Sigma.keys, keys...)
 	}
-	return r, rules, nil
+	return r, plan, nil
 }
 
 func splitAuthors(s string) []string {
@@ -273,7 +320,10 @@ type SigmaInfo struct {
 	LogSource      string
 	Level, Status  string
 	FalsePositives []string
-	keys           []string // channel and event ID index keys (sigmaIndex)
+	// Correlation is a correlation's type (event_count, value_count,
+	// temporal, temporal_ordered); empty for a rule.
+	Correlation string
+	keys        []string // channel and event ID index keys (sigmaIndex)
 }
 
 func sigmaRisk(level string) float64 {
@@ -459,14 +509,19 @@ func CheckSigmaFile(path string, data []byte, opts LoadOptions) []RuleCheck {
 	return out
 }
 
-// lookup finds a rule of the set by id or name.
-func (s *sigmaSet) lookup(ref string) *sigma.Rule {
+// lookup finds a rule or correlation of the set by id or name.
+func (s *sigmaSet) lookup(ref string) sigma.Ref {
 	for _, e := range s.rules {
 		if e.rule.ID == ref || (e.rule.Name != "" && e.rule.Name == ref) {
-			return e.rule
+			return sigma.Ref{Rule: e.rule}
 		}
 	}
-	return nil
+	for _, e := range s.correlations {
+		if e.c.ID == ref || (e.c.Name != "" && e.c.Name == ref) {
+			return sigma.Ref{Correlation: e.c}
+		}
+	}
+	return sigma.Ref{}
 }
 
 // HasSigma reports whether some rule was compiled from Sigma: its

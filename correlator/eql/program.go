@@ -358,3 +358,14 @@ func (e *Expression) EvalString(d event.Document) (string, bool) {
 
 // Test evaluates the expression as a condition.
 func (e *Expression) Test(d event.Document) bool { return truthy(e.ev.eval(d)) }
+
+// CompileTree compiles an expression tree built in Go rather than parsed,
+// such as the raw fields a Sigma correlation groups by, whose names need
+// not be EQL identifiers.
+func CompileTree(x Expr) (*Expression, error) {
+	ev, err := (&compiler{src: x.String(), inKeys: true}).expr(x)
+	if err != nil {
+		return nil, err
+	}
+	return &Expression{ev: ev}, nil
+}

@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -181,93 +182,205 @@ func (c *Correlation) Matches(n int64) bool {
 	return true
 }
 
-// maxRuns bounds an event_count, as EQL bounds "with runs".
-const maxRuns = 100
+// Plan is a correlation compiled for a streaming engine: what each of its
+// inputs matches and which fields group its events. The correlator runs it
+// on its engine (correlator/sigmacorr.go): temporal_ordered on the EQL
+// sequence state machines, the counts and temporal on windows per group,
+// under the same event-time ordering, lateness, restart and handover.
+type Plan struct {
+	*Correlation
+	// Inputs are the referenced rules and correlations, in the order of
+	// correlation.rules.
+	Inputs []Input
+	// Upper is true when the condition bounds the count from above (lt,
+	// lte, eq, neq): the count is final only when the window has closed.
+	Upper bool
+	// Threshold is, for a temporal or temporal_ordered correlation, the
+	// number of distinct rules the condition asks for.
+	Threshold int64
+}
 
-// Query compiles the correlation onto an EQL sequence, so that it runs on
-// the engine's sequence state machines with their ordering, lateness,
-// expiry, restart and handover: temporal_ordered is "sequence by keys with
-// maxspan=timespan [rule 1] by keys [rule 2] by keys ...", and an
-// event_count of at least N is "sequence by keys with maxspan=timespan
-// [rules] with runs=N" (a count of one is the rules' event query). lookup
-// finds a referenced rule by id or name. Like every sequence in weft, a
-// correlation holds within one host (the engine's partition), on top of
-// its group-by fields.
-//
-// Not supported, and said so: value_count; temporal (any order); an
-// event_count bounded from above (lt, lte, eq, neq), which needs the end
-// of a window rather than the event that completes a count; correlations
-// of correlations.
-func (c *Correlation) Query(lookup func(ref string) *Rule, opts Options) (*eql.Query, []*Rule, error) {
-	var rules []*Rule
-	for _, ref := range c.Rules {
-		r := lookup(ref)
-		if r == nil {
-			return nil, nil, fmt.Errorf("correlation %q refers to rule %q, which is not loaded (correlations of correlations are not supported)", c.Title, ref)
+// Input is one entry of correlation.rules: a rule (Where, a condition on
+// documents) or a correlation (Sub).
+type Input struct {
+	Ref   string
+	Name  string // the rule's or correlation's name, which aliases use
+	Rule  *Rule
+	Where eql.Expr
+	Sub   *Plan
+	// Keys are the group-by fields as this input's events hold them
+	// (aliases resolved), in group-by order; KeyNames their Sigma names.
+	Keys     []eql.Expr
+	KeyNames []string
+	// Field is value_count's field in this input's events.
+	Field eql.Expr
+}
+
+// Span is how far back in event time a match of the plan can reach: its
+// timespan, plus the longest span of the correlations it uses.
+func (p *Plan) Span() time.Duration {
+	var sub time.Duration
+	for _, in := range p.Inputs {
+		if in.Sub != nil {
+			sub = max(sub, in.Sub.Span())
 		}
-		rules = append(rules, r)
 	}
-	keys := func(r *Rule) []eql.Expr {
-		out := make([]eql.Expr, 0, len(c.GroupBy))
+	return p.Timespan + sub
+}
+
+// String describes the plan, one line, as rules list and check show it.
+func (p *Plan) String() string {
+	var b strings.Builder
+	b.WriteString("correlation " + p.Type)
+	if len(p.GroupBy) > 0 {
+		b.WriteString(" by " + strings.Join(p.GroupBy, ", "))
+	}
+	if p.Field != "" {
+		b.WriteString(" of " + p.Field)
+	}
+	b.WriteString(" within " + p.Timespan.String() + " where")
+	for _, k := range sortedOps(p.Condition) {
+		fmt.Fprintf(&b, " %s %d", k, p.Condition[k])
+	}
+	for _, in := range p.Inputs {
+		if in.Sub != nil {
+			b.WriteString(" [" + in.Sub.String() + "]")
+			continue
+		}
+		b.WriteString(" [any where " + in.Where.String() + "]")
+	}
+	return b.String()
+}
+
+func sortedOps(c map[string]int64) []string {
+	var out []string
+	for _, k := range []string{"gt", "gte", "lt", "lte", "eq", "neq"} {
+		if _, ok := c[k]; ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Ref is what a correlation's rules entry names: a rule or a correlation.
+type Ref struct {
+	Rule        *Rule
+	Correlation *Correlation
+}
+
+// Plan compiles the correlation for the engine. lookup finds what a
+// rules entry names, by id or name. A correlation may use correlations
+// (chains), not itself through them.
+func (c *Correlation) Plan(lookup func(ref string) Ref, opts Options) (*Plan, error) {
+	return c.plan(lookup, opts, nil)
+}
+
+func (c *Correlation) plan(lookup func(ref string) Ref, opts Options, path []*Correlation) (*Plan, error) {
+	for _, p := range path {
+		if p == c {
+			return nil, fmt.Errorf("correlation %q refers to itself through the correlations it uses", c.Title)
+		}
+	}
+	path = append(path, c)
+	p := &Plan{Correlation: c}
+	if len(c.Rules) == 0 {
+		return nil, fmt.Errorf("correlation %q uses no rule", c.Title)
+	}
+	for _, ref := range c.Rules {
+		in := Input{Ref: ref}
+		switch r := lookup(ref); {
+		case r.Rule != nil:
+			where, err := r.Rule.Where(opts)
+			if err != nil {
+				return nil, fmt.Errorf("rule %q: %w", r.Rule.Title, err)
+			}
+			in.Rule, in.Where, in.Name = r.Rule, where, r.Rule.Name
+		case r.Correlation != nil:
+			sub, err := r.Correlation.plan(lookup, opts, path)
+			if err != nil {
+				return nil, err
+			}
+			in.Sub, in.Name = sub, r.Correlation.Name
+		default:
+			return nil, fmt.Errorf("correlation %q refers to rule %q, which is not loaded", c.Title, ref)
+		}
 		for _, g := range c.GroupBy {
 			name := g
-			if a, ok := c.Aliases[g][r.Name]; ok {
+			if a, ok := c.Aliases[g][in.Name]; ok && in.Name != "" {
 				name = a
 			}
-			out = append(out, rawField(name))
+			in.Keys = append(in.Keys, rawField(name))
+			in.KeyNames = append(in.KeyNames, name)
 		}
-		return out
+		if c.Field != "" {
+			name := c.Field
+			if a, ok := c.Aliases[c.Field][in.Name]; ok && in.Name != "" {
+				name = a
+			}
+			in.Field = rawField(name)
+		}
+		p.Inputs = append(p.Inputs, in)
+	}
+	for _, k := range []string{"lt", "lte", "eq", "neq"} {
+		if _, ok := c.Condition[k]; ok {
+			p.Upper = true
+		}
 	}
 	switch c.Type {
-	case "temporal_ordered":
-		if len(rules) < 2 {
-			return nil, nil, fmt.Errorf("a temporal_ordered correlation needs two rules or more")
+	case "temporal", "temporal_ordered":
+		n := int64(len(p.Inputs))
+		if len(c.Condition) == 0 {
+			p.Threshold = n
+			break
 		}
-		seq := &eql.SequenceQuery{MaxSpan: c.Timespan}
-		for _, r := range rules {
-			where, err := r.Where(opts)
-			if err != nil {
-				return nil, nil, fmt.Errorf("rule %q: %w", r.Title, err)
-			}
-			seq.Stages = append(seq.Stages, &eql.Stage{Query: eql.EventQuery{Where: where}, By: keys(r), Runs: 1})
-		}
-		return &eql.Query{Source: seq.String(), Sequence: seq}, rules, nil
-	case "event_count":
-		runs := int64(0)
-		for k, v := range c.Condition {
-			switch k {
-			case "gte":
-				runs = max(runs, v)
-			case "gt":
-				runs = max(runs, v+1)
-			default:
-				return nil, nil, &UnsupportedError{Kind: "correlation condition", What: k + " (an event_count needs gt or gte)"}
+		// The least count of distinct rules the condition accepts.
+		p.Threshold = -1
+		for k := int64(1); k <= n; k++ {
+			if c.Matches(k) {
+				p.Threshold = k
+				break
 			}
 		}
-		if runs > maxRuns {
-			return nil, nil, &UnsupportedError{Kind: "event_count", What: fmt.Sprintf("of %d events (at most %d)", runs, maxRuns)}
+		if p.Threshold < 0 {
+			return nil, fmt.Errorf("correlation %q: no count of its %d rules satisfies its condition", c.Title, n)
 		}
-		var where eql.Expr
-		var by []eql.Expr
-		for i, r := range rules {
-			w, err := r.Where(opts)
-			if err != nil {
-				return nil, nil, fmt.Errorf("rule %q: %w", r.Title, err)
-			}
-			where = or(where, w)
-			k := keys(r)
-			if i > 0 && fmt.Sprint(k) != fmt.Sprint(by) {
-				return nil, nil, &UnsupportedError{Kind: "event_count", What: "with aliases that differ between its rules"}
-			}
-			by = k
+		if c.Type == "temporal_ordered" && (p.Threshold != n || p.Upper) {
+			return nil, &UnsupportedError{Kind: "temporal_ordered", What: "with a condition other than all of its rules"}
 		}
-		if runs <= 1 {
-			q := &eql.EventQuery{Where: where}
-			return &eql.Query{Source: q.String(), Event: q}, rules, nil
+		if c.Type == "temporal_ordered" && n < 2 {
+			return nil, fmt.Errorf("a temporal_ordered correlation needs two rules or more")
 		}
-		seq := &eql.SequenceQuery{MaxSpan: c.Timespan, By: by,
-			Stages: []*eql.Stage{{Query: eql.EventQuery{Where: where}, Runs: int(runs)}}}
-		return &eql.Query{Source: seq.String(), Sequence: seq}, rules, nil
 	}
-	return nil, nil, &UnsupportedError{Kind: "correlation type", What: c.Type}
+	return p, nil
+}
+
+// Refs lists the rules and correlations the plan uses directly.
+func (p *Plan) Refs() (rules []*Rule, correlations []*Correlation) {
+	for _, in := range p.Inputs {
+		if in.Rule != nil {
+			rules = append(rules, in.Rule)
+		} else {
+			correlations = append(correlations, in.Sub.Correlation)
+		}
+	}
+	return rules, correlations
+}
+
+// Leaves lists the rules the plan reads documents through, through the
+// correlations it uses too, each once.
+func (p *Plan) Leaves() []*Rule {
+	var out []*Rule
+	var walk func(*Plan)
+	walk = func(p *Plan) {
+		for _, in := range p.Inputs {
+			switch {
+			case in.Sub != nil:
+				walk(in.Sub)
+			case !slices.Contains(out, in.Rule):
+				out = append(out, in.Rule)
+			}
+		}
+	}
+	walk(p)
+	return out
 }
