@@ -66,6 +66,10 @@ on stderr and left out, as hunt and run leave them out.`,
 
 func queryKind(r *correlator.Rule) string {
 	switch p := r.Program(); {
+	case r.Sigma != nil && r.Sigma.Correlation != "":
+		// A Sigma correlation: its type (event_count, value_count,
+		// temporal, temporal_ordered).
+		return r.Sigma.Correlation
 	case p.IsSequence():
 		return "sequence"
 	case p.IsSample():
