@@ -44,6 +44,8 @@ func referenceTester(t tester) tester {
 		return c
 	case *notTest:
 		return &notTest{x: referenceTester(n.x)}
+	case *prefilter:
+		return referenceTester(n.cond)
 	}
 	return t
 }

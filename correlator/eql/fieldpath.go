@@ -65,26 +65,33 @@ type cacheSlot struct {
 	// document reuses.
 	lowGen uint64
 	low    string
-	folds  bool // v holds a character foldsToASCII looks for
 	buf    []byte
+
+	// multi is the shared search of the field's case-insensitive
+	// patterns (multimatch.go), nil until a field match registers some.
+	multi *multiMatcher
+}
+
+// multiMatcher returns the slot's shared pattern search, making it.
+func (s *cacheSlot) multiMatcher() *multiMatcher {
+	if s.multi == nil {
+		s.multi = newMultiMatcher()
+	}
+	return s.multi
 }
 
 // lowered returns s, the string lookup has just returned from the cache,
-// lowered by lowerASCII, or whether it holds a character foldsToASCII
-// looks for. It is done once per document for all the programs that share
-// the cache; the string is valid until the next document.
-func (fp *fieldPath) lowered(s string) (low string, folds bool) {
+// lowered by foldLower. It is done once per document for all the programs
+// that share the cache; the string is valid until the next document.
+func (fp *fieldPath) lowered(s string) string {
 	sl := fp.slot
 	if sl.lowGen != fp.cache.gen {
-		sl.lowGen, sl.folds, sl.low = fp.cache.gen, foldsToASCII(s), ""
-		if !sl.folds {
-			if cap(sl.buf) < len(s) {
-				sl.buf = make([]byte, len(s))
-			}
-			sl.low = lowerASCII(s, sl.buf)
+		if cap(sl.buf) < len(s) {
+			sl.buf = make([]byte, len(s))
 		}
+		sl.lowGen, sl.low = fp.cache.gen, foldLower(s, sl.buf)
 	}
-	return sl.low, sl.folds
+	return sl.low
 }
 
 // NewFieldCache makes an empty cache.

@@ -114,6 +114,35 @@ func lowerASCII(s string, buf []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
+// foldLower is lowerASCII for a value that may hold the Kelvin sign or the
+// long s: those are written as the ASCII letters they fold onto (k, s), so
+// that a foldMatch's matchLower decides the result on every value. That is
+// exact: a foldMatch pattern has '*' as its only wildcard, so the length
+// each character takes does not matter, and its other characters are ASCII
+// or have no other case, so nothing else folds onto them; their UTF-8
+// sequences begin with a lead byte, so a byte match is a character match.
+func foldLower(s string, buf []byte) string {
+	if !foldsToASCII(s) {
+		return lowerASCII(s, buf)
+	}
+	b := buf[:0]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case c == 0xE2 && i+2 < len(s) && s[i+1] == 0x84 && s[i+2] == 0xAA:
+			c = 'k'
+			i += 2
+		case c == 0xC5 && i+1 < len(s) && s[i+1] == 0xBF:
+			c = 's'
+			i++
+		}
+		b = append(b, c)
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
 // indexFoldASCII finds lower (lower case ASCII) in s, ignoring case.
 func indexFoldASCII(s, lower string) int {
 	if lower == "" {

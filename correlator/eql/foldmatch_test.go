@@ -52,8 +52,11 @@ func checkFoldAgrees(t *testing.T, p, v string) {
 		return
 	}
 	var buf [4]byte // short, so that long values take the allocating path too
+	if got := m.matchLower(foldLower(v, buf[:])); got != want {
+		t.Fatalf("pattern %q against %q lowered and folded: %v, globMatch says %v", p, v, got, want)
+	}
 	if foldsToASCII(v) {
-		return // fieldMatch gives these to globMatch
+		return // the uncached fieldMatch gives these to globMatch
 	}
 	if got := m.matchLower(lowerASCII(v, buf[:])); got != want {
 		t.Fatalf("pattern %q against lowered %q: %v, globMatch says %v", p, v, got, want)

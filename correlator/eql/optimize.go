@@ -6,22 +6,22 @@ import (
 	"github.com/weft-dev/weft/event"
 )
 
-// optimize rewrites a compiled condition so that a document it rejects
+// optimizeNode rewrites a compiled condition so that a document it rejects
 // costs as little as possible: chains of and/or are flattened and their
 // operands ordered cheapest first (EQL conditions have no side effects and
 // and/or are two-valued, so the order cannot change the result), and
 // comparisons of a field with a string constant test the raw document
 // value without converting it.
-func optimize(ev evaluator) evaluator {
+func optimizeNode(ev evaluator) evaluator {
 	switch n := ev.(type) {
 	case *andNode:
 		return newChain(true, flatten(n, true))
 	case *orNode:
 		return newChain(false, flatten(n, false))
 	case *notNode:
-		return &notTest{x: asTester(optimize(n.x))}
+		return &notTest{x: asTester(optimizeNode(n.x))}
 	case *boolNode:
-		return optimize(n.x)
+		return optimizeNode(n.x)
 	case *cmpNode:
 		return specializeCmp(n)
 	case *matchNode:
@@ -48,6 +48,13 @@ type fieldMatch struct {
 	folds   []*foldMatch    // the foldMatch patterns of general
 	rest    []stringMatcher // its other patterns
 	lower   bool            // lowering the value first pays: a middle part to search, or several patterns
+
+	// With a field cache, the folds are registered with the field's
+	// shared search (multiMatcher) as node, which decides them all in one
+	// scan per document; checked are those it only marks (see addNode).
+	multi   *multiMatcher
+	node    int32
+	checked []int32
 }
 
 // lowerBufSize is the value length lowered on the stack; longer values
@@ -65,10 +72,28 @@ func newFieldMatch(fp *fieldPath, general *matchNode) *fieldMatch {
 		}
 	}
 	n.lower = n.lower || len(n.folds) > 2
+	if fp.cache != nil && len(n.folds) > 0 {
+		n.multi = fp.slot.multiMatcher()
+		n.node, n.checked = n.multi.addNode(n.folds)
+	}
 	return n
 }
 
 func (n *fieldMatch) test(d event.Document) bool {
+	if m := n.multi; m != nil && m.gen == n.fp.cache.gen {
+		// The field's value is a string the shared search has searched
+		// for this document (scan runs on strings only): read the marks.
+		// This is the prefilters' hot path.
+		if m.match(n.node, n.checked, n.fp.slot.low, m.gen) {
+			return true
+		}
+		for _, r := range n.rest {
+			if r.matchString(n.fp.slot.v.(string)) {
+				return true
+			}
+		}
+		return false
+	}
 	s, ok := n.fp.lookup(d).(string)
 	if !ok {
 		return truthy(n.general.eval(d))
@@ -87,14 +112,14 @@ func (n *fieldMatch) test(d event.Document) bool {
 }
 
 // matchFolds tests s against the foldMatch patterns. With a field cache
-// the value is lowered once per document for every rule, so even a lone
-// prefix or suffix is compared lowered.
+// the value is lowered once per document for every rule, and searched
+// once for the patterns of all of them (multiMatcher).
 func (n *fieldMatch) matchFolds(s string) bool {
 	switch {
-	case n.fp.cache != nil:
-		if low, folds := n.fp.lowered(s); !folds {
-			return n.matchLowered(low)
-		}
+	case n.multi != nil:
+		low, gen := n.fp.lowered(s), n.fp.cache.gen
+		n.multi.scan(low, gen)
+		return n.multi.match(n.node, n.checked, low, gen)
 	case foldsToASCII(s):
 	case n.lower:
 		var buf [lowerBufSize]byte
@@ -133,12 +158,12 @@ func flatten(ev evaluator, and bool) []evaluator {
 	switch n := ev.(type) {
 	case *andNode:
 		if !and {
-			return []evaluator{optimize(n)}
+			return []evaluator{optimizeNode(n)}
 		}
 		l, r = n.l, n.r
 	case *orNode:
 		if and {
-			return []evaluator{optimize(n)}
+			return []evaluator{optimizeNode(n)}
 		}
 		l, r = n.l, n.r
 	case *chainNode:
@@ -147,7 +172,7 @@ func flatten(ev evaluator, and bool) []evaluator {
 		}
 		return []evaluator{n}
 	default:
-		return []evaluator{optimize(ev)}
+		return []evaluator{optimizeNode(ev)}
 	}
 	return append(flatten(l, and), flatten(r, and)...)
 }
@@ -219,6 +244,8 @@ func cost(ev evaluator) int {
 	case *fieldStrCmp:
 		return costField*len(n.fp.parts) + costCompare
 	case *fieldMatch:
+		return cost(n.general)
+	case *prefilter:
 		return cost(n.general)
 	case *notTest:
 		if ev, ok := n.x.(evaluator); ok {
