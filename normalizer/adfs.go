@@ -169,6 +169,13 @@ func (n *Normalizer) adfs() {
 	}
 	rec := &n.rec
 	adfs := map[string]any{}
+	// param1 is a string insertion that AD FS writes as a bare GUID, and
+	// Windows renders it so: it is not a GUID-typed value for weft's
+	// canonical form to put in braces. Winlogbeat and the script copy it
+	// as written.
+	if f := n.ed.live("param1"); f != nil && !f.isList && f.value.form == guidForm {
+		f.value.form = asIs
+	}
 	if v, ok := n.rawData("param1"); ok {
 		if s, ok := adfsText(v); ok {
 			adfs["activity_id"] = s

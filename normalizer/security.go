@@ -868,11 +868,13 @@ func (n *Normalizer) shareFile() {
 	n.copyIf(sShareLocalPath, kFileDirectory)
 	name, okName := rec.str(kFileName)
 	dir, okDir := rec.str(kFileDirectory)
+	// Both are set processors with templates: the values come out
+	// escaped for JSON (mustache), the separator as written.
 	if okName && okDir {
-		rec.setStr(kFilePath, dir+`\`+name)
+		rec.setStr(kFilePath, mustache(dir)+`\`+mustache(name))
 	}
 	if share, ok := d.get(sShareName); ok && okName {
-		rec.setStr(kFileTargetPath, share+`\`+name)
+		rec.setStr(kFileTargetPath, mustache(share)+`\`+mustache(name))
 	}
 }
 
