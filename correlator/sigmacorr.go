@@ -664,6 +664,19 @@ func corrReason(r *Rule, p *corrPlan, m corrMatch) string {
 			fmt.Fprintf(&b, "%s=%v", g, m.keys[i])
 		}
 	}
-	fmt.Fprintf(&b, " within %s on %s", plan.Timespan, hostLabel(m.events[len(m.events)-1]))
+	fmt.Fprintf(&b, " within %s on %s", spanString(plan.Timespan), hostLabel(m.events[len(m.events)-1]))
 	return b.String()
+}
+
+// spanString writes a timespan as Sigma does: 90m, 1h, 2d.
+func spanString(d time.Duration) string {
+	for _, u := range []struct {
+		d time.Duration
+		s string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}} {
+		if d%u.d == 0 {
+			return fmt.Sprintf("%d%s", d/u.d, u.s)
+		}
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
 }

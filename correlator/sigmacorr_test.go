@@ -369,7 +369,7 @@ func TestSigmaWindowClosesOnStream(t *testing.T) {
 	if want := []string{"0e95725d [WS7] 2"}; !slices.Equal(summaries(got), want) {
 		t.Fatalf("alerts %q after a later event, want %q", summaries(got), want)
 	}
-	if !strings.Contains(got[0].Message, "2 events with ComputerName=WS7 within 10m0s on DC2") {
+	if !strings.Contains(got[0].Message, "2 events with ComputerName=WS7 within 10m on DC2") {
 		t.Errorf("message %q", got[0].Message)
 	}
 	// DC2's second window (900, 901) closes by Tick once the host has

@@ -46,4 +46,12 @@
 // Conditions: and, or, not, parentheses, "1 of"/"any of"/"all of" with a
 // search name, a name with '*' wildcards, or "them" (every search whose
 // name does not start with '_').
+//
+// Correlations (event_count, value_count, temporal, temporal_ordered, with
+// group-by, aliases, timespan, conditions gt, gte, lt, lte, eq, neq and
+// ranges, generate, and correlations of correlations) compile with
+// Correlation.Plan into the conditions of the rules they use and the
+// fields that group their events; the correlator runs the plan on its
+// engine (correlator/sigmacorr.go). The metric types value_sum, value_avg
+// and value_percentile are reported unsupported.
 package sigma
