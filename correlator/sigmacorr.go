@@ -606,8 +606,8 @@ func (n *corrNode) advance(part string, now time.Time, out []corrMatch) []corrMa
 	return out
 }
 
-// flush closes every window at the end of the input, the used
-// correlations' first.
+// flush closes every window bounded from above at the end of the input,
+// the used correlations' first.
 func (n *corrNode) flush(out []corrMatch) []corrMatch {
 	for i, s := range n.subs {
 		if s == nil {
@@ -617,19 +617,18 @@ func (n *corrNode) flush(out []corrMatch) []corrMatch {
 			out = n.addMatch(i, m, out)
 		}
 	}
-	// A temporal_ordered sequence has no missing stages, so nothing of it
-	// waits for the end of the input: its partials simply end.
+	// Like a sequence's partials, a temporal_ordered's and sliding groups
+	// stay: only a count that waits for its window's end is judged.
+	if !n.p.plan.Upper {
+		return out
+	}
 	var gs []*corrGroup
 	for e := n.all.Front(); e != nil; e = e.Next() {
 		gs = append(gs, e.Value.(*corrGroup))
 	}
 	slices.SortStableFunc(gs, func(a, b *corrGroup) int { return a.start.Compare(b.start) })
 	for _, g := range gs {
-		if n.p.plan.Upper {
-			out = n.close(g, out)
-			continue
-		}
-		n.remove(g)
+		out = n.close(g, out)
 	}
 	return out
 }

@@ -811,3 +811,36 @@ func TestSigmaCorrelationRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestSigmaCorrelationReload: a reload that brings a correlation in place
+// of Sigma rules indexes the new rules by channel and event ID (the old
+// index pointed at rules that were gone), and a reload that keeps the
+// correlation unchanged keeps its window.
+func TestSigmaCorrelationReload(t *testing.T) {
+	t.Parallel()
+	gte3 := strings.Replace(strings.Replace(manyFailed, "gte: 100", "gte: 3", 1), "timespan: 1h", "timespan: 10m", 1)
+	e, err := Compile(loadSigma(t, append([]string{successfulLogin}, reconRules()...)...), Options{Lateness: Batch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &stream{host: "DC1"}
+	if _, err := e.ReplaceRules(loadSigma(t, gte3, failedLogin)); err != nil {
+		t.Fatal(err)
+	}
+	// A process creation was indexed under the recon rules, now gone.
+	got := e.Process(st.recon(0, "whoami.exe", "bob"))
+	for i := range 2 {
+		got = append(got, e.Process(st.failed(i, "u"))...)
+	}
+	got = append(got, e.Flush()...)
+	if len(got) != 0 || e.Stats().Pending != 1 {
+		t.Fatalf("two failures: alerts %q, pending %d", summaries(got), e.Stats().Pending)
+	}
+	if _, err := e.ReplaceRules(loadSigma(t, gte3, failedLogin)); err != nil {
+		t.Fatal(err)
+	}
+	got = append(e.Process(st.failed(5, "u")), e.Flush()...)
+	if want := []string{"0e95725d [WS7] 3"}; !slices.Equal(summaries(got), want) {
+		t.Errorf("after the reload: alerts %q, want %q", summaries(got), want)
+	}
+}

@@ -245,9 +245,17 @@ func (p *Plan) String() string {
 	for _, in := range p.Inputs {
 		if in.Sub != nil {
 			b.WriteString(" [" + in.Sub.String() + "]")
-			continue
+		} else {
+			b.WriteString(" [any where " + in.Where.String() + "]")
 		}
-		b.WriteString(" [any where " + in.Where.String() + "]")
+		// The fields as this input's events name them (aliases), so that
+		// a reload that changes them starts the correlation afresh.
+		if len(in.KeyNames) > 0 {
+			b.WriteString(" by " + strings.Join(in.KeyNames, ", "))
+		}
+		if in.Field != nil {
+			b.WriteString(" of " + in.Field.String())
+		}
 	}
 	return b.String()
 }
