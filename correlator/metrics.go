@@ -17,7 +17,7 @@ type Metrics struct {
 	pending, evicted, expired        *prometheus.Desc
 	alerts, suppressed, buffered, dd *prometheus.Desc
 	replayed, owned, handovers, mems *prometheus.Desc
-	forgotten                        *prometheus.Desc
+	forgotten, behind, early         *prometheus.Desc
 }
 
 // NewMetrics registers with reg the collectors that read s.
@@ -43,6 +43,14 @@ func NewMetrics(reg prometheus.Registerer, s *Stage) (*Metrics, error) {
 		owned:      prometheus.NewDesc("weft_correlator_owned_partitions", "Partitions of the ECS stream this member of a correlator group reads now.", nil, nil),
 		handovers:  prometheus.NewDesc("weft_correlator_handovers_total", "Partitions this member of a correlator group took over (gained) or gave up (lost).", []string{"direction"}, nil),
 		mems:       prometheus.NewDesc("weft_correlator_group_members", "Members of the correlator group this one sees alive, itself included.", nil, nil),
+		// Not errors: such a document is evaluated all the same, only not in
+		// event-time order. Files of one host read one after the other do
+		// this in normal operation (each file starts behind the last one's
+		// newest event), so it must not count among weft_errors_total.
+		behind: prometheus.NewDesc("weft_correlator_events_behind_watermark_total",
+			"Documents that arrived behind their host's watermark (older than the host's newest event less the lateness): evaluated at once, out of event-time order, not dropped.", nil, nil),
+		early: prometheus.NewDesc("weft_correlator_early_releases_total",
+			"Documents evaluated before their lateness passed because the reorder buffer was full: evaluated, not dropped.", nil, nil),
 	}
 	if err := reg.Register(m); err != nil {
 		return nil, fmt.Errorf("correlator: metrics: %w", err)
@@ -52,7 +60,7 @@ func NewMetrics(reg prometheus.Registerer, s *Stage) (*Metrics, error) {
 
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.in, m.out, m.errs, m.pending, m.evicted, m.expired, m.alerts, m.suppressed, m.buffered, m.dd, m.replayed, m.owned, m.handovers, m.mems, m.forgotten} {
+	for _, d := range []*prometheus.Desc{m.in, m.out, m.errs, m.pending, m.evicted, m.expired, m.alerts, m.suppressed, m.buffered, m.dd, m.replayed, m.owned, m.handovers, m.mems, m.forgotten, m.behind, m.early} {
 		ch <- d
 	}
 }
@@ -67,8 +75,9 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(m.in, st.Received)
 	counter(m.out, ss.Published)
 	counter(m.errs, ss.Undecodable, "undecodable")
-	counter(m.errs, st.Late, "late")
 	counter(m.errs, st.Invalid, "invalid_timestamp")
+	counter(m.behind, st.Late)
+	counter(m.early, st.Forced)
 	counter(m.dd, ss.Deduplicated)
 	counter(m.replayed, ss.Replayed)
 	if m.stage.group != nil {

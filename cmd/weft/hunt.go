@@ -91,6 +91,9 @@ type huntSummary struct {
 	// refused counts the events (or alerts) too big for a NATS message,
 	// dead-lettered and logged instead.
 	refused uint64
+	// duplicates counts the files skipped because a file of the same
+	// content was read before (logged with both paths).
+	duplicates int
 }
 
 func (s huntSummary) String() string {
@@ -111,6 +114,9 @@ func (s huntSummary) String() string {
 			per[i] = fmt.Sprintf("%s: %d", r.Name, r.Suppressed)
 		}
 		line += fmt.Sprintf(", %s suppressed by max_signals (%s)", plural(int(total), "alert"), strings.Join(per, ", "))
+	}
+	if s.duplicates > 0 {
+		line += fmt.Sprintf(", %s skipped (the same content as another file read)", plural(s.duplicates, "duplicate file"))
 	}
 	if s.refused > 0 {
 		line += fmt.Sprintf(", %s too big for the bus (logged, not evaluated)", plural(int(s.refused), "item"))
@@ -171,7 +177,7 @@ func (a *app) hunt(ctx context.Context, f huntFlags, args []string) error {
 	counters := &collector.Counters{}
 	stopProgress := a.startProgress(f.quiet, f.json, inputs, counters)
 	defer stopProgress()
-	st, err := collector.Publish(ctx, p.bus, inputs, a.stdin, collector.Options{Counters: counters, Decoder: decoder}, report)
+	st, err := collector.Publish(ctx, p.bus, inputs, a.stdin, collector.Options{Counters: counters, Decoder: decoder, Duplicate: a.logDuplicate}, report)
 	if err != nil {
 		return fmt.Errorf("publishing events: %w", err)
 	}
@@ -183,6 +189,7 @@ func (a *app) hunt(ctx context.Context, f huntFlags, args []string) error {
 	sum.alerts = int(p.sinks["hunt"].(*countingSink).n.Load())
 	sum.normProblems = int(p.norm.Errors.Load())
 	sum.refused = p.bus.Rejected()
+	sum.duplicates = int(counters.Duplicates.Load())
 	if st, _ := p.stage.Stats(); st.Suppressed > 0 {
 		for _, r := range st.Rules {
 			if r.Suppressed > 0 {

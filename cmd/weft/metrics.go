@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/weft-dev/weft/bus"
+	"github.com/weft-dev/weft/collector/listen"
 	"github.com/weft-dev/weft/correlator"
 	"github.com/weft-dev/weft/normalizer"
 	"github.com/weft-dev/weft/sinks"
@@ -33,6 +34,8 @@ const (
 func (a *app) telemetryFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&a.metricsListen, "metrics-listen", defaultMetricsListen,
 		"serve /metrics, /healthz and /readyz on this [host:]port (loopback unless a host is given; empty: no listener)")
+	fs.BoolVar(&a.metricsOptional, "metrics-optional", false,
+		"run on without /metrics, /healthz and /readyz when --metrics-listen cannot be bound (default: that stops weft with exit 1)")
 	fs.Uint64Var(&a.readyMaxPending, "ready-max-pending", defaultReadyMaxPending,
 		"/readyz fails while a consumer has more messages than this waiting (0: no limit)")
 }
@@ -75,8 +78,10 @@ type telemetry struct {
 }
 
 // serveTelemetry starts the listener on a.metricsListen (nothing when it
-// is empty, or taken). ready says why the process cannot do its work, or
-// nil.
+// is empty). An address that cannot be bound (in use, not this machine's)
+// is an error, so that a service does not run on unmonitored, with its
+// health checks answering nothing; --metrics-optional makes it a logged
+// error instead. ready says why the process cannot do its work, or nil.
 func (a *app) serveTelemetry(reg *prometheus.Registry, ready func(context.Context) error) (*telemetry, error) {
 	if a.metricsListen == "" {
 		return nil, nil
@@ -86,12 +91,19 @@ func (a *app) serveTelemetry(reg *prometheus.Registry, ready func(context.Contex
 		return nil, usageError("--metrics-listen: %w", err)
 	}
 	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		// Detection goes on without its metrics: the missing listener
-		// shows on the monitoring side as a target down.
-		a.log.Error().Err(err).Msg("no /metrics, /healthz or /readyz: the metrics listener could not start")
+	switch {
+	case err != nil && !a.metricsOptional:
+		return nil, fmt.Errorf("--metrics-listen %s: %w (--metrics-optional runs on without /metrics, /healthz and /readyz)", a.metricsListen, err)
+	case err != nil:
+		// Asked for: detection goes on without its metrics, and the
+		// missing listener shows on the monitoring side as a target down.
+		a.log.Error().Err(err).Str("addr", a.metricsListen).Msg("no /metrics, /healthz or /readyz: the metrics listener could not start (--metrics-optional)")
+		if a.metricsReady != nil {
+			a.metricsReady("")
+		}
 		return nil, nil
 	}
+	shown := listen.AsConfigured(addr, ln.Addr())
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		// A scrape while the bus is away still reports everything else.
@@ -120,9 +132,9 @@ func (a *app) serveTelemetry(reg *prometheus.Registry, ready func(context.Contex
 			a.log.Error().Err(err).Msg("metrics listener stopped")
 		}
 	}()
-	a.log.Info().Str("addr", ln.Addr().String()).Msg("serving /metrics, /healthz and /readyz")
+	a.log.Info().Str("addr", shown).Msg("serving /metrics, /healthz and /readyz")
 	if a.metricsReady != nil {
-		a.metricsReady(ln.Addr().String())
+		a.metricsReady(shown)
 	}
 	return t, nil
 }

@@ -33,13 +33,15 @@ type app struct {
 	// busReady, when set, sees the bus as soon as it is open (tests watch
 	// the subjects with it).
 	busReady func(*bus.Bus)
-	// metricsReady, when set, sees the address of the metrics listener.
+	// metricsReady, when set, sees the address of the metrics listener
+	// ("" when --metrics-optional let weft run without one).
 	metricsReady func(addr string)
 	// hangup, when set, stands for SIGHUP (tests send on it).
 	hangup chan os.Signal
 
 	// telemetry flags of the long-running commands.
 	metricsListen   string
+	metricsOptional bool
 	readyMaxPending uint64
 	// stageConfig is the config of weft normalize --serve.
 	stageConfig string

@@ -30,7 +30,8 @@ whose id and query are unchanged keeps its pending sequences.
 
 --metrics-listen serves Prometheus metrics on /metrics, /healthz (alive)
 and /readyz (bus connected, streams present, consumers no further behind
-than --ready-max-pending).
+than --ready-max-pending). An address that cannot be bound stops weft with
+exit 1 before anything is read, unless --metrics-optional.
 
 The config file is YAML (see weft.example.yaml); unknown keys are errors.
 --data-dir keeps the embedded server's streams on disk so a restart finds

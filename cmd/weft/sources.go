@@ -59,7 +59,7 @@ func (a *app) serveSources(ctx context.Context, b *bus.Bus, checkpoints *collect
 			wg.Go(func() { a.serveLive(ctx, ls, b) })
 			continue
 		}
-		pub := collector.NewPublisher(b, checkpoints, collector.Options{Counters: &m.counters}, report)
+		pub := collector.NewPublisher(b, checkpoints, collector.Options{Counters: &m.counters, Duplicate: a.logDuplicate}, report)
 		m.checkpoints.Watch(fmt.Sprintf("sources[%d]", i), src.Type, pub)
 		wg.Go(func() { a.runSource(ctx, src, pub) })
 	}
@@ -92,6 +92,13 @@ func (a *app) runSource(ctx context.Context, src sourceConfig, pub *collector.Pu
 	if err != nil && ctx.Err() == nil {
 		a.log.Error().Err(err).Msg("source stopped")
 	}
+}
+
+// logDuplicate says that a file was skipped because its content was read
+// before, at another path (weft_collector_duplicate_files_total counts
+// them).
+func (a *app) logDuplicate(path, of string) {
+	a.log.Info().Str("file", path).Str("duplicate_of", of).Msg("file skipped: the same content was read before from another path")
 }
 
 func (a *app) logFile(in collector.Input, st collector.Stats) {
