@@ -185,6 +185,7 @@ const (
 )
 
 // keyPaths lists the ECS path of each key, in key order; a constant, so the
+	kWinlogUserData
 // schema is no package-level state. The order is that of a document whose
 // objects have their keys sorted, as msgpack's sorted maps and JSON's
 // encoder write them: the writers go through the keys that are set in key
@@ -236,7 +237,7 @@ winlog.record_id winlog.scheduled_task.actions winlog.scheduled_task.name
 winlog.scheduled_task.principals winlog.scheduled_task.settings.enabled
 winlog.scheduled_task.settings.hidden winlog.scheduled_task.triggers winlog.scheduled_task.uri
 winlog.task winlog.trustAttribute winlog.trustDirection
-winlog.trustType winlog.user.identifier winlog.version`
+winlog.trustType winlog.user.identifier winlog.user_data winlog.version`
 
 // maxDepth bounds the objects above a field ("winlog.process.thread.id"
 // has three).

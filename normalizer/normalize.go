@@ -353,7 +353,13 @@ func (n *Normalizer) finishEventData() {
 	}
 	n.order = out
 	if len(n.order) > 0 {
-		n.rec.setKind(kWinlogEventData, vEventData)
+		k := kWinlogEventData
+		if n.kind == chanSecurity && n.r.Provider == eventlogProvider {
+			// The event log service's own audits (1100–1108) carry
+			// UserData, which Winlogbeat keeps under winlog.user_data.
+			k = kWinlogUserData
+		}
+		n.rec.setKind(k, vEventData)
 	}
 }
 

@@ -112,7 +112,7 @@ func Fields() []string {
 // chooses.
 func wildcard(k key) bool {
 	switch k {
-	case kWinlogEventData, kProcessHash, kFileHash:
+	case kWinlogEventData, kWinlogUserData, kProcessHash, kFileHash:
 		return true
 	}
 	return false
@@ -277,7 +277,8 @@ winlog.logon.failure.reason winlog.logon.failure.status winlog.logon.failure.sub
 winlog.logon.id winlog.logon.type winlog.scheduled_task.name
 winlog.scheduled_task.actions winlog.scheduled_task.principals winlog.scheduled_task.triggers
 winlog.scheduled_task.settings.enabled winlog.scheduled_task.settings.hidden winlog.scheduled_task.uri
-winlog.trustAttribute winlog.trustDirection winlog.trustType network.community_id winlog.task` + " " + adcsRequestFields + " " + adfsFields
+winlog.trustAttribute winlog.trustDirection winlog.trustType network.community_id winlog.task
+winlog.user_data` + " " + adcsRequestFields + " " + adfsFields
 
 // powershellFields are the fields both PowerShell pipelines add.
 const powershellFields = `event.category event.sequence event.type

@@ -133,10 +133,18 @@ func (n *Normalizer) security() {
 		}
 	}
 	if scripts&(scCopySubjectUser|scSubjectFromUserData) != 0 {
-		// Winlogbeat keeps 1102's UserData under winlog.user_data; weft
-		// flattens UserData into winlog.event_data, so both scripts read
-		// the same values.
+		// Both scripts read the same values: weft loads UserData's
+		// fields as it loads EventData's, and writes them under
+		// winlog.user_data for the event log service's audits.
 		n.copySubjectUser()
+	}
+	if n.r.Provider == eventlogProvider && len(n.r.Data) > 0 && d.live("xml_name") == nil {
+		// Winlogbeat names the UserData element in xml_name; Winlogbeat's
+		// JSON brings it, EVTX and rendered XML flatten it away, so it is
+		// put back from the service's manifest.
+		if name, ok := eventlogUserDataName(n.r.EventID); ok {
+			d.put("xml_name", plain(name))
+		}
 	}
 	if scripts&scTargetUserToTarget != 0 {
 		n.targetUserTo(kUserTargetID, kUserTargetName, kUserTargetDomain, sTargetSid)
@@ -859,6 +867,24 @@ func (n *Normalizer) registryPath() {
 		return
 	}
 	n.rec.setStr(kRegistryPath, v)
+}
+
+// eventlogUserDataName is the element the event log service's manifest
+// puts under UserData for each of its Security audits.
+func eventlogUserDataName(id uint32) (string, bool) {
+	switch id {
+	case 1101:
+		return "AuditEventsDropped", true
+	case 1102:
+		return "LogFileCleared", true
+	case 1104:
+		return "FileIsFull", true
+	case 1105:
+		return "AutoBackup", true
+	case 1108:
+		return "EventProcessingFailure", true
+	}
+	return "", false
 }
 
 // shareFile is the file.* sets of 5140 and 5145.
