@@ -180,12 +180,12 @@ const (
 	kWinlogTrustDirection
 	kWinlogTrustType
 	kWinlogUserIdentifier
+	kWinlogUserData
 	kWinlogVersion
 	numKeys
 )
 
 // keyPaths lists the ECS path of each key, in key order; a constant, so the
-	kWinlogUserData
 // schema is no package-level state. The order is that of a document whose
 // objects have their keys sorted, as msgpack's sorted maps and JSON's
 // encoder write them: the writers go through the keys that are set in key
