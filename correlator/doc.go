@@ -39,4 +39,9 @@
 //   - A sample rule reports a join key's sample as soon as it has one
 //     (Batch mode picks the events at Flush, exactly as Elasticsearch); a
 //     key gives one alert.
+//   - A Sigma correlation (sigmacorr.go) counted up to a lower bound alerts
+//     with the event that reaches it; one bounded from above (lt, lte, eq,
+//     neq) alerts when its window has closed, as a trailing missing event
+//     is reported: when a later event of its host passes the window's end,
+//     when Tick finds the host quiet that long, or at Flush.
 package correlator

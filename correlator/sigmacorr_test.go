@@ -844,3 +844,50 @@ func TestSigmaCorrelationReload(t *testing.T) {
 		t.Errorf("after the reload: alerts %q, want %q", summaries(got), want)
 	}
 }
+
+// TestSigmaCorrelationHandover: a member of a correlator group that stops
+// in the middle of the chained example's window hands its partitions
+// over; the member that takes them rebuilds the window from the ECS
+// stream and raises the alert, once.
+func TestSigmaCorrelationHandover(t *testing.T) {
+	t.Parallel()
+	rules := loadSigma(t, chainOuter, chainInner, failedLogin, successfulLogin)
+	b := openBus(t)
+	n := b.Partitions()
+	group := func(member string) StageOption {
+		return WithGroup(Group{Name: "corr", TTL: testGroupTTL, Member: member})
+	}
+	a, stopA := serveRules(t, b, rules, group("a"))
+	c, stopC := serveRules(t, b, rules, group("b"))
+	waitFor(t, "the partitions shared out", func() bool {
+		return len(a.Owned()) == n/2 && len(c.Owned()) == n/2
+	})
+	var host string
+	for i := range 1000 {
+		if h := fmt.Sprintf("DC%03d", i); slices.Contains(a.Owned(), bus.PartitionOf(h, n)) {
+			host = h
+			break
+		}
+	}
+	st := &stream{host: host}
+	publishDocs(t, b, repeat(6, func(i int) event.Document { return st.failed(i*10, "bob") })...)
+	waitFor(t, "the window pending on its owner", func() bool {
+		s, _ := a.Stats()
+		return s.Pending == 1 && s.Buffered == 0
+	})
+	stopA()
+	waitFor(t, "the other member to own every partition", func() bool { return len(c.Owned()) == n })
+	waitFor(t, "the window rebuilt", func() bool {
+		s, _ := c.Stats()
+		return s.Pending == 1
+	})
+	publishDocs(t, b, append(repeat(4, func(i int) event.Document { return st.failed(60+i*10, "bob") }), st.success(200, "bob"))...)
+	waitFor(t, "the alert", func() bool { return c.StageStats().Published == 1 })
+	stopC()
+	if a.StageStats().Published != 0 {
+		t.Errorf("the stopped member published %d alerts", a.StageStats().Published)
+	}
+	if got := storedAlerts(t, b); got != 1 {
+		t.Errorf("%d alerts stored, want 1", got)
+	}
+}
