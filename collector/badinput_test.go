@@ -70,7 +70,7 @@ func TestBadInputs(t *testing.T) {
 		"a-good.evtx":            {20, nil},
 		"b-truncated.evtx":       {10 + 2, []string{"chunk 1: offset 0x11000: chunk truncated to 5000 bytes", "chunk 1: record 13: offset 0x"}},
 		"c-empty.evtx":           {0, []string{"c-empty.evtx: offset 0x0: empty file (0 bytes)"}},
-		"d-not-evtx.evtx":        {0, []string{"offset 0x0: not EVTX or XML: neither the EVTX file header (it starts with"}},
+		"d-not-evtx.evtx":        {0, []string{"offset 0x0: not an event log: neither the EVTX file header (it starts with"}},
 		"e-claims-9-chunks.evtx": {10, []string{"offset 0x11000: file header declares 9 chunks, the file ends after 1: it was cut short"}},
 		"g.evtx":                 {0, []string{"g.evtx: no such file or directory"}},
 		"z-good.xml":             {1, nil},

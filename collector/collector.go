@@ -21,6 +21,12 @@ type Options struct {
 	// KeepXML puts the event's XML into event.Raw.XML: the original bytes
 	// for XML input, a rendering of the decoded BinXML for EVTX input.
 	KeepXML bool
+	// ReadNDJSON reads NDJSON input (FormatNDJSON: a file, or standard
+	// input starting with "{"): jsonevent.ReadNDJSONDocument for
+	// Winlogbeat and OpenWEC documents (jsonevent builds on this package,
+	// which therefore cannot call it). Without it, NDJSON input is
+	// reported as not an event log.
+	ReadNDJSON ReadFunc
 	// MaxEventSize is the largest rendered XML event accepted, in bytes;
 	// a larger one is reported and skipped. Zero means DefaultMaxEventSize.
 	MaxEventSize int
@@ -226,7 +232,7 @@ func (r *reporter) report(e *Error) {
 
 // Sentinel causes, for callers that want to tell problems apart with errors.Is.
 var (
-	ErrNotEventLog   = errors.New("not EVTX or XML")
+	ErrNotEventLog   = errors.New("not an event log")
 	ErrEventTooLarge = errors.New("event too large")
 	ErrDTD           = errors.New("DOCTYPE and entity declarations are not allowed")
 )

@@ -20,6 +20,10 @@ const (
 	FormatUnknown Format = iota
 	FormatEVTX
 	FormatXML
+	// FormatNDJSON is one JSON document per line (Winlogbeat's file
+	// output, OpenWEC's Json, weft normalize's ECS documents). The
+	// collector reads it with Options.ReadNDJSON.
+	FormatNDJSON
 )
 
 func (f Format) String() string {
@@ -28,6 +32,8 @@ func (f Format) String() string {
 		return "evtx"
 	case FormatXML:
 		return "xml"
+	case FormatNDJSON:
+		return "ndjson"
 	}
 	return "unknown"
 }
@@ -38,8 +44,9 @@ type Input struct {
 	Format Format
 }
 
-// DetectFormat tells a file's format by its first bytes: the EVTX magic, or
-// "<" after an optional byte order mark and whitespace (UTF-8 or UTF-16).
+// DetectFormat tells a file's format by its first bytes: the EVTX magic,
+// "<" after an optional byte order mark and whitespace (UTF-8 or UTF-16),
+// or "{" (UTF-8) for NDJSON.
 // Failing that it goes by the extension (.evtx, .xml), which lets an EVTX
 // file with a damaged header still be read. Otherwise it returns an error
 // wrapping ErrNotEventLog.
@@ -63,8 +70,13 @@ func DetectFormat(path string) (Format, error) {
 	case ".xml":
 		return FormatXML, nil
 	}
-	return FormatUnknown, fmt.Errorf("%w: starts with neither the EVTX magic nor \"<\"", ErrNotEventLog)
+	return FormatUnknown, fmt.Errorf("%w: starts with neither the EVTX magic, \"<\" nor \"{\"", ErrNotEventLog)
 }
+
+// SniffFormat tells the format of a stream by its first bytes, as
+// DetectFormat does for a file (without the names to fall back on): for
+// standard input, given at least its first 512 bytes or all it holds.
+func SniffFormat(head []byte) Format { return sniffFormat(head) }
 
 func sniffFormat(head []byte) Format {
 	if strings.HasPrefix(string(head), string(fileMagic)) {
@@ -92,16 +104,22 @@ func sniffFormat(head []byte) Format {
 			continue
 		case '<':
 			return FormatXML
+		case '{':
+			if enc == encUTF16LE || enc == encUTF16BE {
+				return FormatUnknown // JSON is UTF-8
+			}
+			return FormatNDJSON
 		}
 		return FormatUnknown
 	}
 }
 
 // Expand turns command-line arguments into the files to read: a file stands
-// for itself, a folder for every EVTX or XML file under it (recursively),
-// and a pattern for what it matches (filepath.Match syntax, plus "**" for
-// any number of folders). Files under folders that are neither EVTX nor
-// XML are skipped quietly; a file named outright that is neither is
+// for itself, a folder for every EVTX, XML or NDJSON file under it
+// (recursively), and a pattern for what it matches (filepath.Match syntax,
+// plus "**" for any number of folders). Files are told by their content
+// (DetectFormat), whatever their names. Files under folders that are none
+// of these are skipped quietly; a file named outright that is none is
 // reported. Missing paths, unreadable folders and files, and folders that
 // vanish during the walk are reported, and the rest goes on.
 //
@@ -135,7 +153,7 @@ func (e *expander) arg(arg string) {
 		}
 		if info.IsDir() {
 			if e.walk(arg, nil) == 0 {
-				e.fail(arg, errors.New("folder holds no EVTX or XML file"))
+				e.fail(arg, errors.New("folder holds no EVTX, XML or NDJSON file"))
 			}
 		} else {
 			e.file(arg, info)
@@ -149,7 +167,7 @@ func (e *expander) arg(arg string) {
 	}
 	if match != nil {
 		if e.walk(root, match) == 0 {
-			e.fail(arg, errors.New("pattern matches no EVTX or XML file"))
+			e.fail(arg, errors.New("pattern matches no EVTX, XML or NDJSON file"))
 		}
 		return
 	}
@@ -302,7 +320,8 @@ func matchSegments(pattern, path []string) bool {
 	return err == nil && ok && matchSegments(pattern[1:], path[1:])
 }
 
-// ReadFile reads one EVTX or XML file, telling which by DetectFormat.
+// ReadFile reads one EVTX, XML or NDJSON file, telling which by
+// DetectFormat.
 // A file that cannot be opened or is neither format is an error, returned;
 // problems inside the file go to report.
 func ReadFile(ctx context.Context, path string, opts Options, emit EmitFunc, report ReportFunc) (Stats, error) {
@@ -331,7 +350,11 @@ func ReadInput(ctx context.Context, in Input, opts Options, emit EmitFunc, repor
 		}
 		return ReadEVTX(ctx, f, info.Size(), in.Path, opts, emit, report)
 	case FormatXML:
-		return ReadXML(ctx, f, in.Path, opts, emit, report)
+		return readXMLDocument(ctx, f, in.Path, opts, emit, report)
+	case FormatNDJSON:
+		if opts.ReadNDJSON != nil {
+			return opts.ReadNDJSON(ctx, f, in.Path, opts, emit, report)
+		}
 	}
 	return Stats{}, &Error{Path: in.Path, Chunk: -1, Offset: -1, Err: fmt.Errorf("%w: format %s", ErrNotEventLog, in.Format)}
 }

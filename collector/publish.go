@@ -12,7 +12,8 @@ import (
 	"github.com/weft-dev/weft/event"
 )
 
-// Stdin is the Input path that means standard input (rendered XML).
+// Stdin is the Input path that means standard input (EVTX, XML or
+// NDJSON, told by its first bytes).
 const Stdin = "-"
 
 // Publish reads each input in turn and publishes its events as raw batches
@@ -371,14 +372,14 @@ func (rs *rounds) flush(ctx context.Context) error {
 	return nil
 }
 
-// Read reads one input: a file Expand found, or standard input (XML) for
-// the Input named Stdin.
+// Read reads one input: a file Expand found, or standard input (EVTX,
+// XML or NDJSON, told by its first bytes) for the Input named Stdin.
 func Read(ctx context.Context, in Input, stdin io.Reader, opts Options, emit EmitFunc, report ReportFunc) (Stats, error) {
 	if in.Path == Stdin {
 		if stdin == nil {
 			return Stats{}, &Error{Path: Stdin, Chunk: -1, Offset: -1, Err: errors.New("no standard input here")}
 		}
-		return ReadXML(ctx, stdin, Stdin, opts, emit, report)
+		return readStdin(ctx, stdin, opts, emit, report)
 	}
 	return ReadInput(ctx, in, opts, emit, report)
 }

@@ -38,9 +38,22 @@ import (
 //
 // The returned error is ctx's, emit's, or a failure to read r.
 func ReadXML(ctx context.Context, r io.Reader, name string, opts Options, emit EmitFunc, report ReportFunc) (Stats, error) {
+	return readXML(ctx, r, name, opts, emit, report, false)
+}
+
+// readXMLDocument is ReadXML for a file or standard input, which is one
+// document: one whose root element is neither <Event> nor <Events> (a
+// scheduled task's definition, any other XML file) is not an event log,
+// and is skipped with one error wrapping ErrNotEventLog rather than a
+// report for every element and line of it.
+func readXMLDocument(ctx context.Context, r io.Reader, name string, opts Options, emit EmitFunc, report ReportFunc) (Stats, error) {
+	return readXML(ctx, r, name, opts, emit, report, true)
+}
+
+func readXML(ctx context.Context, r io.Reader, name string, opts Options, emit EmitFunc, report ReportFunc, document bool) (Stats, error) {
 	counted := &countingReader{r: r, counters: opts.Counters}
 	src, err := newXMLSource(counted, opts.maxEventSize())
-	x := &xmlReader{src: src, name: name, opts: opts, rep: reporter{fn: report, counters: opts.Counters}}
+	x := &xmlReader{src: src, name: name, opts: opts, rep: reporter{fn: report, counters: opts.Counters}, document: document}
 	if err == nil {
 		err = x.run(ctx, emit)
 	}
@@ -53,6 +66,13 @@ type xmlReader struct {
 	opts    Options
 	rep     reporter
 	records int
+	// document: the input is one document (a file, standard input), whose
+	// root element says whether it is an event log at all.
+	document bool
+	// rooted is set once the document's root element was seen; dtd holds
+	// a DOCTYPE met before it, reported only if the root is an event's.
+	rooted bool
+	dtd    *Error
 
 	d        *xml.Decoder
 	base     int64 // source offset where d started
@@ -139,6 +159,22 @@ func (x *xmlReader) run(ctx context.Context, emit EmitFunc) error {
 			wrappers, foreign = wrappers[:0], 0
 			continue
 		}
+		if x.document && !x.rooted {
+			if t, ok := tok.(xml.StartElement); ok {
+				x.rooted = true
+				if t.Name.Local != "Event" && t.Name.Local != "Events" {
+					return &Error{Path: x.name, Chunk: -1, Offset: off, Line: line,
+						Err: fmt.Errorf("%w: an XML document of <%s>, not <Event> or <Events>", ErrNotEventLog, t.Name.Local)}
+				}
+				if x.dtd != nil {
+					x.report(x.dtd.Offset, x.dtd.Line, x.dtd.Err)
+				}
+			}
+			if _, ok := tok.(xml.Directive); ok {
+				x.dtd = &Error{Path: x.name, Chunk: -1, Offset: off, Line: line, Err: ErrDTD}
+				continue
+			}
+		}
 		switch t := tok.(type) {
 		case xml.StartElement:
 			if t.Name.Local == "Event" {
@@ -169,7 +205,9 @@ func (x *xmlReader) run(ctx context.Context, emit EmitFunc) error {
 				}
 			}
 		case xml.CharData:
-			if len(bytes.TrimSpace(t)) > 0 {
+			// Text inside a foreign element is its content, not reported
+			// again line by line.
+			if len(bytes.TrimSpace(t)) > 0 && foreign == 0 {
 				x.report(off, line, errors.New("text outside any <Event>"))
 			}
 		case xml.Directive:

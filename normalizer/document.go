@@ -254,6 +254,10 @@ func (n *Normalizer) value(k key, slab []any) (any, []any) {
 				m[f.name] = slab[from:len(slab):len(slab)]
 				continue
 			}
+			if f.isNull {
+				m[f.name] = nil
+				continue
+			}
 			m[f.name] = f.value.s
 		}
 		return m, slab

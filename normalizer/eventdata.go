@@ -520,6 +520,9 @@ type field struct {
 	// from one event to the next.
 	isList bool
 	items  []text
+	// isNull says the value is null: a script's lookup that missed
+	// (params[key] of a key the table lacks) writes one.
+	isNull bool
 	// sortKey is the first eight bytes of name, big-endian and padded with
 	// zeros, so that most names compare as one number; finishEventData
 	// sets it for the fields that are left.
@@ -629,7 +632,7 @@ func (d *eventData) add(name string, t text) {
 		d.fields = d.fields[:i+1]
 	}
 	f := &d.fields[i]
-	f.name, f.value.s, f.value.form, f.gone, f.isList = name, t.s, t.form, false, false
+	f.name, f.value.s, f.value.form, f.gone, f.isList, f.isNull = name, t.s, t.form, false, false, false
 }
 
 // put sets event_data's name to t, as ctx.winlog.event_data[name] = t does:
@@ -643,7 +646,14 @@ func (d *eventData) put(name string, t text) {
 		return
 	}
 	f := d.field(name)
-	f.value, f.isList = t, false
+	f.value, f.isList, f.isNull = t, false, false
+}
+
+// putNull sets event_data's name to null, as a script's put of a lookup
+// that missed does.
+func (d *eventData) putNull(name string) {
+	f := d.field(name)
+	f.value, f.isList, f.isNull = text{}, false, true
 }
 
 // live returns the live field called name, or nil.
@@ -667,7 +677,7 @@ func (d *eventData) live(name string) *field {
 // for the caller to append to its items.
 func (d *eventData) putList(name string) *field {
 	f := d.field(name)
-	f.isList, f.items = true, f.items[:0]
+	f.isList, f.isNull, f.items = true, false, f.items[:0]
 	return f
 }
 

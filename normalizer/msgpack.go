@@ -180,6 +180,10 @@ func (n *Normalizer) appendValue(b []byte, k key) []byte {
 				}
 				continue
 			}
+			if f.isNull {
+				b = append(b, mpNil)
+				continue
+			}
 			b = appendText(b, f.value)
 		}
 		return b

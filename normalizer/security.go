@@ -71,15 +71,21 @@ func (n *Normalizer) security() {
 	}
 	n.userAccountControl()
 	n.ticketOptions()
+	// These scripts put params[value]: a value the table lacks gives a
+	// null, which Elasticsearch keeps.
 	if t, ok := d.text(sTicketEncryptionType); ok {
 		if name, ok := kerberosEncryptionName(t.String()); ok {
 			d.put("TicketEncryptionTypeDescription", plain(name))
+		} else {
+			d.putNull("TicketEncryptionTypeDescription")
 		}
 	}
 	if scripts&scKerberosStatus != 0 {
 		if t, ok := d.text(sStatus); ok {
 			if name, ok := lookupRaw(t, kerberosStatusName); ok {
 				d.put("StatusDescription", plain(name))
+			} else {
+				d.putNull("StatusDescription")
 			}
 		}
 	}
@@ -89,6 +95,9 @@ func (n *Normalizer) security() {
 	if t, ok := d.text(sServiceType); ok {
 		if name, ok := lookupRaw(t, serviceTypeName); ok {
 			rec.setStr(kServiceType, name)
+		} else {
+			// params[ServiceType] of a type the table lacks: a null.
+			rec.mark(kServiceType).kind, rec.vals[kServiceType].box = vTree, nil
 		}
 	}
 	n.auditInformation()

@@ -1,9 +1,11 @@
 package normalizer
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
+	"github.com/weft-dev/weft/bus"
 	"github.com/weft-dev/weft/event"
 )
 
@@ -36,5 +38,60 @@ func TestShareFileTemplates(t *testing.T) {
 		if got := doc.String(field); got != want {
 			t.Errorf("%s = %q, want %q", field, got, want)
 		}
+	}
+}
+
+// TestLookupMissesAreNull checks the scripts that put params[value]: a
+// value their table lacks gives a null, which Elasticsearch keeps and
+// Elastic's expected documents show, in the document and in the msgpack
+// the stage publishes alike.
+func TestLookupMissesAreNull(t *testing.T) {
+	t.Parallel()
+	raw := func(id uint32, data ...event.Field) *event.Raw {
+		return &event.Raw{
+			Provider: securityProvider, Channel: "Security", Computer: "DC01", EventID: id, RecordID: 2,
+			TimeCreated: time.Date(2024, 3, 5, 14, 0, 0, 0, time.UTC), Keywords: "0x8010000000000000", Data: data,
+		}
+	}
+	tests := []struct {
+		name  string
+		raw   *event.Raw
+		null  []string
+		named map[string]string
+	}{
+		{"unknown encryption type and status",
+			raw(4769, event.Field{Name: "TicketEncryptionType", Value: "0x99"}, event.Field{Name: "Status", Value: "0x99"}),
+			[]string{"winlog.event_data.TicketEncryptionTypeDescription", "winlog.event_data.StatusDescription"}, nil},
+		{"known ones are named",
+			raw(4769, event.Field{Name: "TicketEncryptionType", Value: "0x12"}, event.Field{Name: "Status", Value: "0x0"}),
+			nil, map[string]string{"winlog.event_data.TicketEncryptionTypeDescription": "AES256-CTS-HMAC-SHA1-96", "winlog.event_data.StatusDescription": "KDC_ERR_NONE"}},
+		{"unknown service type",
+			raw(4697, event.Field{Name: "ServiceName", Value: "svc"}, event.Field{Name: "ServiceType", Value: "0x3"}),
+			[]string{"service.type"}, map[string]string{"service.name": "svc"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			n := New()
+			doc, _ := n.Normalize(tt.raw)
+			for _, f := range tt.null {
+				if v, ok := doc.Get(f); !ok || v != nil {
+					t.Errorf("%s = %v (present %v), want null", f, v, ok)
+				}
+			}
+			for f, want := range tt.named {
+				if got := doc.String(f); got != want {
+					t.Errorf("%s = %q, want %q", f, got, want)
+				}
+			}
+			got, _ := New().AppendMsgpack(nil, tt.raw)
+			want, err := bus.Encode(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Error("msgpack differs from bus.Encode of the document")
+			}
+		})
 	}
 }

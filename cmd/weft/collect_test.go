@@ -129,7 +129,7 @@ func TestDumpBadInputs(t *testing.T) {
 	for _, want := range []string{
 		"truncated.evtx: chunk 1: offset 0x11000: chunk truncated to 20000 bytes",
 		"empty.evtx: offset 0x0: empty file (0 bytes)",
-		"noise.evtx: offset 0x0: not EVTX or XML",
+		"noise.evtx: offset 0x0: not an event log",
 		"claims.evtx: offset 0x0: file header checksum mismatch",
 	} {
 		n := 0

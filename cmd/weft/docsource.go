@@ -8,9 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
+	"strings"
 
 	"github.com/weft-dev/weft/collector"
 	"github.com/weft-dev/weft/event"
@@ -37,13 +36,6 @@ type docSource struct {
 	files, events, errors, normProblems int
 }
 
-// docInput is one input: NDJSON, or a file the collector reads.
-type docInput struct {
-	path   string
-	ndjson bool
-	in     collector.Input
-}
-
 // read sends every document of the inputs named by args to emit, in input
 // order. Problems with an input are reported and the others are read; an
 // error from emit or ctx stops the read and is returned.
@@ -62,12 +54,12 @@ func (s *docSource) read(ctx context.Context, args []string, emit func(event.Doc
 		}
 		var err error
 		switch {
-		case in.path == collector.Stdin:
+		case in.Path == collector.Stdin:
 			err = s.readStdin(ctx, emit)
-		case in.ndjson:
-			err = s.readNDJSONFile(ctx, in.path, emit)
+		case in.Format == collector.FormatNDJSON:
+			err = s.readNDJSONFile(ctx, in.Path, emit)
 		default:
-			err = s.readEvents(ctx, in.in, nil, emit)
+			err = s.readEvents(ctx, in, nil, emit)
 		}
 		if err != nil {
 			if isEmitError(err) || ctx.Err() != nil {
@@ -86,61 +78,25 @@ func (s *docSource) fail(err error) {
 	}
 }
 
-// expand finds the inputs: NDJSON files (a first character '{'), named or
-// under folders or matched by patterns, and what collector.Expand finds
-// for EVTX and XML.
-func (s *docSource) expand(args []string) []docInput {
-	var out []docInput
-	seen := map[string]bool{}
-	add := func(in docInput) {
-		if !seen[in.path] {
-			seen[in.path] = true
-			out = append(out, in)
-		}
+// expand finds the inputs as every command does (collector.Expand): EVTX,
+// XML and NDJSON files told by their content, named, under folders or
+// matched by patterns; "-" is standard input.
+func (s *docSource) expand(args []string) []collector.Input {
+	var out []collector.Input
+	var paths []string
+	flush := func() {
+		out = append(out, collector.Expand(paths, s.fail)...)
+		paths = nil
 	}
 	for _, arg := range args {
 		if arg == collector.Stdin {
-			add(docInput{path: arg})
+			flush()
+			out = append(out, collector.Input{Path: arg})
 			continue
 		}
-		var ndjson []string
-		info, err := os.Stat(arg)
-		switch {
-		case err == nil && info.IsDir():
-			_ = filepath.WalkDir(arg, func(path string, d fs.DirEntry, err error) error {
-				if err == nil && d.Type().IsRegular() && isNDJSON(path) {
-					ndjson = append(ndjson, path)
-				}
-				return nil
-			})
-		case err == nil:
-			if isNDJSON(arg) {
-				add(docInput{path: arg, ndjson: true})
-				continue
-			}
-		default:
-			matches, _ := filepath.Glob(arg)
-			for _, m := range matches {
-				if isNDJSON(m) {
-					ndjson = append(ndjson, m)
-				}
-			}
-		}
-		for _, p := range ndjson {
-			add(docInput{path: p, ndjson: true})
-		}
-		quiet := len(ndjson) > 0
-		for _, in := range collector.Expand([]string{arg}, func(err error) {
-			// A pattern or folder that holds only NDJSON is not an error.
-			if !quiet {
-				s.fail(err)
-			}
-		}) {
-			if !seen[in.Path] {
-				add(docInput{path: in.Path, in: in})
-			}
-		}
+		paths = append(paths, arg)
 	}
+	flush()
 	return out
 }
 
@@ -169,10 +125,12 @@ func firstChar(b []byte) byte {
 func (s *docSource) readStdin(ctx context.Context, emit func(event.Document) error) error {
 	br := bufio.NewReaderSize(s.stdin, 64<<10)
 	head, _ := br.Peek(512)
-	if firstChar(head) == '{' {
+	if collector.SniffFormat(head) == collector.FormatNDJSON {
 		return s.readNDJSON(ctx, br, collector.Stdin, emit)
 	}
-	return s.readEvents(ctx, collector.Input{Path: collector.Stdin, Format: collector.FormatXML}, br, emit)
+	// EVTX or XML, which the collector tells apart (and spools EVTX, which
+	// needs random access, to a temporary file).
+	return s.readEvents(ctx, collector.Input{Path: collector.Stdin}, br, emit)
 }
 
 // readEvents reads EVTX or XML with the collector and normalizes each
@@ -212,11 +170,14 @@ func (s *docSource) readNDJSONFile(ctx context.Context, path string, emit func(e
 }
 
 // readNDJSON reads one JSON object per line. A line that is not one is
-// reported with its number and skipped.
+// reported with its number and skipped — except the first, which says
+// whether the input holds events at all: when it is not an event's
+// document, the whole input is skipped with one error.
 func (s *docSource) readNDJSON(ctx context.Context, r io.Reader, name string, emit func(event.Document) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxNDJSONLine)
 	line := 0
+	seen := false
 	for sc.Scan() {
 		line++
 		if line%1024 == 0 {
@@ -232,6 +193,14 @@ func (s *docSource) readNDJSON(ctx context.Context, r io.Reader, name string, em
 			continue
 		}
 		doc, err := decodeDocument(b)
+		if err == nil && !seen && !isEventDocument(doc) {
+			err = errors.New("a JSON object without @timestamp, event or winlog")
+		}
+		if err != nil && !seen {
+			return &collector.Error{Path: name, Line: line, Chunk: -1, Offset: -1,
+				Err: fmt.Errorf("%w: its first line is no event's document (%w)", collector.ErrNotEventLog, err)}
+		}
+		seen = true
 		if err != nil {
 			s.fail(fmt.Errorf("%s:%d: %w", name, line, err))
 			continue
@@ -245,6 +214,18 @@ func (s *docSource) readNDJSON(ctx context.Context, r io.Reader, name string, em
 		return fmt.Errorf("%s:%d: %w", name, line+1, err)
 	}
 	return nil
+}
+
+// isEventDocument tells an event's ECS document (Winlogbeat's, Elastic
+// Agent's, weft normalize's) from JSON of another kind by the fields every
+// one of them has.
+func isEventDocument(d event.Document) bool {
+	for k := range d {
+		if k == "@timestamp" || k == "event" || k == "winlog" || strings.HasPrefix(k, "event.") || strings.HasPrefix(k, "winlog.") {
+			return true
+		}
+	}
+	return false
 }
 
 // decodeDocument reads one JSON object. Whole numbers become int64 and

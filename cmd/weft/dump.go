@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weft-dev/weft/collector"
+	"github.com/weft-dev/weft/collector/jsonevent"
 	"github.com/weft-dev/weft/event"
 )
 
@@ -110,7 +111,7 @@ func (a *app) dump(ctx context.Context, f dumpFlags, args []string) error {
 	counters := &collector.Counters{}
 	stopProgress := a.startProgress(f.quiet, true, inputs, counters)
 	defer stopProgress()
-	opts := collector.Options{KeepXML: f.xml, Counters: counters, Decoder: decoder}
+	opts := collector.Options{KeepXML: f.xml, Counters: counters, Decoder: decoder, ReadNDJSON: jsonevent.ReadNDJSONDocument}
 	var total collector.Stats
 	type fileStats struct {
 		path string

@@ -30,7 +30,8 @@ with head and tail pipes — over EVTX files, rendered event XML (both read and
 normalized to ECS in this process) or NDJSON files whose lines are ECS
 documents used as they are. PATH may be a file, a folder (read recursively) or
 a glob; with no PATH, or "-", standard input is read (NDJSON when it starts
-with '{', else XML).
+with '{', else EVTX or XML). Files are told by their content, not their names;
+one that is none of these (any other XML or JSON) is skipped with one warning.
 
 Results go to stdout as NDJSON, in Elasticsearch's order (by time, then the
 tiebreaker): for an event query each matching document; for a sequence one

@@ -18,6 +18,7 @@ import (
 
 	"github.com/weft-dev/weft/bus"
 	"github.com/weft-dev/weft/collector"
+	"github.com/weft-dev/weft/collector/jsonevent"
 	"github.com/weft-dev/weft/correlator"
 	"github.com/weft-dev/weft/event"
 	"github.com/weft-dev/weft/sinks"
@@ -41,8 +42,9 @@ func (a *app) huntCmd() *cobra.Command {
 		Long: `hunt runs the whole pipeline — collector, normalizer, correlator — over EVTX
 files and rendered event XML, on a NATS server embedded in this process, and
 prints every alert. PATH may be a file, a folder (read recursively) or a glob;
-"-" reads XML from standard input. Files are recognised by their first bytes,
-not only by their names.
+"-" reads standard input. EVTX, XML and Winlogbeat NDJSON are recognised by
+their first bytes, not by their names; a file that is none of them (a
+scheduled task's XML, a package.json) is skipped with one warning.
 
 Alerts go to stdout: a table for people, or with --json exactly one alert JSON
 object per line and nothing else. A summary (files, events, alerts, errors,
@@ -177,7 +179,7 @@ func (a *app) hunt(ctx context.Context, f huntFlags, args []string) error {
 	counters := &collector.Counters{}
 	stopProgress := a.startProgress(f.quiet, f.json, inputs, counters)
 	defer stopProgress()
-	st, err := collector.Publish(ctx, p.bus, inputs, a.stdin, collector.Options{Counters: counters, Decoder: decoder, Duplicate: a.logDuplicate}, report)
+	st, err := collector.Publish(ctx, p.bus, inputs, a.stdin, collector.Options{Counters: counters, Decoder: decoder, ReadNDJSON: jsonevent.ReadNDJSONDocument, Duplicate: a.logDuplicate}, report)
 	if err != nil {
 		return fmt.Errorf("publishing events: %w", err)
 	}

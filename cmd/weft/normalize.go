@@ -28,8 +28,9 @@ func (a *app) normalizeCmd() *cobra.Command {
 document per line) — files, folders, globs, or standard input when no path or
 "-" is given — and prints each event's ECS document as one JSON object per
 line: the fields and values Elastic's Sysmon pipeline would give, which are
-what weft's rules match against. Folders are searched for EVTX and XML files;
-name JSON files outright. A file is JSON when its first character is "{".
+what weft's rules match against. Files are told by their content, not their
+names: EVTX by its magic, XML by "<", JSON by "{"; in folders too. A file that
+is none of these, or XML or JSON of another kind, is skipped with one warning.
 
 Events with problems (a missing field, a value that does not parse) are still
 printed, with the problems in error.message; unreadable records and lines are
@@ -66,6 +67,8 @@ type normalizeRun struct {
 	events int
 	flawed int // events normalized with problems
 	errs   int // input skipped
+	// first is set while the first line of an NDJSON input is read.
+	first bool
 }
 
 func (a *app) normalize(ctx context.Context, strict bool, args []string) error {
@@ -138,6 +141,12 @@ func (run *normalizeRun) arg(ctx context.Context, arg string) error {
 		// Folders, "**" patterns, EVTX and XML: the collector finds and
 		// reports what it cannot read.
 		for _, in := range collector.Expand([]string{p}, run.report) {
+			if in.Format == collector.FormatNDJSON {
+				if err := run.jsonFile(ctx, in.Path); err != nil {
+					return err
+				}
+				continue
+			}
 			run.inputs++
 			if _, err := collector.ReadInput(ctx, in, collector.Options{}, run.emit, run.report); err != nil {
 				if !collector.IsInputError(err) {
@@ -162,14 +171,14 @@ func (run *normalizeRun) jsonFile(ctx context.Context, path string) error {
 }
 
 // stdin reads standard input as Winlogbeat JSON when it starts with "{",
-// else as rendered XML.
+// else as EVTX or rendered XML, told by the collector.
 func (run *normalizeRun) stdin(ctx context.Context) error {
 	br := bufio.NewReaderSize(run.a.stdin, 1<<16)
 	run.inputs++
-	if head, _ := br.Peek(4096); firstChar(head) == '{' {
+	if head, _ := br.Peek(4096); collector.SniffFormat(head) == collector.FormatNDJSON {
 		return run.ndjson(ctx, br, collector.Stdin)
 	}
-	if _, err := collector.ReadXML(ctx, br, collector.Stdin, collector.Options{}, run.emit, run.report); err != nil {
+	if _, err := collector.Read(ctx, collector.Input{Path: collector.Stdin}, br, collector.Options{}, run.emit, run.report); err != nil {
 		if !collector.IsInputError(err) {
 			return err
 		}
@@ -179,10 +188,14 @@ func (run *normalizeRun) stdin(ctx context.Context) error {
 }
 
 // ndjson reads Winlogbeat documents, one per line. A line that is not one
-// is reported with its number and skipped.
+// is reported with its number and skipped — except the first, which says
+// whether the input holds events at all: when it is not one, the input is
+// skipped with one error.
 func (run *normalizeRun) ndjson(ctx context.Context, r io.Reader, name string) error {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var offset int64
+	run.first = true
+	defer func() { run.first = false }()
 	for line := 1; ; line++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -201,8 +214,12 @@ func (run *normalizeRun) ndjson(ctx context.Context, r io.Reader, name string) e
 		}
 		if t := bytes.TrimSpace(text); len(t) > 0 {
 			if err := run.jsonLine(t, name, line, start); err != nil {
+				if errors.Is(err, errNotEvents) {
+					return nil
+				}
 				return err
 			}
+			run.first = false
 		}
 		if err != nil {
 			return nil // io.EOF
@@ -212,6 +229,11 @@ func (run *normalizeRun) ndjson(ctx context.Context, r io.Reader, name string) e
 
 func (run *normalizeRun) jsonLine(text []byte, name string, line int, offset int64) error {
 	fail := func(err error) error {
+		if run.first {
+			run.report(&collector.Error{Path: name, Line: line, Chunk: -1, Offset: -1,
+				Err: fmt.Errorf("%w: its first line is no Windows event (%w)", collector.ErrNotEventLog, err)})
+			return errNotEvents
+		}
 		run.report(&collector.Error{Path: name, Line: line, Chunk: -1, Offset: -1, Err: err})
 		return nil
 	}
@@ -232,7 +254,11 @@ func (run *normalizeRun) jsonLine(text []byte, name string, line int, offset int
 	return run.emit(r)
 }
 
-var errLineTooLong = errors.New("line too long")
+var (
+	errLineTooLong = errors.New("line too long")
+	// errNotEvents ends the read of an input whose first line is no event.
+	errNotEvents = errors.New("not events")
+)
 
 // readLine reads the next line, its newline included, and says how many
 // bytes it took. A line longer than limit is consumed whole and answered

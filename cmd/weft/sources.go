@@ -9,6 +9,7 @@ import (
 
 	"github.com/weft-dev/weft/bus"
 	"github.com/weft-dev/weft/collector"
+	"github.com/weft-dev/weft/collector/jsonevent"
 	"github.com/weft-dev/weft/collector/listen"
 )
 
@@ -59,7 +60,7 @@ func (a *app) serveSources(ctx context.Context, b *bus.Bus, checkpoints *collect
 			wg.Go(func() { a.serveLive(ctx, ls, b) })
 			continue
 		}
-		pub := collector.NewPublisher(b, checkpoints, collector.Options{Counters: &m.counters, Duplicate: a.logDuplicate}, report)
+		pub := collector.NewPublisher(b, checkpoints, collector.Options{Counters: &m.counters, ReadNDJSON: jsonevent.ReadNDJSONDocument, Duplicate: a.logDuplicate}, report)
 		m.checkpoints.Watch(fmt.Sprintf("sources[%d]", i), src.Type, pub)
 		wg.Go(func() { a.runSource(ctx, src, pub) })
 	}

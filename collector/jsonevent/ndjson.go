@@ -24,6 +24,20 @@ import (
 // Blank lines are ignored. The returned error is ctx's, emit's, or a
 // failure to read r.
 func ReadNDJSON(ctx context.Context, r io.Reader, name string, opts collector.Options, emit collector.EmitFunc, report collector.ReportFunc) (collector.Stats, error) {
+	return readNDJSON(ctx, r, name, opts, emit, report, false)
+}
+
+// ReadNDJSONDocument is ReadNDJSON for a file or standard input, whose
+// first line says whether it holds events at all: when that line is not
+// one (JSON of another kind, or not JSON), the input is skipped with one
+// error wrapping collector.ErrNotEventLog, not one per line. It is the
+// collector's Options.ReadNDJSON.
+func ReadNDJSONDocument(ctx context.Context, r io.Reader, name string, opts collector.Options, emit collector.EmitFunc, report collector.ReportFunc) (collector.Stats, error) {
+	return readNDJSON(ctx, r, name, opts, emit, report, true)
+}
+
+func readNDJSON(ctx context.Context, r io.Reader, name string, opts collector.Options, emit collector.EmitFunc, report collector.ReportFunc, document bool) (collector.Stats, error) {
+	seen := false // a line that is not blank
 	lr := &lineReader{br: bufio.NewReaderSize(r, 64<<10), limit: maxEventSize(opts)}
 	var st collector.Stats
 	fail := func(line int, off int64, err error) {
@@ -52,9 +66,15 @@ func ReadNDJSON(ctx context.Context, r io.Reader, name string, opts collector.Op
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
 			ev, _, replaced, derr := DecodeText(line, opts)
-			if derr != nil {
+			first := !seen
+			seen = true
+			switch {
+			case derr != nil && document && first && !errors.Is(derr, ErrInvalidUTF8):
+				return st, &collector.Error{Path: name, Chunk: -1, Line: lineNo, Offset: off,
+					Err: fmt.Errorf("%w: its first line is no Windows event (%w)", collector.ErrNotEventLog, derr)}
+			case derr != nil:
 				fail(lineNo, off, derr)
-			} else {
+			default:
 				if replaced != nil {
 					// Reported before the event goes on, so that a caller
 					// that stops at the event has seen the problem.
