@@ -1,6 +1,7 @@
 package normalizer
 
 import (
+	"math"
 	"math/bits"
 	"strconv"
 
@@ -194,6 +195,8 @@ func (n *Normalizer) value(k key, slab []any) (any, []any) {
 		return v.box, slab
 	case vInt:
 		return v.n, slab
+	case vFloat:
+		return math.Float64frombits(uint64(v.n)), slab
 	case vBool:
 		return v.n != 0, slab
 	case vList:

@@ -76,9 +76,14 @@ const (
 	kPowershellEngineNewState
 	kPowershellEnginePreviousState
 	kPowershellEngineVersion
+	kPowershellFileScriptBlockEntropyBits
+	kPowershellFileScriptBlockEntropyNormalized
 	kPowershellFileScriptBlockHash
 	kPowershellFileScriptBlockID
+	kPowershellFileScriptBlockLength
+	kPowershellFileScriptBlockSurprisalStdev
 	kPowershellFileScriptBlockText
+	kPowershellFileScriptBlockUniqueSymbols
 	kPowershellID
 	kPowershellPipelineID
 	kPowershellProcessExecutableVersion
@@ -210,7 +215,10 @@ network.community_id network.direction network.iana_number network.protocol netw
 network.type
 powershell.command.invocation_details powershell.command.name powershell.command.path powershell.command.type powershell.command.value
 powershell.engine.new_state powershell.engine.previous_state powershell.engine.version
-powershell.file.script_block_hash powershell.file.script_block_id powershell.file.script_block_text powershell.id
+powershell.file.script_block_entropy_bits powershell.file.script_block_entropy_normalized
+powershell.file.script_block_hash powershell.file.script_block_id powershell.file.script_block_length
+powershell.file.script_block_surprisal_stdev powershell.file.script_block_text powershell.file.script_block_unique_symbols
+powershell.id
 powershell.pipeline_id powershell.process.executable_version powershell.provider.name
 powershell.provider.new_state powershell.runspace_id powershell.sequence powershell.total
 process.args process.args_count process.command_line process.entity_id process.executable

@@ -9,7 +9,8 @@ import (
 // The msgpack writer produces, byte for byte, what bus.Encode writes for the
 // event.Document that document() builds: maps with their keys sorted,
 // int64 as the 9-byte int 64 form (msgpack's encoding of an int64 in an
-// interface), strings in the shortest str form, lists as arrays. The stage
+// interface), float64 as the 9-byte float 64 form, strings in the shortest
+// str form, lists as arrays. The stage
 // publishes these bytes, so no document map is ever built on the hot path.
 
 // appendMsgpack writes the record as a msgpack map: the layout of its set
@@ -96,6 +97,8 @@ func (n *Normalizer) appendValue(b []byte, k key) []byte {
 		return appendText(b, v.t)
 	case vInt:
 		return appendInt64(b, v.n)
+	case vFloat:
+		return appendFloat64(b, math.Float64frombits(uint64(v.n)))
 	case vBool:
 		return appendBool(b, v.n != 0)
 	case vMillis:
@@ -204,6 +207,7 @@ const (
 	mpNil   = 0xc0
 	mpFalse = 0xc2
 	mpTrue  = 0xc3
+	mpFloat = 0xcb
 	mpInt64 = 0xd3
 	mpStr8  = 0xd9
 	mpStr16 = 0xda
@@ -248,6 +252,12 @@ func appendInt64(b []byte, n int64) []byte {
 	return binary.BigEndian.AppendUint64(append(b, mpInt64), uint64(n))
 }
 
+// appendFloat64 writes a float64 in the 9-byte float 64 form, as msgpack
+// encodes a float64 in an interface.
+func appendFloat64(b []byte, f float64) []byte {
+	return binary.BigEndian.AppendUint64(append(b, mpFloat), math.Float64bits(f))
+}
+
 func appendBool(b []byte, v bool) []byte {
 	if v {
 		return append(b, mpTrue)
@@ -264,6 +274,8 @@ func appendAny(b []byte, v any) []byte {
 		return appendBool(b, x)
 	case int64:
 		return appendInt64(b, x)
+	case float64:
+		return appendFloat64(b, x)
 	}
 	return append(b, mpNil)
 }

@@ -79,6 +79,8 @@ type Normalizer struct {
 	ends    []int  // where each ends in arena
 
 	raw rawFields // weft.event_data and weft.system for Sigma (rawfields.go)
+
+	script scriptScratch // 4104's script block statistics (psscriptblock.go)
 }
 
 // New returns a Normalizer.

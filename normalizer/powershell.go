@@ -133,6 +133,13 @@ func (n *Normalizer) powershellOperational() {
 		// The gsub and fingerprint run on the trimmed field even when
 		// trimming left nothing.
 		rec.setStr(kPowershellFileScriptBlockHash, scriptBlockHash(tr))
+		if st, ok := n.script.scriptBlockStats(tr); ok {
+			rec.setFloat(kPowershellFileScriptBlockEntropyBits, st.entropyBits)
+			rec.setFloat(kPowershellFileScriptBlockEntropyNormalized, st.entropyNormalized)
+			rec.setFloat(kPowershellFileScriptBlockSurprisalStdev, st.surprisalStdev)
+			rec.setInt(kPowershellFileScriptBlockLength, st.length)
+			rec.setInt(kPowershellFileScriptBlockUniqueSymbols, st.uniqueSymbols)
+		}
 	}
 	if n.r.EventID == 4103 && !n.invocationDetails(sPayload, false) {
 		return

@@ -295,4 +295,6 @@ powershell.provider.name powershell.provider.new_state`
 // PowerShell/Operational pipeline adds.
 const powershellOperationalFields = `destination.user.domain destination.user.name
 powershell.file.script_block_hash powershell.file.script_block_id powershell.file.script_block_text powershell.id
+powershell.file.script_block_entropy_bits powershell.file.script_block_entropy_normalized powershell.file.script_block_length
+powershell.file.script_block_surprisal_stdev powershell.file.script_block_unique_symbols
 process.pid source.user.domain source.user.name user.id`

@@ -1,6 +1,9 @@
 package normalizer
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // vkind says how a field's value is held.
 type vkind uint8
@@ -22,6 +25,7 @@ const (
 	vDecimal                      // uint64(n), written in decimal
 	vCommunityID                  // Normalizer.communityID
 	vTree                         // box: a tree of map[string]any, []any, string and bool (the scheduled task's lists)
+	vFloat                        // math.Float64frombits(uint64(n)): a double, as a Painless script sets one
 )
 
 // val is one field's value. Times and numbers that the document holds as
@@ -32,7 +36,7 @@ const (
 type val struct {
 	kind vkind
 	t    text
-	n    int64 // vInt, vBool, vDecimal; vMillis: milliseconds since 1970
+	n    int64 // vInt, vBool, vDecimal; vMillis: milliseconds since 1970; vFloat: the bits
 	box  any
 }
 
@@ -96,6 +100,13 @@ func (r *record) setDecimal(k key, n uint64) {
 func (r *record) setInt(k key, n int64) {
 	v := r.mark(k)
 	v.kind, v.n = vInt, n
+}
+
+// setFloat stores a double; it is written as a number (msgpack float 64,
+// a JSON number), as Elasticsearch keeps a script's double.
+func (r *record) setFloat(k key, f float64) {
+	v := r.mark(k)
+	v.kind, v.n = vFloat, int64(math.Float64bits(f))
 }
 
 func (r *record) setBool(k key, b bool) {
