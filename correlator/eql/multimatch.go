@@ -1,6 +1,9 @@
 package eql
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // This file holds the shared multi-pattern search of a field: the programs
 // compiled with one FieldCache (all the rules of an engine) register the
@@ -29,7 +32,9 @@ type automaton struct {
 
 // newAutomaton builds the automaton of lits (non-empty, distinct).
 func newAutomaton(lits []string) *automaton {
-	// The trie, each node's children sorted by byte while building.
+	// The trie, built from the literals in sorted order so that a node's
+	// children are made in the order of their bytes: a byte is either
+	// its last child's or a new last child.
 	type edge struct {
 		b byte
 		t int32
@@ -38,24 +43,27 @@ func newAutomaton(lits []string) *automaton {
 		kids []edge
 		out  int32
 	}
+	order := make([]int, len(lits))
 	size := 1
-	for _, l := range lits {
+	for i, l := range lits {
+		order[i] = i
 		size += len(l)
 	}
+	slices.SortFunc(order, func(x, y int) int { return strings.Compare(lits[x], lits[y]) })
 	nodes := make([]node, 1, size)
 	nodes[0].out = -1
-	for id, l := range lits {
+	for _, id := range order {
+		l := lits[id]
 		s := int32(0)
 		for i := 0; i < len(l); i++ {
 			kids := nodes[s].kids
-			j, found := slices.BinarySearchFunc(kids, l[i], func(e edge, b byte) int { return int(e.b) - int(b) })
-			if found {
-				s = kids[j].t
+			if k := len(kids) - 1; k >= 0 && kids[k].b == l[i] {
+				s = kids[k].t
 				continue
 			}
 			t := int32(len(nodes))
 			nodes = append(nodes, node{out: -1})
-			nodes[s].kids = slices.Insert(kids, j, edge{l[i], t})
+			nodes[s].kids = append(kids, edge{l[i], t})
 			s = t
 		}
 		nodes[s].out = int32(id)

@@ -27,9 +27,10 @@ func optimize(ev evaluator) evaluator {
 			return len(a) - len(b)
 		})
 		for _, c := range cnf {
-			atoms := make([]tester, len(c))
+			atoms := make([]atom, len(c))
 			for i, a := range c {
-				atoms[i] = a
+				atoms[i] = atom{multi: a.multi, node: a.node, decided: len(a.checked) == 0, fm: a}
+				p.cache = a.fp.cache
 			}
 			p.clauses = append(p.clauses, clause{atoms: atoms})
 		}
@@ -53,12 +54,23 @@ type prefilter struct {
 	clauses []clause
 	cond    tester
 	general evaluator // cond, for cost and tests
+	cache   *FieldCache
 	tests   uint32
 }
 
 type clause struct {
-	atoms   []tester
+	atoms   []atom
 	rejects uint32
+}
+
+// atom is a field match of a clause, with what its hot path reads kept
+// beside it: a document is tried against all the rules of its channel and
+// event, and memory, not instructions, is then the cost of each.
+type atom struct {
+	multi   *multiMatcher
+	node    int32
+	decided bool // the node has no pattern the scan only marks (checked)
+	fm      *fieldMatch
 }
 
 // reorderEvery is how many documents a prefilter tests between orderings
@@ -70,9 +82,10 @@ func (p *prefilter) test(d event.Document) bool {
 	if p.tests%reorderEvery == 0 {
 		p.reorder()
 	}
+	gen := p.cache.gen
 	for i := range p.clauses {
 		c := &p.clauses[i]
-		if !c.holds(d) {
+		if !c.holds(d, gen) {
 			c.rejects++
 			return false
 		}
@@ -80,9 +93,17 @@ func (p *prefilter) test(d event.Document) bool {
 	return p.cond.test(d)
 }
 
-func (c *clause) holds(d event.Document) bool {
-	for _, a := range c.atoms {
-		if a.test(d) {
+func (c *clause) holds(d event.Document, gen uint64) bool {
+	for i := range c.atoms {
+		a := &c.atoms[i]
+		if a.decided && a.multi.gen == gen {
+			// The field was searched for this document: a mark says.
+			if a.multi.nodeHit[a.node] == gen {
+				return true
+			}
+			continue
+		}
+		if a.fm.test(d) {
 			return true
 		}
 	}
