@@ -42,6 +42,14 @@ func guidOrHex(v string) (text, bool) {
 	}
 	if c := v[0]; c == '{' || isHex(c) {
 		if f, ok := guidFormOf(v); ok {
+			if c != '{' && hasLowerHex(v) {
+				// Windows renders a GUID-typed value in braces and an
+				// EVTX parser in upper case without them, so a bare GUID
+				// with a lower-case digit is a string insertion
+				// (PowerShell's ScriptBlockId and RunspaceId, AD FS's
+				// activity id), kept as written, as Winlogbeat keeps it.
+				return plain(v), true
+			}
 			return text{s: v, form: f}, true
 		}
 		if c == '0' && v[1] == 'x' {
@@ -51,6 +59,16 @@ func guidOrHex(v string) (text, bool) {
 		}
 	}
 	return text{}, false
+}
+
+// hasLowerHex says whether v holds one of the letters a-f.
+func hasLowerHex(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if 'a' <= v[i] && v[i] <= 'f' {
+			return true
+		}
+	}
+	return false
 }
 
 // canonical is canonicalText written out.

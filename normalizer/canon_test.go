@@ -14,7 +14,10 @@ func TestCanonical(t *testing.T) {
 		{"365ABB72-B17F-5CC8-0000-001082A51E00", "{365abb72-b17f-5cc8-0000-001082a51e00}"},
 		{"{365ABB72-B17F-5CC8-0000-001082A51E00}", "{365abb72-b17f-5cc8-0000-001082a51e00}"},
 		{"{365abb72-b17f-5cc8-0000-001082a51e00}", "{365abb72-b17f-5cc8-0000-001082a51e00}"},
-		{"365abb72-b17f-5cc8-0000-001082a51e00", "{365abb72-b17f-5cc8-0000-001082a51e00}"},
+		// Windows braces a GUID-typed value and an EVTX parser upper-cases
+		// it, so a bare GUID in lower case is a string (ScriptBlockId).
+		{"365abb72-b17f-5cc8-0000-001082a51e00", "365abb72-b17f-5cc8-0000-001082a51e00"},
+		{"365ABB72-b17f-5CC8-0000-001082A51E00", "365ABB72-b17f-5CC8-0000-001082A51E00"},
 		{"00000000-0000-0000-0000-000000000000", zeroGUID},
 		{"{365abb72-b17f-5cc8-0000-001082a51e00} and more", "{365abb72-b17f-5cc8-0000-001082a51e00} and more"},
 		{"365ABB72-B17F-5CC8-0000-001082A51E0G", "365ABB72-B17F-5CC8-0000-001082A51E0G"},

@@ -37,7 +37,9 @@ func TestTextForms(t *testing.T) {
 	}{
 		{"365ABB72-B17F-5CC8-0000-001082A51E00", guidForm, "{365abb72-b17f-5cc8-0000-001082a51e00}"},
 		{"{365ABB72-B17F-5CC8-0000-001082A51E00}", guidForm, "{365abb72-b17f-5cc8-0000-001082a51e00}"},
-		{"365abb72-b17f-5cc8-0000-001082a51e00", guidForm, "{365abb72-b17f-5cc8-0000-001082a51e00}"},
+		// Bare with a lower-case digit: a string insertion, kept.
+		{"365abb72-b17f-5cc8-0000-001082a51e00", asIs, "365abb72-b17f-5cc8-0000-001082a51e00"},
+		{"00000000-0000-0000-0000-000000000000", guidForm, "{00000000-0000-0000-0000-000000000000}"},
 		{"{365abb72-b17f-5cc8-0000-001082a51e00}", asIs, "{365abb72-b17f-5cc8-0000-001082a51e00}"},
 		{"0x000003E7", hexForm, "0x3e7"},
 		{"0x0000", hexForm, "0x0"},
