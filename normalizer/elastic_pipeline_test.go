@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -55,6 +56,7 @@ var elasticSkippedFields = []struct{ field, why string }{
 	{"winlog.outcome", "Winlogbeat's copy of event.outcome passed through from the recorded input; weft writes event.outcome"},
 	{"winlog.time_created", "Winlogbeat's copy of TimeCreated passed through from the recorded input; weft writes @timestamp"},
 	{"message", "rendered by Winlogbeat on Windows from the provider's message table; weft has no message tables (README: Not produced)"},
+	{"winlog.api", "the Windows API Winlogbeat read the event with; weft reads no Windows API"},
 	{"winlog.activity_id", "the System block's Correlation ActivityID: weft's raw event does not carry it (README: Not produced)"},
 	{"source.geo.*", "GeoIP: no database offline"},
 	{"source.as.*", "GeoIP ASN: no database offline"},
@@ -74,8 +76,36 @@ var elasticCaseInsensitiveFields = []struct{ field, why string }{
 // and everything under it). An entry that matches no difference fails the
 // test, so the list only shrinks as weft gets closer.
 var elasticKnownDiffs = map[string]string{
-	"forwarded/test-security-1100.json#winlog.channel": "version skew: the input is from a later commit that lower-cases the channel to test default.yml's case-insensitive routing; the expected file predates it, and no pipeline rewrites winlog.channel",
+	// Version skew: weft follows the pipelines in
+	// ../shared/reference/elastic-windows/, and read_file's stored
+	// expected files were written by other versions of them.
+	"forwarded/test-security-1100.json#winlog.channel":                                                                                                        "version skew: the input is from a later commit that lower-cases the channel to test default.yml's case-insensitive routing; the expected file predates it, and no pipeline rewrites winlog.channel",
+	"forwarded/test-security-4670-windowssrv2016.json#winlog.event_data.ObjectName":                                                                           skewDash,
+	"forwarded/test-security-4746-user.json#winlog.event_data.PrivilegeList":                                                                                  skewDash,
+	"forwarded/test-security-4746.json#winlog.event_data.PrivilegeList":                                                                                       skewDash,
+	"forwarded/test-security-4749.json#winlog.event_data.PrivilegeList,winlog.event_data.SidHistory":                                                          skewDash,
+	"forwarded/test-security-4750.json#winlog.event_data.PrivilegeList,winlog.event_data.SidHistory":                                                          skewDash,
+	"forwarded/test-security-4751.json#winlog.event_data.PrivilegeList":                                                                                       skewDash,
+	"forwarded/test-security-4746-user.json#user.target.domain":                                                                                               skewMemberDomain,
+	"forwarded/test-security-4746.json#user.target.domain":                                                                                                    skewMemberDomain,
+	"forwarded/test-security-4751.json#user.target.domain":                                                                                                    skewMemberDomain,
+	"forwarded/test-security-4699-scheduled-task-deleted-with-xml.json#winlog.scheduled_task.actions[*].definition":                                           skewTaskDefinition,
+	"forwarded/test-security-4701-scheduled-task-disabled.json#winlog.scheduled_task.actions[*].definition":                                                   skewTaskDefinition,
+	"forwarded/test-security-5145.json#file.directory,file.name,file.path":                                                                                    "version skew: the expected file is from a pipeline that splits RelativeTargetName into file.directory and file.name and joins file.path in a script; the reference sets file.name to RelativeTargetName, file.directory to ShareLocalPath and file.path with a {{…}} template (values escaped for JSON), as weft does",
+	"forwarded/test-security-6272-nps-subject.json#user.*,related.user":                                                                                       "version skew: the expected file is from a pipeline that copies 6272's subject to user.*; the reference's Copy Subject User script does not list 6272",
+	"forwarded/test-security-adcs-actor-normalization.json#event.action,event.category,event.type,user.*,related.user":                                        "version skew: the expected file is from a pipeline that names and categorizes 4868-4892 and copies their subject to user.*; the reference security_standard.yml has none of these event IDs",
+	"security/test-4627.json#event.action,event.category,event.type,group.*,user.*,related.user,winlog.event_data.EventIdx,winlog.event_data.EventCountTotal": "version skew: the expected file is from a pipeline that maps 4627 (action, categories, group and users, EventIdx and EventCountTotal as longs); the reference security_standard.yml has no 4627",
+	// Inputs recorded by old Beats, or trimmed.
+	"security/test-4627.json#event.outcome": "the input was recorded by Winlogbeat 7.3.1, which did not set event.outcome; weft sets it from the audit keywords as Winlogbeat 8 does",
+	// weft's choices.
+	"forwarded/test-security-4698-scheduled-task-malformed-xml.json#error.message": "weft reports a TaskContent that is not XML in error.message (README: Scheduled tasks); in Elastic the decode_xml processor runs in the Agent, before the pipeline this file tests, and the input holds no decode result",
 }
+
+const (
+	skewDash           = "version skew: the expected file predates security_default.yml's removal of \"-\" values from event_data, which the reference (and weft) do"
+	skewMemberDomain   = "version skew: the expected file predates the MemberName script's user.target.domain from the DN's fourth part, which the reference (and weft) set"
+	skewTaskDefinition = "version skew: the expected file predates the action's definition string, which the reference security_scheduled_task.yml (and weft) write, as the newer 4698 expected file shows"
+)
 
 // elasticCompletedFields are the System fields Winlogbeat sends with every
 // event but that some of Elastic's test inputs leave out (the pipelines do
@@ -116,6 +146,21 @@ func completeInput(in map[string]any) (map[string]any, map[string]bool) {
 		winlog[c.field] = c.value
 		for _, f := range c.compared {
 			skip[f] = true
+		}
+	}
+	// Winlogbeat sets event.kind and event.provider on every event: an
+	// input without them gives no test of weft's.
+	if ev, _ := in["event"].(map[string]any); ev != nil || in["event"] == nil {
+		for _, f := range []string{"kind", "provider"} {
+			if _, ok := ev[f]; !ok {
+				if skip == nil {
+					in = maps.Clone(in)
+					winlog = maps.Clone(winlog)
+					in["winlog"] = winlog
+					skip = map[string]bool{}
+				}
+				skip["event."+f] = true
+			}
 		}
 	}
 	// Winlogbeat sets event.outcome from the audit keywords; an input
@@ -313,13 +358,19 @@ func flattenDoc(prefix string, v any, out map[string]any) {
 	}
 }
 
-// fieldMatches says whether field is pattern or, for "x.*", under x.
+// fieldMatches says whether field is pattern or, for "x.*", under x; "[*]"
+// in pattern stands for any list index.
 func fieldMatches(pattern, field string) bool {
+	if strings.Contains(pattern, "[*]") {
+		field = listIndex.ReplaceAllString(field, "[*]")
+	}
 	if p, ok := strings.CutSuffix(pattern, ".*"); ok {
 		return field == p || strings.HasPrefix(field, p+".") || strings.HasPrefix(field, p+"[")
 	}
 	return field == pattern
 }
+
+var listIndex = regexp.MustCompile(`\[[0-9]+\]`)
 
 func skippedField(field string) bool {
 	for _, s := range elasticSkippedFields {
@@ -445,9 +496,14 @@ func knownDiff(pt *pipelineTest, d fieldDiff) (string, bool) {
 		return file, true
 	}
 	for key := range elasticKnownDiffs {
-		f, field, ok := strings.Cut(key, "#")
-		if ok && f == file && fieldMatches(field, d.field) {
-			return key, true
+		f, fields, ok := strings.Cut(key, "#")
+		if !ok || f != file {
+			continue
+		}
+		for _, field := range strings.Split(fields, ",") {
+			if fieldMatches(field, d.field) {
+				return key, true
+			}
 		}
 	}
 	return "", false
