@@ -475,12 +475,44 @@ func LoadRulesWith(ctx context.Context, opts LoadOptions, paths ...string) ([]*R
 // RuleCheck per rule (or one for the file when it does not parse). A rule
 // that the options do not select loads nothing and says why in Skipped.
 func CheckSigmaFile(path string, data []byte, opts LoadOptions) []RuleCheck {
+	return CheckSigmaFiles([]SigmaFile{{Path: path, Data: data}}, opts)
+}
+
+// SigmaFile is a Sigma file's path and content.
+type SigmaFile struct {
+	Path string
+	Data []byte
+}
+
+// CheckSigmaFiles checks Sigma files together, as LoadRulesWith loads
+// them: a correlation may use the rules and correlations of any of them.
+// The checks come file by file, in the files' order.
+func CheckSigmaFiles(files []SigmaFile, opts LoadOptions) []RuleCheck {
 	set := &sigmaSet{}
-	if err := set.add(path, data); err != nil {
-		return []RuleCheck{{Path: path, Err: err}}
+	bad := map[string]error{}
+	for _, f := range files {
+		if err := set.add(f.Path, f.Data); err != nil {
+			bad[f.Path] = err
+		}
 	}
 	var out []RuleCheck
-	for _, e := range set.rules {
+	for _, f := range files {
+		if err := bad[f.Path]; err != nil {
+			out = append(out, RuleCheck{Path: f.Path, Err: err})
+			continue
+		}
+		out = append(out, set.check(f.Path, opts)...)
+	}
+	return out
+}
+
+// check checks the rules and correlations of one file of the set.
+func (s *sigmaSet) check(path string, opts LoadOptions) []RuleCheck {
+	var out []RuleCheck
+	for _, e := range s.rules {
+		if e.path != path {
+			continue
+		}
 		c := RuleCheck{Path: path, RuleID: e.rule.ID, Name: e.rule.Title}
 		if ok, why := opts.selects(e.rule.Status, e.rule.Level); !ok {
 			c.Skipped = why
@@ -493,12 +525,15 @@ func CheckSigmaFile(path string, data []byte, opts LoadOptions) []RuleCheck {
 		}
 		out = append(out, c)
 	}
-	for _, e := range set.correlations {
+	for _, e := range s.correlations {
+		if e.path != path {
+			continue
+		}
 		c := RuleCheck{Path: path, RuleID: e.c.ID, Name: e.c.Title}
 		if ok, why := opts.selects(e.c.Status, e.c.Level); !ok {
 			c.Skipped = why
 		}
-		r, _, err := SigmaCorrelationRule(e.c, set.lookup, opts.Sigma)
+		r, _, err := SigmaCorrelationRule(e.c, s.lookup, opts.Sigma)
 		if err != nil {
 			c.Err = &RuleError{Path: path, Line: e.c.Line, Err: err}
 		} else {

@@ -42,19 +42,32 @@ func (a *app) useSigmaConfig(c sigmaConfig) {
 }
 
 // ruleChecks checks rule files: one check per TOML file, one per rule of a
-// Sigma file.
+// Sigma file. The Sigma files are checked together, as they load: a
+// correlation may use the rules of another file.
 func (a *app) ruleChecks(files []string) []correlator.RuleCheck {
-	var out []correlator.RuleCheck
-	for _, file := range files {
+	checks := make([][]correlator.RuleCheck, len(files))
+	var sigmaFiles []correlator.SigmaFile
+	for i, file := range files {
 		data, err := os.ReadFile(file)
 		switch {
 		case err != nil:
-			out = append(out, correlator.RuleCheck{Path: file, Err: err})
+			checks[i] = []correlator.RuleCheck{{Path: file, Err: err}}
 		case correlator.IsSigmaFile(file):
-			out = append(out, correlator.CheckSigmaFile(file, data, a.sigma)...)
+			sigmaFiles = append(sigmaFiles, correlator.SigmaFile{Path: file, Data: data})
 		default:
-			out = append(out, correlator.CheckRule(file, data))
+			checks[i] = []correlator.RuleCheck{correlator.CheckRule(file, data)}
 		}
+	}
+	bySigmaFile := map[string][]correlator.RuleCheck{}
+	for _, c := range correlator.CheckSigmaFiles(sigmaFiles, a.sigma) {
+		bySigmaFile[c.Path] = append(bySigmaFile[c.Path], c)
+	}
+	var out []correlator.RuleCheck
+	for i, file := range files {
+		if checks[i] == nil {
+			checks[i] = bySigmaFile[file]
+		}
+		out = append(out, checks[i]...)
 	}
 	return out
 }

@@ -172,7 +172,9 @@ func TestSigmaCorrelationHunt(t *testing.T) {
 		t.Errorf("rules list: %v, want %v", listed, w)
 	}
 
-	code, out, errOut = runWeft(t, testContext(t), nil, "rules", "check", "--json", filepath.Join(rules, "mr_failed_then_success.yml"))
+	// The folder is checked as it loads: the spraying correlation uses a
+	// rule of the other file.
+	code, out, errOut = runWeft(t, testContext(t), nil, "rules", "check", "--json", rules)
 	if code != 0 {
 		t.Fatalf("rules check: exit %d: %s", code, errOut)
 	}
@@ -183,7 +185,12 @@ func TestSigmaCorrelationHunt(t *testing.T) {
 		}
 		checked++
 	}
-	if checked != 4 {
-		t.Errorf("rules check reported %d rules, want the 2 rules and 2 correlations:\n%s", checked, out)
+	if checked != 5 {
+		t.Errorf("rules check reported %d rules, want the 2 rules and 3 correlations:\n%s", checked, out)
+	}
+	// Alone, the spraying correlation names the rule it lacks.
+	code, out, _ = runWeft(t, testContext(t), nil, "rules", "check", "--json", filepath.Join(rules, "mr_spray.yml"))
+	if r := decodeAlerts(t, out); code != 0 || len(r) != 1 || r[0]["parses"] != false || !strings.Contains(fmt.Sprint(r[0]["error"]), `rule "failed_login", which is not loaded`) {
+		t.Errorf("rules check of the spraying correlation alone: exit %d, %s", code, out)
 	}
 }
