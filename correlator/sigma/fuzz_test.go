@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/weft-dev/weft/correlator/eql"
@@ -15,6 +16,9 @@ func FuzzParse(f *testing.F) {
 		"title: c\nid: x\ncorrelation:\n  type: event_count\n  rules: [a]\n  group-by: [U]\n  timespan: 1h\n  condition:\n    gte: 3\n",
 		"title: f\nlogsource: {category: process_creation}\nfilter:\n  rules: [a]\n  sel:\n    User: x\n  condition: sel\n",
 		head + "detection:\n  sel:\n    A|expand: '%p%'\n    B|gt: 5\n    C|fieldref|startswith: D\n    E|exists: true\n    F: null\n  condition: sel\n",
+		"title: o\nid: o\ncorrelation:\n  type: temporal_ordered\n  rules: [c, b]\n  group-by: [U]\n  timespan: 10m\n---\n" +
+			"title: c\nid: c\nname: c\ncorrelation:\n  type: value_count\n  rules: [a]\n  group-by: [U]\n  aliases:\n    U: {a: V}\n  timespan: 1h\n  condition:\n    field: W\n    gt: 2\n    lte: 5\n---\n" +
+			head + "name: a\ndetection:\n  sel:\n    A: 1\n  condition: sel\n---\n" + strings.Replace(head, "id: ", "id: b", 1) + "name: b\ndetection:\n  sel:\n    A: 2\n  condition: sel\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -34,6 +38,30 @@ func FuzzParse(f *testing.F) {
 				continue
 			}
 			p.Match(sysmon1("A", "1", "Image", `C:\cmd.exe`))
+		}
+		// Correlations plan over the file's rules and correlations,
+		// chains and loops included.
+		lookup := func(ref string) Ref {
+			for _, r := range file.Rules {
+				if r.ID == ref || (r.Name != "" && r.Name == ref) {
+					return Ref{Rule: r}
+				}
+			}
+			for _, c := range file.Correlations {
+				if c.ID == ref || (c.Name != "" && c.Name == ref) {
+					return Ref{Correlation: c}
+				}
+			}
+			return Ref{}
+		}
+		for _, c := range file.Correlations {
+			p, err := c.Plan(lookup, opts)
+			if err != nil {
+				continue
+			}
+			if p.Span() < p.Timespan || p.String() == "" || len(p.Leaves()) == 0 {
+				t.Errorf("plan of %q: span %v, %q, %d leaves", c.Title, p.Span(), p.String(), len(p.Leaves()))
+			}
 		}
 	})
 }
