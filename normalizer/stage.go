@@ -46,6 +46,11 @@ type Options struct {
 	// document (weft.event_data, weft.system: rawfields.go), which Sigma
 	// rules read.
 	RawFields bool
+	// RawFieldsOn, when set, stands for RawFields and is read again for
+	// every message, so that a running normalizer starts (or stops)
+	// adding the raw fields when the rules are reloaded and the first
+	// Sigma rule comes (or the last goes).
+	RawFieldsOn *atomic.Bool
 
 	// beforeMessage, when set, runs before each raw message is handled;
 	// tests slow one instance down with it.
@@ -131,6 +136,9 @@ func (o Options) consume(ctx context.Context, b *bus.Bus, cons bus.Consumer, c *
 	return b.Consume(ctx, cons, func(ctx context.Context, data []byte, subject string) error {
 		if o.beforeMessage != nil {
 			o.beforeMessage(subject)
+		}
+		if o.RawFieldsOn != nil {
+			n.SetRawFields(o.RawFieldsOn.Load())
 		}
 		var err error
 		if batch, err = decodeRawBatch(data, batch); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,9 @@ type pipeline struct {
 	sinks    map[string]sinks.Sink
 	// consumers are the durable consumers the stages read.
 	consumers []bus.Consumer
+	// rawFields says whether the normalizer adds the raw Windows fields
+	// that Sigma rules read; a reload of the rules turns it on or off.
+	rawFields atomic.Bool
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -72,7 +76,8 @@ func startPipeline(ctx context.Context, cfg pipelineConfig, log zerolog.Logger) 
 	p := &pipeline{bus: b, log: log, sinks: cfg.sinks, stage: correlator.NewStage(b, engine, log, stageOpts...)}
 	// Sigma rules read the raw Windows fields, which the normalizer then
 	// keeps beside the ECS ones.
-	p.normOpts = normalizer.Options{Partitions: b.Partitions(), RawFields: correlator.HasSigma(cfg.rules)}
+	p.rawFields.Store(correlator.HasSigma(cfg.rules))
+	p.normOpts = normalizer.Options{Partitions: b.Partitions(), RawFieldsOn: &p.rawFields}
 	consumers := append(p.normOpts.Consumers(), p.stage.Consumer())
 	for name := range cfg.sinks {
 		consumers = append(consumers, sinks.Consumer(name))

@@ -153,7 +153,7 @@ func (a *app) run(ctx context.Context, cfg *config) error {
 		return err
 	}
 	defer tel.close()
-	stopReload := a.reloadOnHangup(ctx, p.stage, cfg.Rules)
+	stopReload := a.reloadOnHangup(ctx, p.stage, cfg.Rules, &p.rawFields)
 	defer stopReload()
 	a.log.Info().Int("rules", len(rules)).Int("sinks", len(outs)).Int("sources", len(cfg.Sources)).Msg("weft running")
 

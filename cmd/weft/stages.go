@@ -249,7 +249,7 @@ func (a *app) correlate(ctx context.Context, cfg *config, group correlator.Group
 		return err
 	}
 	defer tel.close()
-	stopReload := a.reloadOnHangup(ctx, stage, cfg.Rules)
+	stopReload := a.reloadOnHangup(ctx, stage, cfg.Rules, nil)
 	defer stopReload()
 	a.log.Info().Int("rules", len(rules)).Str("group", group.Name).Msg("weft correlate running")
 	return ignoreCanceled(stage.Serve(ctx, time.Second))

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -219,5 +222,79 @@ func TestHuntDuplicateFiles(t *testing.T) {
 				t.Errorf("%d copies logged, want %d:\n%s", logged, len(tc.of), stderr)
 			}
 		})
+	}
+}
+
+// TestRunReloadAddsSigmaRawFields starts weft run with an EQL rule only,
+// so the normalizer adds no raw Windows fields; then a Sigma rule is put
+// in the rules folder and the rules are reloaded (SIGHUP). The Sigma
+// rule reads Image, ParentImage and CommandLine, which only the raw
+// fields carry: the fixture dropped afterwards raises its alert.
+func TestRunReloadAddsSigmaRawFields(t *testing.T) {
+	t.Parallel()
+	alerts := make(chan []byte, 8)
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		alerts <- body
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	rulesDir, watchDir := filepath.Join(dir, "rules"), filepath.Join(dir, "in")
+	for _, d := range []string{rulesDir, watchDir} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(rulesDir, "calc.toml"), `[rule]
+name = "calc"
+description = "test"
+risk_score = 21
+rule_id = "calc-rule"
+severity = "low"
+type = "eql"
+query = 'process where process.name == "calc.exe"'
+`)
+	cfg := filepath.Join(dir, "weft.yaml")
+	writeFile(t, cfg, "sources:\n  - type: watch\n    path: "+watchDir+"\n    pattern: \"*.xml\"\n    settle: 100ms\nrules:\n  seed: false\n  paths: [\""+rulesDir+"\"]\ncorrelator:\n  lateness: 1s\nsinks:\n  - type: webhook\n    url: "+srv.URL+"/alerts\n")
+
+	addrs := make(chan string, 1)
+	a := &app{metricsReady: func(addr string) { addrs <- addr }, hangup: make(chan os.Signal, 1)}
+	ctx, cancel := context.WithCancel(testContext(t))
+	defer cancel()
+	addr, done := runWithMetrics(t, ctx, a, addrs, "--config", cfg)
+	writeFile(t, filepath.Join(rulesDir, "mmc_child.yml"), fmt.Sprintf(mmcChildRule, "test", "high"))
+	a.hangup <- syscall.SIGHUP
+	const loaded = `weft_alerts_total{rule="0f9c1e43-3a5d-4a8e-9b61-8c4b5d0e2f11"}`
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, text := scrape(t, addr, "/metrics"); strings.Contains(text, loaded) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the Sigma rule never showed in /metrics after the hangup")
+		}
+	}
+	positive, err := os.ReadFile(filepath.Join(fixtures, "mmc-positive.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(watchDir, "positive.xml"), string(positive))
+	select {
+	case body := <-alerts:
+		var alert map[string]any
+		if err := json.Unmarshal(body, &alert); err != nil {
+			t.Fatal(err)
+		}
+		if got := field(alert, "rule.name"); got != "Shell Spawned by MMC" {
+			t.Errorf("alert of rule %v, want the Sigma rule's", got)
+		}
+		if got := field(alert, "weft.events"); got == nil || !strings.Contains(fmt.Sprint(got), "event_data") {
+			t.Errorf("the alert's event carries no raw fields: %v", got)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("no alert from the Sigma rule loaded by the reload")
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("weft run exited %d", code)
 	}
 }
