@@ -97,8 +97,8 @@ func TestGoldenChannels(t *testing.T) {
 
 // winlogbeatOf is the JSON document Winlogbeat sends for a raw event,
 // decoded as FromWinlogbeat's callers decode it: winlog.* from the System
-// block with level, opcode, task (as rendered: given) and audit keywords
-// rendered, EventData (or
+// block with level, opcode, task (as rendered: given) and winmeta.xml's
+// keywords rendered, EventData (or
 // UserData) under event_data, unnamed values as paramN.
 func winlogbeatOf(t *testing.T, r *event.Raw, task string) map[string]any {
 	t.Helper()
@@ -136,6 +136,10 @@ func winlogbeatOf(t *testing.T, r *event.Raw, task string) map[string]any {
 		winlog["keywords"] = []any{"Audit Failure"}
 	case kw&0x20000000000000 != 0:
 		winlog["keywords"] = []any{"Audit Success"}
+	}
+	if kw&0x80000000000000 != 0 { // win:EventlogClassic
+		l, _ := winlog["keywords"].([]any)
+		winlog["keywords"] = append(l, "Classic")
 	}
 	level := map[uint8]string{0: "information", 1: "critical", 2: "error", 3: "warning", 4: "information", 5: "verbose"}[r.Level]
 	doc := map[string]any{"winlog": winlog, "log": map[string]any{"level": level}}

@@ -128,12 +128,16 @@ func sysmonTask(task uint32) (any, bool) {
 const (
 	keywordAuditFailure = 0x10000000000000
 	keywordAuditSuccess = 0x20000000000000
+	keywordClassic      = 0x80000000000000 // win:EventlogClassic: events of classic event log providers
 )
 
-// keywords sets winlog.keywords and event.outcome from the audit keywords,
-// as Winlogbeat does: "Audit Success" is outcome success, "Audit Failure"
-// failure. Other keywords are named by each provider's manifest, which an
-// EVTX file does not carry; they are left out.
+// keywords sets winlog.keywords and event.outcome from the keywords
+// winmeta.xml names for every provider, as Winlogbeat does: "Audit
+// Success" is outcome success, "Audit Failure" failure, and "Classic"
+// marks the events of classic (pre-manifest) providers such as Windows
+// PowerShell's and the Service Control Manager's. Other keywords are named
+// by each provider's manifest, which an EVTX file does not carry; they are
+// left out.
 func (n *Normalizer) keywords(kw string) {
 	if len(kw) < 3 || kw[0] != '0' || (kw[1] != 'x' && kw[1] != 'X') {
 		return
@@ -149,5 +153,13 @@ func (n *Normalizer) keywords(kw string) {
 	case v&keywordAuditSuccess != 0:
 		n.rec.setConsts(kWinlogKeywords, "Audit Success")
 		n.rec.setConst(kEventOutcome, "success")
+	}
+	if v&keywordClassic != 0 {
+		if n.rec.has(kWinlogKeywords) {
+			l := &n.rec.lists[kWinlogKeywords]
+			l.consts = append(l.consts, "Classic")
+		} else {
+			n.rec.setConsts(kWinlogKeywords, "Classic")
+		}
 	}
 }

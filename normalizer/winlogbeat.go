@@ -29,8 +29,8 @@ const SourceWinlogbeat = "winlogbeat"
 //     Security auditing provider, winlog.task are rendered names; they go back to the numbers Windows
 //     and Sysmon's manifest give them. A name that is not a standard one
 //     leaves the number unset, so the document carries no made-up name.
-//   - winlog.keywords gives the audit keywords ("Audit Success", "Audit
-//     Failure"), the only ones weft renders.
+//   - winlog.keywords gives the keywords winmeta.xml names ("Audit
+//     Success", "Audit Failure", "Classic"), the only ones weft renders.
 //   - winlog.event_data (or winlog.user_data) gives EventData, ordered by
 //     name since a JSON object keeps no order. Values that are not strings
 //     are kept as their JSON text.
@@ -128,6 +128,8 @@ func FromWinlogbeat(doc map[string]any) (*event.Raw, error) {
 				bits |= keywordAuditSuccess
 			case "Audit Failure":
 				bits |= keywordAuditFailure
+			case "Classic":
+				bits |= keywordClassic
 			}
 		}
 		if bits != 0 {
