@@ -901,7 +901,9 @@ func BenchmarkSigmaCorrelation(b *testing.B) {
 	eq := strings.Replace(strings.Replace(manyFailed, "gte: 100", "eq: 7", 1), "timespan: 1h", "timespan: 10m", 1)
 	gte := strings.Replace(strings.Replace(manyFailed, "gte: 100", "gte: 10", 1), "ComputerName", "User", 1)
 	values := strings.Replace(failedLoginValues, "gte: 100", "gte: 5", 1)
-	withGen := func(s string) string { return strings.Replace(s, "correlation:\n", "correlation:\n    generate: true\n", 1) }
+	withGen := func(s string) string {
+		return strings.Replace(s, "correlation:\n", "correlation:\n    generate: true\n", 1)
+	}
 	for _, bc := range []struct {
 		name  string
 		rules []string
