@@ -97,13 +97,19 @@ var elasticKnownDiffs = map[string]string{
 	"security/test-4627.json#event.action,event.category,event.type,group.*,user.*,related.user,winlog.event_data.EventIdx,winlog.event_data.EventCountTotal": "version skew: the expected file is from a pipeline that maps 4627 (action, categories, group and users, EventIdx and EventCountTotal as longs); the reference security_standard.yml has no 4627",
 	"security/test-4738.json#winlog.event_data.*":                                                                                                             skewDash,
 	"security/test-4713-windowssrv2016.json#tags":                                                                                                             "the expected file was written with a test config whose fields: add the tag preserve_duplicate_custom_fields to every input; the stored test-common-config.yml predates it, and no pipeline sets it",
+	"security/test-4664.json#event.action,event.category,event.type,file.path,user.*,related.user":                                                            "version skew: the expected file is from a pipeline that maps 4664 (hard link: action, category, file.path, subject); the reference security_standard.yml has no 4664",
+	"security/test-4664.json#tags":                                                                                                                            skewConfigTag,
 	// Inputs recorded by old Beats, or trimmed.
-	"security/test-4627.json#event.outcome": "the input was recorded by Winlogbeat 7.3.1, which did not set event.outcome; weft sets it from the audit keywords as Winlogbeat 8 does",
+	"security/test-4627.json#event.outcome": oldBeatOutcome,
+	"security/test-4664.json#event.outcome": oldBeatOutcome,
 	// weft's choices.
+	"security/test-4664.json#winlog.event_data.TransactionId":                      "weft writes a GUID in EventData in one canonical form, braced and lower-case, so that joins work whether the event came from EVTX, XML or JSON (README: One event, one document); this provider's XML writes this one upper-case, and Winlogbeat passes it on as written",
 	"forwarded/test-security-4698-scheduled-task-malformed-xml.json#error.message": "weft reports a TaskContent that is not XML in error.message (README: Scheduled tasks); in Elastic the decode_xml processor runs in the Agent, before the pipeline this file tests, and the input holds no decode result",
 }
 
 const (
+	skewConfigTag      = "the expected file was written with a test config whose fields: add the tag preserve_duplicate_custom_fields to every input; the stored test-common-config.yml predates it, and no pipeline sets it"
+	oldBeatOutcome     = "the input was recorded by Winlogbeat 7.3.1, which did not set event.outcome; weft sets it from the audit keywords as Winlogbeat 8 does"
 	skewDash           = "version skew: the expected file predates security_default.yml's removal of \"-\" values from event_data, which the reference (and weft) do"
 	skewMemberDomain   = "version skew: the expected file predates the MemberName script's user.target.domain from the DN's fourth part, which the reference (and weft) set"
 	skewTaskDefinition = "version skew: the expected file predates the action's definition string, which the reference security_scheduled_task.yml (and weft) write, as the newer 4698 expected file shows"
