@@ -57,7 +57,13 @@ const (
 	DefaultBatchSize  = 256
 	DefaultPartitions = 8
 	DefaultMaxAge     = 24 * time.Hour
-	defaultMemBytes   = 512 << 20
+	// defaultMemBytes bounds each stream kept in memory (weft hunt): a
+	// few dozen batches in flight between two stages, and room for the
+	// largest message the embedded server takes (8 MiB). More only holds
+	// more of the input at once: the collector, which reads far faster
+	// than the normalizer, would fill any bound, and the process's memory
+	// would grow with it.
+	defaultMemBytes = 16 << 20
 )
 
 // Validate reports configuration mistakes before anything is started.

@@ -53,7 +53,15 @@ func (b *Bus) Publish(ctx context.Context, subject string, data []byte, msgID st
 			return fmt.Errorf("bus: publish %s: %w (last error: %v)", subject, ctx.Err(), err)
 		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, time.Second)
+		limit := time.Second
+		if streamFull(err) {
+			// A full stream drains as fast as its consumers work, in
+			// milliseconds: a publisher backing off for a second would
+			// leave the stages after it idle (weft hunt's bounded streams
+			// are full most of the time, by design).
+			limit = maxFullBackoff
+		}
+		backoff = min(backoff*2, limit)
 	}
 }
 
@@ -79,6 +87,16 @@ func retryable(ctx context.Context, err error) bool {
 	return errors.Is(err, jetstream.ErrNoStreamResponse) ||
 		errors.Is(err, nats.ErrNoResponders) ||
 		errors.Is(err, nats.ErrTimeout)
+}
+
+// maxFullBackoff is the longest a publisher waits before trying a full
+// stream again.
+const maxFullBackoff = 20 * time.Millisecond
+
+// streamFull reports whether a publish failed for a stream at its limits.
+func streamFull(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == 10077
 }
 
 // BatchID derives a message id from the identities of a batch's items.

@@ -168,7 +168,7 @@ func TestEQLErrors(t *testing.T) {
 			[]string{"auth.ndjson:7: not a JSON object", "auth.ndjson:8", "5 events, 5 results, 2 errors"}, 5},
 		{"strict", []string{"eql", "--strict", "any where true", docs}, exitStrict, []string{"--strict"}, 5},
 		{"no input", []string{"eql", "any where true", filepath.Join(t.TempDir(), "none")}, exitFailure, []string{"no readable"}, 0},
-		{"matching events without a timestamp", []string{"eql", "any where true", writeTemp(t, "x.ndjson", `{"a":1}`)}, exitOK,
+		{"matching events without a timestamp", []string{"eql", "any where true", writeTemp(t, "x.ndjson", `{"event":{"code":"1"}}`)}, exitOK,
 			[]string{"1 matching event without a usable @timestamp skipped"}, 0},
 	}
 	for _, tt := range tests {

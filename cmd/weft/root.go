@@ -109,7 +109,7 @@ WEFT_BUS_URL, WEFT_CORRELATOR_LATENESS (see weft config check --help).`,
 	pf.StringVar(&a.natsKey, "nats-key", "", "client key file for an external NATS server")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%w", err) })
 
-	root.AddCommand(a.huntCmd(), a.runCmd(), a.dumpCmd(), a.normalizeCmd(), a.eqlCmd(), a.rulesCmd(), a.alertsCmd(), a.serviceCmd(), a.configCmd(), a.collectCmd(), a.correlateCmd(), a.sinkCmd(), newVersionCmd())
+	root.AddCommand(a.huntCmd(), profiled(a.runCmd()), profiled(a.dumpCmd()), a.normalizeCmd(), a.eqlCmd(), a.rulesCmd(), a.alertsCmd(), a.serviceCmd(), a.configCmd(), a.collectCmd(), a.correlateCmd(), a.sinkCmd(), newVersionCmd())
 	usageArgs(root)
 	return root
 }
