@@ -34,6 +34,7 @@ const (
 	kEventDataset
 	kEventKind
 	kEventModule
+	kEventOriginal
 	kEventOutcome
 	kEventProvider
 	kEventReason
@@ -203,7 +204,7 @@ dns.question.top_level_domain dns.resolved_ip
 ecs.version
 error.code error.message
 event.action event.category event.code event.created event.dataset event.kind event.module
-event.outcome event.provider event.reason event.sequence event.type
+event.original event.outcome event.provider event.reason event.sequence event.type
 file.code_signature.status file.code_signature.subject_name file.code_signature.valid file.directory
 file.extension file.hash file.name file.path file.pe.company file.pe.description
 file.pe.file_version file.pe.imphash file.pe.original_file_name file.pe.product file.target_path

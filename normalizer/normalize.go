@@ -261,6 +261,12 @@ func (n *Normalizer) winlogbeat() {
 	if r.Provider != "" {
 		rec.setStr(kEventProvider, r.Provider)
 	}
+	if r.XML != "" {
+		// The event as Windows rendered it, which Winlogbeat sends as
+		// event.original when it is configured to (include_xml) and the
+		// pipelines keep; the collector carries it when asked (KeepXML).
+		rec.setStr(kEventOriginal, r.XML)
+	}
 	if n.sysmon {
 		// Neither is set by the pipeline itself: Winlogbeat's sysmon module
 		// sets event.module, Elastic Agent sets event.dataset.

@@ -21,6 +21,12 @@ func (n *Normalizer) powershell() {
 	}
 	rec.setConst(kECSVersion, securityECSVersion)
 	d.removeEmpty()
+	if task, ok := psClassicTask(n.r.Task); ok && n.r.Provider == psClassicProvider {
+		// Winlogbeat renders the classic provider's category and sets
+		// event.action to it; the pipeline keeps both.
+		rec.setConst(kWinlogTask, task)
+		rec.setConst(kEventAction, task)
+	}
 	n.psEventFields(400, 403)
 	n.convertLong(sSequenceNumber, kEventSequence)
 	n.rename(sHostId, kProcessEntityID)
@@ -149,6 +155,35 @@ func (n *Normalizer) powershellOperational() {
 	for _, s := range [...]slot{sSequenceNumber, sUser, sConnectedUser, sContextInfo, sSeverity, sMessageTotal, sMessageNumber, sPayload} {
 		d.remove(s)
 	}
+}
+
+// psClassicProvider is Windows PowerShell's classic event log provider.
+const psClassicProvider = "PowerShell"
+
+// psClassicTask is the name Windows renders for the category (task) of a
+// Windows PowerShell event: 400 and 403 are engine lifecycle events, 600
+// provider lifecycle, 800 pipeline execution details. Only the categories
+// of the events the pipeline maps are named.
+func psClassicTask(task uint32) (any, bool) {
+	switch task {
+	case 4:
+		return "Engine Lifecycle", true
+	case 6:
+		return "Provider Lifecycle", true
+	case 8:
+		return "Pipeline Execution Details", true
+	}
+	return nil, false
+}
+
+// psClassicTaskNumber is the inverse of psClassicTask; 0 when unknown.
+func psClassicTaskNumber(name string) uint32 {
+	for t := uint32(4); t <= 8; t++ {
+		if v, ok := psClassicTask(t); ok && v == name {
+			return t
+		}
+	}
+	return 0
 }
 
 // psEventFields sets event.kind, event.category and event.type: start for

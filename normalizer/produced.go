@@ -222,7 +222,7 @@ func keyOf(path string) (key, bool) {
 // winlogbeatFields are the fields any event can get: what Winlogbeat sets,
 // the problems found, and EventData.
 const winlogbeatFields = `@timestamp ecs.version error.message
-event.code event.created event.kind event.provider
+event.code event.created event.kind event.original event.provider
 host.id host.name host.os.type log.level
 winlog.channel winlog.computer_name winlog.event_data winlog.event_id winlog.opcode
 winlog.process.pid winlog.process.thread.id winlog.provider_guid winlog.provider_name
@@ -281,7 +281,7 @@ winlog.trustAttribute winlog.trustDirection winlog.trustType network.community_i
 winlog.user_data` + " " + adcsRequestFields + " " + adfsFields
 
 // powershellFields are the fields both PowerShell pipelines add.
-const powershellFields = `event.category event.sequence event.type
+const powershellFields = `event.action event.category event.sequence event.type winlog.task
 file.directory file.extension file.name file.path
 powershell.command.invocation_details powershell.command.name powershell.command.path powershell.command.type powershell.command.value
 powershell.engine.version powershell.pipeline_id powershell.process.executable_version

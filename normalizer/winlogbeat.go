@@ -31,6 +31,8 @@ const SourceWinlogbeat = "winlogbeat"
 //     leaves the number unset, so the document carries no made-up name.
 //   - winlog.keywords gives the keywords winmeta.xml names ("Audit
 //     Success", "Audit Failure", "Classic"), the only ones weft renders.
+//   - event.original, the event's XML when Winlogbeat was asked to
+//     include it, is kept as the raw event's XML (and so event.original).
 //   - winlog.event_data (or winlog.user_data) gives EventData, ordered by
 //     name since a JSON object keeps no order. Values that are not strings
 //     are kept as their JSON text.
@@ -65,6 +67,10 @@ func FromWinlogbeat(doc map[string]any) (*event.Raw, error) {
 
 	r.Provider, _ = jsonString(winlog["provider_name"])
 	r.ProviderGUID, _ = jsonString(winlog["provider_guid"])
+	if ev, ok := doc["event"].(map[string]any); ok {
+		// The event's XML, which Winlogbeat sends when include_xml is on.
+		r.XML, _ = ev["original"].(string)
+	}
 	if v, ok := winlog["record_id"]; ok {
 		// Without one the normalizer reports the record id missing.
 		if r.RecordID, err = jsonUint(v, math.MaxUint64); err != nil {
@@ -119,6 +125,9 @@ func FromWinlogbeat(doc map[string]any) (*event.Raw, error) {
 	r.Task = sysmonTaskNumber(task)
 	if r.Task == 0 && task != "" && r.Provider == securityProvider {
 		r.Task = securityTaskNumber(task)
+	}
+	if r.Task == 0 && task != "" && r.Provider == psClassicProvider {
+		r.Task = psClassicTaskNumber(task)
 	}
 	if kw, ok := winlog["keywords"].([]any); ok {
 		var bits uint64

@@ -85,6 +85,59 @@ func TestFromWinlogbeat(t *testing.T) {
 	}
 }
 
+// TestFromWinlogbeatRendered: what Winlogbeat renders and the pipelines
+// keep comes back in the document: event.original (include_xml),
+// Windows PowerShell's category as winlog.task and event.action, and the
+// Classic keyword; an unknown category name gives no task.
+func TestFromWinlogbeatRendered(t *testing.T) {
+	t.Parallel()
+	const xml = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='PowerShell'/><EventID Qualifiers='0'>800</EventID></System></Event>"
+	tests := []struct {
+		task, original string
+		want           map[string]any // field: value, nil for absent
+	}{
+		{"Pipeline Execution Details", xml, map[string]any{
+			"winlog.task": "Pipeline Execution Details", "event.action": "Pipeline Execution Details",
+			"event.original": xml, "winlog.keywords": []any{"Classic"},
+		}},
+		{"Provider Lifecycle", "", map[string]any{
+			"winlog.task": "Provider Lifecycle", "event.action": "Provider Lifecycle", "event.original": nil,
+		}},
+		{"Made Up", "", map[string]any{"winlog.task": nil, "event.action": nil}},
+	}
+	for _, tt := range tests {
+		doc := map[string]any{
+			"@timestamp": "2020-05-15T08:33:26.393Z",
+			"winlog": map[string]any{
+				"channel": "Windows PowerShell", "computer_name": "vagrant", "event_id": "800",
+				"record_id": json.Number("1846"), "provider_name": "PowerShell", "task": tt.task,
+				"keywords":   []any{"Classic"},
+				"event_data": map[string]any{"param2": "\tDetailSequence=1\n\tSequenceNumber=141"},
+			},
+		}
+		if tt.original != "" {
+			doc["event"] = map[string]any{"original": tt.original}
+		}
+		r, err := FromWinlogbeat(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := Normalize(r)
+		for f, want := range tt.want {
+			got, ok := d.Get(f)
+			if want == nil {
+				if ok {
+					t.Errorf("%s: %s = %v, want it absent", tt.task, f, got)
+				}
+				continue
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: %s = %#v, want %#v", tt.task, f, got, want)
+			}
+		}
+	}
+}
+
 func TestFromWinlogbeatRejects(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ doc, err string }{
