@@ -632,6 +632,10 @@ func TestSigmaGenerate(t *testing.T) {
 			[]string{"4d0a2c83", "a8418a5a", "b180ead8"}},
 		{"inner generates", []string{chainOuter, strings.Replace(chainInner, "correlation:\n", "correlation:\n    generate: true\n", 1), failedLogin, successfulLogin},
 			[]string{"53ba33fd", "b180ead8"}},
+		{"one of two correlations generates", []string{strings.Replace(manyFailed, "correlation:\n", "correlation:\n    generate: true\n", 1), failedThenSuccess, failedLogin, successfulLogin},
+			[]string{"0e95725d", "53ba33fd", "b180ead8"}},
+		// A correlation not selected still owns its parts.
+		{"deprecated correlation", []string{strings.Replace(manyFailed, "level: high", "status: deprecated\nlevel: high", 1), failedLogin}, nil},
 	} {
 		var ids []string
 		for _, r := range loadSigma(t, tc.docs...) {

@@ -150,36 +150,46 @@ func (s *sigmaSet) compile(opts LoadOptions, skip func(path string, r *sigma.Rul
 		}
 	}
 	lookup := func(ref string) sigma.Ref { return byRef[ref] }
-	// Rules and correlations that a selected correlation uses alert on
-	// their own only when it says "generate: true".
-	used := map[*sigma.Rule]bool{}
-	usedCorr := map[*sigma.Correlation]bool{}
-	var corrs []*Rule
-	var corrOf []*sigma.Correlation
+	// The rules and correlations a correlation uses are its parts, not
+	// rules of their own (whether or not the correlation itself is
+	// selected): they alert on their own only when a correlation that
+	// uses them says "generate: true".
+	used := map[any]bool{}
+	generated := map[any]bool{}
+	for _, e := range s.correlations {
+		for _, ref := range e.c.Rules {
+			var part any
+			switch r := byRef[ref]; {
+			case r.Rule != nil:
+				part = r.Rule
+			case r.Correlation != nil:
+				part = r.Correlation
+			default:
+				continue
+			}
+			if e.c.Generate {
+				generated[part] = true
+			} else {
+				used[part] = true
+			}
+		}
+	}
+	for k := range generated {
+		delete(used, k)
+	}
 	for _, e := range s.correlations {
 		if ok, _ := opts.selects(e.c.Status, e.c.Level); !ok {
 			continue
 		}
-		r, plan, err := SigmaCorrelationRule(e.c, lookup, opts.Sigma)
+		// Compiled even when used, so that what is wrong with it is said
+		// where it is written.
+		r, _, err := SigmaCorrelationRule(e.c, lookup, opts.Sigma)
 		if err != nil {
 			errs = append(errs, &RuleError{Path: e.path, Line: e.c.Line, Err: err})
 			continue
 		}
-		if !e.c.Generate {
-			rules, cs := plan.Refs()
-			for _, sr := range rules {
-				used[sr] = true
-			}
-			for _, c := range cs {
-				usedCorr[c] = true
-			}
-		}
-		r.Path = e.path
-		corrs = append(corrs, r)
-		corrOf = append(corrOf, e.c)
-	}
-	for i, r := range corrs {
-		if !usedCorr[corrOf[i]] {
+		if !used[e.c] {
+			r.Path = e.path
 			out = append(out, r)
 		}
 	}
