@@ -204,8 +204,11 @@ func (n *Normalizer) security() {
 		name string
 	}{{sRemoteMachineID, "RemoteMachineDescription"}, {sRemoteUserID, "RemoteUserDescription"}} {
 		if v, ok := d.get(f.s); ok {
+			// params.AccountSIDDescription[v]: a miss is a null.
 			if desc, ok := accountSIDDescription(v); ok {
 				d.put(f.name, plain(desc))
+			} else {
+				d.putNull(f.name)
 			}
 		}
 	}
