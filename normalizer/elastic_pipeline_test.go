@@ -105,9 +105,22 @@ var elasticKnownDiffs = map[string]string{
 	// weft's choices.
 	"security/test-4664.json#winlog.event_data.TransactionId":                      "weft writes a GUID in EventData in one canonical form, braced and lower-case, so that joins work whether the event came from EVTX, XML or JSON (README: One event, one document); this provider's XML writes this one upper-case, and Winlogbeat passes it on as written",
 	"forwarded/test-security-4698-scheduled-task-malformed-xml.json#error.message": "weft reports a TaskContent that is not XML in error.message (README: Scheduled tasks); in Elastic the decode_xml processor runs in the Agent, before the pipeline this file tests, and the input holds no decode result",
+	// PowerShell, PowerShell/Operational and Sysmon data streams.
+	"powershell/test-events.json#event.category,event.type":             skewPSLists,
+	"powershell_operational/test-events.json#event.category,event.type": skewPSLists,
+	"powershell/test-events.json#tags":                                  shipperTags,
+	"powershell_operational/test-events.json#tags":                      shipperTags,
+	"powershell/test-events.json#event.dataset":                         "the input carries event.dataset, which Elastic Agent sets for the data stream it ships to; the pipeline does not, and weft sets it only for Sysmon",
+	"powershell_operational/test-events.json#process.pid":               "version skew: the expected file predates powershell_operational.yml's copy of winlog.process.pid to process.pid, which the reference (and weft) make",
+	"powershell_operational/test-events.json#powershell.file.script_block_hash,powershell.file.script_block_entropy_bits,powershell.file.script_block_entropy_normalized,powershell.file.script_block_surprisal_stdev,powershell.file.script_block_length,powershell.file.script_block_unique_symbols": "version skew: the expected file predates powershell_operational.yml's fingerprint and entropy script, which the reference (and weft) run on 4104's text",
+	"powershell_operational/test-events.json#destination.user.*":                                                                          "version skew: the expected file is from a pipeline that found user.name and user.domain in 4103's ContextInfo before moving them to destination.user for a Connected User; the reference copies them from winlog.user.name/domain (Winlogbeat's SID translation, absent from this input), so it has no user to move",
+	"sysmon_operational/test-image-loaded-failed-signature.json#dll.*,event.action,event.category,event.type,file.code_signature.trusted": "version skew: the expected file is from a sysmon_operational pipeline newer than the reference, which adds dll.*, the library category, load action, start type and code_signature.trusted to event 7",
+	"sysmon_operational/test-image-loaded-failed-signature.json#event.dataset,event.module":                                               "weft's choice: it sets event.module sysmon and event.dataset windows.sysmon_operational, as Winlogbeat's sysmon module and Elastic Agent do when they ship (README: What you get); the test input, recorded without them, has neither",
 }
 
 const (
+	skewPSLists        = "version skew: the expected file is from a PowerShell pipeline that set event.category and event.type to strings; the reference sets them to lists (and weft writes lists)"
+	shipperTags        = "the input's tags come from the shipper's configuration (the forwarded data stream's \"forwarded\" tag), which weft's raw event does not carry; no pipeline sets them"
 	skewConfigTag      = "the expected file was written with a test config whose fields: add the tag preserve_duplicate_custom_fields to every input; the stored test-common-config.yml predates it, and no pipeline sets it"
 	oldBeatOutcome     = "the input was recorded by Winlogbeat 7.3.1, which did not set event.outcome; weft sets it from the audit keywords as Winlogbeat 8 does"
 	skewDash           = "version skew: the expected file predates security_default.yml's removal of \"-\" values from event_data, which the reference (and weft) do"
