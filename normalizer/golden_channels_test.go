@@ -83,7 +83,7 @@ func TestGoldenChannels(t *testing.T) {
 			t.Errorf("%s: AppendMsgpack differs from bus.Encode of the document", in)
 		}
 
-		wb, err := normalizer.FromWinlogbeat(winlogbeatOf(t, raws[0], doc.String("winlog.task")))
+		wb, err := normalizer.FromWinlogbeat(winlogbeatOf(t, raws[0], doc.String("winlog.task"), doc.String("winlog.opcode")))
 		if err != nil {
 			t.Fatalf("%s: FromWinlogbeat: %v", in, err)
 		}
@@ -97,10 +97,10 @@ func TestGoldenChannels(t *testing.T) {
 
 // winlogbeatOf is the JSON document Winlogbeat sends for a raw event,
 // decoded as FromWinlogbeat's callers decode it: winlog.* from the System
-// block with level, opcode, task (as rendered: given) and winmeta.xml's
+// block with level, opcode and task (as rendered: given) and winmeta.xml's
 // keywords rendered, EventData (or
 // UserData) under event_data, unnamed values as paramN.
-func winlogbeatOf(t *testing.T, r *event.Raw, task string) map[string]any {
+func winlogbeatOf(t *testing.T, r *event.Raw, task, opcode string) map[string]any {
 	t.Helper()
 	data := map[string]any{}
 	for i, f := range r.Data {
@@ -123,6 +123,10 @@ func winlogbeatOf(t *testing.T, r *event.Raw, task string) map[string]any {
 	}
 	if r.Opcode > 2 {
 		delete(winlog, "opcode")
+	}
+	if opcode != "" {
+		// A provider's own opcode name, rendered as given.
+		winlog["opcode"] = opcode
 	}
 	if r.UserSID != "" {
 		winlog["user"] = map[string]any{"identifier": r.UserSID}

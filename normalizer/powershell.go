@@ -82,6 +82,17 @@ func (n *Normalizer) powershellOperational() {
 	}
 	rec.setConst(kECSVersion, securityECSVersion)
 	d.removeEmpty()
+	if n.r.Provider == psOperationalProvider {
+		// Winlogbeat renders the provider's task and opcode names and
+		// sets event.action to the task; the pipeline keeps them.
+		if task, ok := psOperationalTask(n.r.Task); ok {
+			rec.setConst(kWinlogTask, task)
+			rec.setConst(kEventAction, task)
+		}
+		if op, ok := psOperationalOpcode(n.r.Opcode); ok {
+			rec.setConst(kWinlogOpcode, op)
+		}
+	}
 	n.psEventFields(4105, 4106)
 	n.convertLong(sSequenceNumber, kEventSequence)
 	n.rename(sHostID, kProcessEntityID)
@@ -184,6 +195,40 @@ func psClassicTaskNumber(name string) uint32 {
 		}
 	}
 	return 0
+}
+
+// psOperationalProvider writes the PowerShell/Operational channel.
+const psOperationalProvider = "Microsoft-Windows-PowerShell"
+
+// psOperationalTask is the name the provider's manifest gives the task of
+// the events the pipeline maps (and the console's startup, 40961).
+func psOperationalTask(task uint32) (any, bool) {
+	switch task {
+	case 2:
+		return "Execute a Remote Command", true // 4104
+	case 102:
+		return "Starting Command", true // 4105
+	case 103:
+		return "Stopping Command", true // 4106
+	case 106:
+		return "Executing Pipeline", true // 4103
+	case 4097:
+		return "PowerShell Console Startup", true // 40961, 40962
+	}
+	return nil, false
+}
+
+// psOperationalOpcode is the name the provider's manifest gives its own
+// opcodes of those events; the standard ones (Info, Start…) are
+// opcodeName's.
+func psOperationalOpcode(op uint8) (any, bool) {
+	switch op {
+	case 15:
+		return "On create calls", true // 4104, 4105, 4106
+	case 20:
+		return "To be used when operation is just executing a method", true // 4103
+	}
+	return nil, false
 }
 
 // psEventFields sets event.kind, event.category and event.type: start for

@@ -129,6 +129,18 @@ func FromWinlogbeat(doc map[string]any) (*event.Raw, error) {
 	if r.Task == 0 && task != "" && r.Provider == psClassicProvider {
 		r.Task = psClassicTaskNumber(task)
 	}
+	if r.Provider == psOperationalProvider {
+		for _, t := range [...]uint32{2, 102, 103, 106, 4097} {
+			if v, _ := psOperationalTask(t); task != "" && v == task {
+				r.Task = t
+			}
+		}
+		for _, o := range [...]uint8{15, 20} {
+			if v, _ := psOperationalOpcode(o); op != "" && v == op {
+				r.Opcode = o
+			}
+		}
+	}
 	if kw, ok := winlog["keywords"].([]any); ok {
 		var bits uint64
 		for _, k := range kw {
