@@ -105,8 +105,9 @@ var elasticKnownDiffs = map[string]string{
 	"security/test-4627.json#event.outcome": oldBeatOutcome,
 	"security/test-4664.json#event.outcome": oldBeatOutcome,
 	// weft's choices.
-	"security/test-4664.json#winlog.event_data.TransactionId":                      "weft writes a GUID in EventData in one canonical form, braced and lower-case, so that joins work whether the event came from EVTX, XML or JSON (README: One event, one document); this provider's XML writes this one upper-case, and Winlogbeat passes it on as written",
-	"forwarded/test-security-4698-scheduled-task-malformed-xml.json#error.message": "weft reports a TaskContent that is not XML in error.message (README: Scheduled tasks); in Elastic the decode_xml processor runs in the Agent, before the pipeline this file tests, and the input holds no decode result",
+	"security/test-4664.json#winlog.event_data.TransactionId":                                          guidCase,
+	"forwarded/test-security-5141.json#winlog.event_data.ObjectGUID,winlog.event_data.OpCorrelationID": guidCase,
+	"forwarded/test-security-4698-scheduled-task-malformed-xml.json#error.message":                     "weft reports a TaskContent that is not XML in error.message (README: Scheduled tasks); in Elastic the decode_xml processor runs in the Agent, before the pipeline this file tests, and the input holds no decode result",
 	// PowerShell, PowerShell/Operational and Sysmon data streams.
 	"powershell/test-events.json#event.category,event.type":             skewPSLists,
 	"powershell_operational/test-events.json#event.category,event.type": skewPSLists,
@@ -123,6 +124,7 @@ var elasticKnownDiffs = map[string]string{
 const (
 	skewPSLists        = "version skew: the expected file is from a PowerShell pipeline that set event.category and event.type to strings; the reference sets them to lists (and weft writes lists)"
 	shipperTags        = "the input's tags come from the shipper's configuration (the forwarded data stream's \"forwarded\" tag), which weft's raw event does not carry; no pipeline sets them"
+	guidCase           = "weft writes a GUID-looking EventData value in one canonical form, braced and lower-case, so that joins work whether the event came from EVTX, XML or JSON (README: One event, one document); the auditing provider writes these as upper-case strings, and Winlogbeat passes them on as written"
 	skewConfigTag      = "the expected file was written with a test config whose fields: add the tag preserve_duplicate_custom_fields to every input; the stored test-common-config.yml predates it, and no pipeline sets it"
 	oldBeatOutcome     = "the input was recorded by Winlogbeat 7.3.1, which did not set event.outcome; weft sets it from the audit keywords as Winlogbeat 8 does"
 	skewDash           = "version skew: the expected file predates security_default.yml's removal of \"-\" values from event_data, which the reference (and weft) do"
