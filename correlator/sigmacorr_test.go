@@ -503,6 +503,24 @@ func TestSigmaTemporal(t *testing.T) {
 			docs: recon("60 net.exe bob", "0 whoami.exe bob", "30 ipconfig.exe bob", "400 whoami.exe x"), want: []string{"7c1c5bb5 [DC1 bob] 3"}},
 	})
 
+	// An event without a group-by field belongs to no group.
+	runCorrCases(t, rules, []corrCase{{name: "no user", docs: func(st *stream) []event.Document {
+		c := st.recon(60, "ipconfig.exe", "bob")
+		delete(c["weft"].(map[string]any)["event_data"].(map[string]any), "User")
+		return []event.Document{st.recon(0, "whoami.exe", "bob"), st.recon(30, "net.exe", "bob"), c}
+	}, want: nil}})
+
+	// Without group-by (as SigmaHQ's CVE-2023-22518 example), the rules
+	// need only share the host.
+	ungrouped := loadSigma(t, append([]string{strings.Replace(reconTemporal, "    group-by:\n        - ComputerName\n        - User\n", "", 1)}, reconRules()...)...)
+	runCorrCases(t, ungrouped, []corrCase{
+		{name: "three users", docs: recon("0 whoami.exe bob", "30 net.exe eve", "60 ipconfig.exe mallory"), want: []string{"7c1c5bb5 [] 3"}},
+		{name: "two hosts", docs: func(st *stream) []event.Document {
+			other := &stream{host: "DC2"}
+			return []event.Document{st.recon(0, "whoami.exe", "bob"), st.recon(30, "net.exe", "bob"), other.recon(60, "ipconfig.exe", "bob")}
+		}, want: nil},
+	})
+
 	two := loadSigma(t, append([]string{strings.Replace(reconTemporal, "timespan: 5m", "timespan: 5m\n    condition:\n        gte: 2", 1)}, reconRules()...)...)
 	runCorrCases(t, two, []corrCase{
 		{name: "two of three", docs: recon("0 ipconfig.exe bob", "30 whoami.exe bob"), want: []string{"7c1c5bb5 [DC1 bob] 2"}},
