@@ -4,8 +4,9 @@ import "github.com/weft-dev/weft/event"
 
 // ReferenceMatching returns a copy of p whose field pattern matches test
 // their patterns one at a time against the value as it lies (each
-// foldMatch folding it again), as fieldMatch did before it lowered the
-// value once: the baseline of BenchmarkSigmaProcessCreation.
+// foldMatch folding it again), without prefilters or the shared search of
+// a field cache, as fieldMatch did before it lowered the value once: the
+// baseline of BenchmarkSigmaProcessCreation.
 func ReferenceMatching(p *Program) *Program {
 	q := *p
 	q.stages = make([]*stage, len(p.stages))

@@ -33,16 +33,9 @@ type automaton struct {
 // newAutomaton builds the automaton of lits (non-empty, distinct).
 func newAutomaton(lits []string) *automaton {
 	// The trie, built from the literals in sorted order so that a node's
-	// children are made in the order of their bytes: a byte is either
-	// its last child's or a new last child.
-	type edge struct {
-		b byte
-		t int32
-	}
-	type node struct {
-		kids []edge
-		out  int32
-	}
+	// children are made in the order of their bytes: a byte is either its
+	// last child's or a new last child. Children are linked lists (first
+	// child, next sibling), so building allocates nothing per node.
 	order := make([]int, len(lits))
 	size := 1
 	for i, l := range lits {
@@ -50,44 +43,55 @@ func newAutomaton(lits []string) *automaton {
 		size += len(l)
 	}
 	slices.SortFunc(order, func(x, y int) int { return strings.Compare(lits[x], lits[y]) })
-	nodes := make([]node, 1, size)
-	nodes[0].out = -1
+	var (
+		label   = make([]byte, 1, size)
+		out     = make([]int32, 1, size)
+		firstK  = make([]int32, 1, size)
+		lastK   = make([]int32, 1, size)
+		sibling = make([]int32, 1, size)
+	)
+	out[0], firstK[0], lastK[0], sibling[0] = -1, -1, -1, -1
 	for _, id := range order {
 		l := lits[id]
 		s := int32(0)
 		for i := 0; i < len(l); i++ {
-			kids := nodes[s].kids
-			if k := len(kids) - 1; k >= 0 && kids[k].b == l[i] {
-				s = kids[k].t
+			if k := lastK[s]; k >= 0 && label[k] == l[i] {
+				s = k
 				continue
 			}
-			t := int32(len(nodes))
-			nodes = append(nodes, node{out: -1})
-			nodes[s].kids = append(kids, edge{l[i], t})
+			t := int32(len(label))
+			label, out = append(label, l[i]), append(out, -1)
+			firstK, lastK, sibling = append(firstK, -1), append(lastK, -1), append(sibling, -1)
+			if lastK[s] < 0 {
+				firstK[s] = t
+			} else {
+				sibling[lastK[s]] = t
+			}
+			lastK[s] = t
 			s = t
 		}
-		nodes[s].out = int32(id)
+		out[s] = int32(id)
 	}
-	n := len(nodes)
-	a := &automaton{first: make([]int32, n+1), fail: make([]int32, n), out: make([]int32, n), dict: make([]int32, n)}
+	n := len(label)
+	a := &automaton{first: make([]int32, n+1), fail: make([]int32, n), out: out, dict: make([]int32, n)}
 	a.edgeB = make([]byte, 0, n)
 	a.edgeT = make([]int32, 0, n)
-	for s := range nodes {
+	for s := 0; s < n; s++ {
 		a.first[s] = int32(len(a.edgeB))
-		a.out[s] = nodes[s].out
-		for _, e := range nodes[s].kids {
-			a.edgeB = append(a.edgeB, e.b)
-			a.edgeT = append(a.edgeT, e.t)
+		for k := firstK[s]; k >= 0; k = sibling[k] {
+			a.edgeB = append(a.edgeB, label[k])
+			a.edgeT = append(a.edgeT, k)
 		}
 	}
 	a.first[n] = int32(len(a.edgeB))
 	// Fail and dictionary links, breadth first.
 	queue := make([]int32, 0, n)
 	a.dict[0] = -1
-	for _, e := range nodes[0].kids {
-		a.root[e.b] = e.t
-		a.fail[e.t], a.dict[e.t] = 0, -1
-		queue = append(queue, e.t)
+	for e := a.first[0]; e < a.first[1]; e++ {
+		c, t := a.edgeB[e], a.edgeT[e]
+		a.root[c] = t
+		a.fail[t], a.dict[t] = 0, -1
+		queue = append(queue, t)
 	}
 	for len(queue) > 0 {
 		s := queue[0]
