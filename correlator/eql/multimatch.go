@@ -139,9 +139,6 @@ func (a *automaton) next(s int32, c byte) int32 {
 	return a.root[c]
 }
 
-// states is the number of states, for tests.
-func (a *automaton) states() int { return len(a.fail) }
-
 // multiMatcher is the shared search of one field (one FieldCache slot).
 // Field matches register their foldMatch patterns as nodes; a document's
 // lowered value is scanned once, and nodeHit says which nodes have a
