@@ -167,7 +167,7 @@ func (s huntSummary) String() string {
 		line += fmt.Sprintf(", %s (damage read around, no event lost)", plural(s.warnings, "warning"))
 	}
 	if s.normProblems > 0 {
-		line += fmt.Sprintf(" (%s with normalization problems)", plural(s.normProblems, "event"))
+		line += fmt.Sprintf(" (%s with normalization problems: --log-level debug logs each, weft normalize shows them in error.message)", plural(s.normProblems, "event"))
 	}
 	if len(s.suppressed) > 0 {
 		var total uint64
@@ -451,7 +451,7 @@ func (a *app) loadRulesCounted(ctx context.Context, seed bool, paths []string) (
 		}
 		for _, r := range loaded {
 			if i, ok := byID[r.ID]; ok {
-				a.log.Info().Str("rule", r.ID).Str("file", r.Path).Msg("rule file replaces the built-in rule with the same id")
+				a.log.Debug().Str("rule", r.ID).Str("file", r.Path).Msg("rule file replaces the built-in rule with the same id")
 				rules[i] = r
 				continue
 			}

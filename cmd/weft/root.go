@@ -99,7 +99,7 @@ WEFT_BUS_URL, WEFT_CORRELATOR_LATENESS (see weft config check --help).`,
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
-	pf.StringVar(&a.logFormat, "log-format", "json", "log format: json, or console for people")
+	pf.StringVar(&a.logFormat, "log-format", "auto", "log format: auto (console on a terminal, else json), json, or console (readable lines, coloured only on a terminal)")
 	pf.StringVar(&a.natsURL, "nats", "", "URL of an external NATS server or cluster (default: an embedded server in-process)")
 	pf.StringVar(&a.natsListen, "nats-listen", "", "let other processes join the embedded NATS server on this [host:]port (loopback unless a host is given)")
 	pf.StringVar(&a.natsCreds, "nats-creds", "", "NATS credentials file for an external server")
@@ -175,14 +175,9 @@ func (a *app) setupLog() error {
 	if err != nil || a.logLevel == "" {
 		return usageError("--log-level %q: want trace, debug, info, warn or error", a.logLevel)
 	}
-	var w io.Writer
-	switch a.logFormat {
-	case "json":
-		w = a.stderr
-	case "console":
-		w = zerolog.ConsoleWriter{Out: a.stderr, TimeFormat: "15:04:05"}
-	default:
-		return usageError("--log-format %q: want json or console", a.logFormat)
+	w, err := logWriter(a.logFormat, a.stderr, isTerminal(a.stderr), a.getenv("NO_COLOR") != "")
+	if err != nil {
+		return err
 	}
 	// One warning per bad event would let an input multiply the log:
 	// repeated lines of one kind and source are counted instead, and
@@ -191,6 +186,25 @@ func (a *app) setupLog() error {
 	a.logAggs = append(a.logAggs, agg)
 	a.log = zerolog.New(agg).Level(level).With().Timestamp().Logger()
 	return nil
+}
+
+// logWriter is where log lines go in format: people read them on a
+// terminal (auto picks the console format there, JSON for files, pipes and
+// log collectors), and colour codes are written only to a terminal, never
+// into a file, nor when NO_COLOR is set (https://no-color.org).
+func logWriter(format string, stderr io.Writer, terminal, noColor bool) (io.Writer, error) {
+	switch format {
+	case "auto":
+		if !terminal {
+			return stderr, nil
+		}
+	case "json":
+		return stderr, nil
+	case "console":
+	default:
+		return nil, usageError("--log-format %q: want auto, json or console", format)
+	}
+	return zerolog.ConsoleWriter{Out: stderr, TimeFormat: "15:04:05", NoColor: !terminal || noColor}, nil
 }
 
 // flushLog writes the counts of the log lines held back so far, before a
@@ -218,11 +232,6 @@ func (a *app) skipped(msg string) collector.ReportFunc {
 		ev := a.log.Warn().Err(err)
 		if ce, ok := errors.AsType[*collector.Error](err); ok {
 			ev = ev.Str("file", ce.Path)
-		}
-		if collector.IsWarning(err) {
-			// Nothing was skipped: say so, not msg.
-			ev.Msg("damage read around: no event lost")
-			return
 		}
 		ev.Msg(msg)
 	}
