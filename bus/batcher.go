@@ -96,7 +96,7 @@ func DescribeOrigin(o event.Origin) string {
 	sb.WriteString(o.Kind)
 	if o.Path != "" {
 		sb.WriteString(" " + o.Path)
-		if o.Chunk > 0 {
+		if o.Chunk > 0 || o.Kind == event.SourceEVTX { // chunk 0 is the first
 			sb.WriteString(" chunk " + strconv.Itoa(o.Chunk))
 		}
 		sb.WriteString(" offset " + strconv.FormatInt(o.Offset, 10))

@@ -361,7 +361,7 @@ func (w *walker) start(ti *evtx.TemplateInstance, es *evtx.ElementStart) (*eleme
 			return nil, fmt.Errorf("attribute %s of <%s> holds elements", name, el.Name)
 		}
 		if !null {
-			el.Attrs = append(el.Attrs, attr{name, v.Text})
+			el.Attrs = append(el.Attrs, attr{Name: name, Value: v.Text, guid: v.guid})
 		}
 	}
 	return el, nil
@@ -490,7 +490,10 @@ func (w *walker) value(ti *evtx.TemplateInstance, e evtx.Element, el *element) (
 		el.Text += s
 	case evtx.Value:
 		// Windows stops a string at its NUL; the library keeps the NULs
-		// that pad ANSI strings.
+		// that pad ANSI strings. A GUID alone is rendered in Windows' form
+		// (renderXML).
+		_, isGUID := v.(*evtx.ValueGUID)
+		el.guid = el.Text == "" && isGUID
 		el.Text += strings.TrimRight(renderValue(v), "\x00")
 	default:
 		return false, fmt.Errorf("unsupported BinXML item %T", e)

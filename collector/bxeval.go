@@ -235,6 +235,7 @@ func (c *bxChunk) evalParts(parts []bxPart, vals []bxValue, el *element, depth i
 		switch part.kind {
 		case partText:
 			el.Text += part.text
+			el.guid = el.guid && part.text == ""
 		case partElem:
 			children, err := c.evalElem(part.elem, vals, depth)
 			if err != nil {
@@ -260,6 +261,8 @@ func (c *bxChunk) evalParts(parts []bxPart, vals []bxValue, el *element, depth i
 			if err != nil {
 				return fmt.Errorf("substitution %d: %w", part.sub, err)
 			}
+			// A GUID alone is rendered in Windows' form (renderXML).
+			el.guid = el.Text == "" && v.typ == valGUID
 			el.Text += string(c.scratch)
 		}
 	}
@@ -309,7 +312,7 @@ func (c *bxChunk) evalElem(e *bxElem, vals []bxValue, depth int) ([]*element, er
 			return nil, fmt.Errorf("attribute %s of <%s>: %w", a.name, e.name, err)
 		}
 		if present {
-			el.Attrs = append(el.Attrs, attr{a.name, string(s)})
+			el.Attrs = append(el.Attrs, attr{Name: a.name, Value: string(s), guid: isGUIDValue(a.value, vals)})
 		}
 	}
 	if err := c.evalParts(e.content, vals, el, depth+1); err != nil {
@@ -319,6 +322,12 @@ func (c *bxChunk) evalElem(e *bxElem, vals []bxValue, depth int) ([]*element, er
 }
 
 var errAttrElements = errors.New("holds elements")
+
+// isGUIDValue reports whether content is one GUID-typed substitution and
+// nothing else, as Provider Guid and Correlation ActivityID are.
+func isGUIDValue(parts []bxPart, vals []bxValue) bool {
+	return len(parts) == 1 && parts[0].kind == partSub && int(parts[0].sub) < len(vals) && vals[parts[0].sub].typ == valGUID
+}
 
 // attrString appends an attribute's value to dst. present is false when
 // the value is only NULL substitutions: Windows then leaves the attribute

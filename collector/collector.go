@@ -91,6 +91,9 @@ type Counters struct {
 	// Duplicates counts the files skipped because a file of the same
 	// content was read before (Publisher only).
 	Duplicates atomic.Int64
+	// Warnings counts the problems that cost no event (Error.Warning),
+	// which Errors does not count.
+	Warnings atomic.Int64
 }
 
 func (o Options) workers() int {
@@ -146,9 +149,10 @@ type ReportFunc func(error)
 
 // Stats sums up one read.
 type Stats struct {
-	Records int   // events emitted
-	Errors  int   // problems reported
-	Bytes   int64 // input bytes consumed, each once: the file's size once it is read to its end
+	Records  int   // events emitted
+	Errors   int   // problems reported that cost events
+	Warnings int   // problems reported that cost none (Error.Warning)
+	Bytes    int64 // input bytes consumed, each once: the file's size once it is read to its end
 	// Delivered counts the records a checkpoint says an earlier read
 	// delivered, which this one skipped (Publisher only).
 	Delivered int
@@ -160,6 +164,7 @@ type Stats struct {
 func (s *Stats) add(o Stats) {
 	s.Records += o.Records
 	s.Errors += o.Errors
+	s.Warnings += o.Warnings
 	s.Bytes += o.Bytes
 	s.Delivered += o.Delivered
 	s.Duplicates += o.Duplicates
@@ -175,6 +180,17 @@ type Error struct {
 	Offset int64  // byte offset in the file (EVTX) or in the UTF-8 stream (XML)
 	Line   int    // XML line
 	Err    error
+	// Warning marks a problem that cost nothing: damage the reader found
+	// but read around in full (a chunk's records checksum that does not
+	// match, while every record of the chunk was read). It is reported
+	// and counted in Stats.Warnings, not among the errors.
+	Warning bool
+}
+
+// IsWarning reports whether err is an *Error that cost no event.
+func IsWarning(err error) bool {
+	e, ok := errors.AsType[*Error](err)
+	return ok && e.Warning
 }
 
 func (e *Error) Error() string {
@@ -218,12 +234,21 @@ type reporter struct {
 	fn       ReportFunc
 	counters *Counters
 	errors   int
+	warnings int
 }
 
 func (r *reporter) report(e *Error) {
-	r.errors++
-	if r.counters != nil {
-		r.counters.Errors.Add(1)
+	switch {
+	case e.Warning:
+		r.warnings++
+		if r.counters != nil {
+			r.counters.Warnings.Add(1)
+		}
+	default:
+		r.errors++
+		if r.counters != nil {
+			r.counters.Errors.Add(1)
+		}
 	}
 	if r.fn != nil {
 		r.fn(e)

@@ -69,7 +69,7 @@ var (
 func ReadEVTX(ctx context.Context, r io.ReaderAt, size int64, name string, opts Options, emit EmitFunc, report ReportFunc) (Stats, error) {
 	rd := &evtxReader{r: r, size: size, name: name, opts: opts, rep: reporter{fn: report, counters: opts.Counters}}
 	err := rd.run(ctx, emit)
-	rd.stats.Errors = rd.rep.errors
+	rd.stats.Errors, rd.stats.Warnings = rd.rep.errors, rd.rep.warnings
 	return rd.stats, err
 }
 
@@ -572,8 +572,10 @@ func decodeChunk(data []byte, valid int, c chunkRef, env *chunkEnv) (out []recor
 			fail(0, fileOff, fmt.Errorf("chunk free-space offset %#x out of range; reading to the chunk's end", h.Freespace))
 		}
 	}
+	checksum := -1 // the index in out of a records checksum mismatch
 	if bounded && !c.noCRC && end <= int64(valid) {
 		if computed := crc32.ChecksumIEEE(data[firstRecord:end]); computed != h.CheckSum {
+			checksum = len(out)
 			fail(0, fileOff, fmt.Errorf("records checksum mismatch (stored %#08x, computed %#08x); each record is checked on its own", h.CheckSum, computed))
 		}
 	}
@@ -666,6 +668,14 @@ func decodeChunk(data []byte, valid int, c chunkRef, env *chunkEnv) (out []recor
 			fail(id, fileOff+off, err)
 			off = after
 		}
+	}
+	if checksum >= 0 && !slices.ContainsFunc(out[checksum+1:], func(r recordResult) bool { return r.err != nil }) {
+		// A mismatch with every record read after all cost nothing: the
+		// damage lies in bytes no record needs, or in the checksum
+		// itself. A warning, not an error.
+		e := out[checksum].err
+		e.Warning = true
+		e.Err = fmt.Errorf("%w; every record of the chunk was read", e.Err)
 	}
 	return out
 }

@@ -14,7 +14,7 @@ import (
 type Metrics struct {
 	counters                    *Counters
 	out, errs, files, readBytes *prometheus.Desc
-	duplicates                  *prometheus.Desc
+	duplicates, warnings        *prometheus.Desc
 }
 
 // NewMetrics registers with reg the collectors that read c.
@@ -30,6 +30,8 @@ func NewMetrics(reg prometheus.Registerer, c *Counters) (*Metrics, error) {
 		readBytes: prometheus.NewDesc("weft_collector_read_bytes_total", "Input bytes consumed.", nil, nil),
 		duplicates: prometheus.NewDesc("weft_collector_duplicate_files_total",
 			"Files not read because a file of the same content at another path was read before (logged with both paths).", nil, nil),
+		warnings: prometheus.NewDesc("weft_collector_warnings_total",
+			"Damage read around without losing an event (a chunk's records checksum mismatch with every record read); not among weft_errors_total.", nil, nil),
 	}
 	if err := reg.Register(m); err != nil {
 		return nil, fmt.Errorf("collector: metrics: %w", err)
@@ -44,6 +46,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.files
 	ch <- m.readBytes
 	ch <- m.duplicates
+	ch <- m.warnings
 }
 
 // Collect implements prometheus.Collector.
@@ -53,6 +56,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.files, prometheus.CounterValue, float64(m.counters.Files.Load()))
 	ch <- prometheus.MustNewConstMetric(m.readBytes, prometheus.CounterValue, float64(m.counters.Bytes.Load()))
 	ch <- prometheus.MustNewConstMetric(m.duplicates, prometheus.CounterValue, float64(m.counters.Duplicates.Load()))
+	ch <- prometheus.MustNewConstMetric(m.warnings, prometheus.CounterValue, float64(m.counters.Warnings.Load()))
 }
 
 // CheckpointMetrics reports, for each source, how far the checkpoints of

@@ -19,10 +19,26 @@ type element struct {
 	Attrs    []attr
 	Text     string
 	Children []*element
+	// guid says Text is one GUID-typed BinXML value, which the decoders
+	// write as golang-evtx does (upper case, no braces) and renderXML as
+	// Windows does.
+	guid bool
 }
 
 type attr struct {
 	Name, Value string
+	guid        bool // Value is one GUID-typed value, as element.guid
+}
+
+// windowsGUID writes a GUID value of the decoders (365ABB72-B17F-5CC8-
+// 0000-001082A51E00) as Windows renders it in event XML, in braces and
+// lower case: {365abb72-b17f-5cc8-0000-001082a51e00}. Forwarded events
+// (WEF, wevtutil) carry that form; libevtx's evtxexport writes upper case.
+func windowsGUID(v string) string {
+	if len(v) != 36 {
+		return v
+	}
+	return "{" + strings.ToLower(v) + "}"
 }
 
 func (e *element) attr(name string) (string, bool) {
@@ -206,7 +222,11 @@ func renderElement(b *strings.Builder, e *element, root bool) {
 		b.WriteByte(' ')
 		b.WriteString(a.Name)
 		b.WriteString(`="`)
-		escape(b, a.Value)
+		if a.guid {
+			escape(b, windowsGUID(a.Value))
+		} else {
+			escape(b, a.Value)
+		}
 		b.WriteByte('"')
 	}
 	if e.Text == "" && len(e.Children) == 0 {
@@ -214,7 +234,11 @@ func renderElement(b *strings.Builder, e *element, root bool) {
 		return
 	}
 	b.WriteByte('>')
-	escape(b, e.Text)
+	if e.guid {
+		escape(b, windowsGUID(e.Text))
+	} else {
+		escape(b, e.Text)
+	}
 	for _, c := range e.Children {
 		renderElement(b, c, false)
 	}

@@ -351,7 +351,7 @@ func newElement(t xml.StartElement) *element {
 		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
 			continue
 		}
-		el.Attrs = append(el.Attrs, attr{a.Name.Local, a.Value})
+		el.Attrs = append(el.Attrs, attr{Name: a.Name.Local, Value: a.Value})
 	}
 	return el
 }

@@ -75,14 +75,34 @@ func (r *Raw) AppendJSON(dst []byte) ([]byte, error) {
 		}
 		dst = append(dst, ']')
 	}
-	o := &r.Origin
-	dst = append(dst, `,"origin":{"kind":`...)
+	dst = append(dst, `,"origin":`...)
+	dst = r.Origin.appendJSON(dst)
+	if r.XML != "" {
+		dst = append(dst, `,"xml":`...)
+		dst = appendJSONString(dst, r.XML)
+	}
+	return append(dst, '}'), nil
+}
+
+// MarshalJSON writes o as AppendJSON does: the chunk of an EVTX origin
+// always, since chunk 0 is the first chunk, not a missing one (the field's
+// omitempty would leave it out of every event of a file's first chunk);
+// other origins have no chunk.
+func (o Origin) MarshalJSON() ([]byte, error) {
+	if y := o.Received.Year(); y < 0 || y > 9999 {
+		return nil, fmt.Errorf("origin received %s: year outside of range [0,9999]", o.Received)
+	}
+	return o.appendJSON(nil), nil
+}
+
+func (o *Origin) appendJSON(dst []byte) []byte {
+	dst = append(dst, `{"kind":`...)
 	dst = appendJSONString(dst, o.Kind)
 	if o.Path != "" {
 		dst = append(dst, `,"path":`...)
 		dst = appendJSONString(dst, o.Path)
 	}
-	if o.Chunk != 0 {
+	if o.Chunk != 0 || o.Kind == SourceEVTX {
 		dst = append(dst, `,"chunk":`...)
 		dst = strconv.AppendInt(dst, int64(o.Chunk), 10)
 	}
@@ -100,12 +120,7 @@ func (r *Raw) AppendJSON(dst []byte) ([]byte, error) {
 	}
 	dst = append(dst, `,"received":"`...)
 	dst = o.Received.AppendFormat(dst, time.RFC3339Nano)
-	dst = append(dst, `"}`...)
-	if r.XML != "" {
-		dst = append(dst, `,"xml":`...)
-		dst = appendJSONString(dst, r.XML)
-	}
-	return append(dst, '}'), nil
+	return append(dst, `"}`...)
 }
 
 const hexDigits = "0123456789abcdef"

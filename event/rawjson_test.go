@@ -69,3 +69,43 @@ func FuzzAppendJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestOriginChunk: an EVTX origin always says its chunk, 0 included (the
+// first chunk's events had none); origins of rendered XML and listeners
+// have no chunk. encoding/json writes the same through Origin.MarshalJSON.
+func TestOriginChunk(t *testing.T) {
+	t.Parallel()
+	when := time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		origin Origin
+		want   string
+	}{
+		{"evtx chunk 0", Origin{Kind: SourceEVTX, Path: "a.evtx", Chunk: 0, Offset: 4608, Received: when},
+			`{"kind":"evtx","path":"a.evtx","chunk":0,"offset":4608,"received":"2026-11-27T18:00:00Z"}`},
+		{"evtx chunk 2", Origin{Kind: SourceEVTX, Path: "a.evtx", Chunk: 2, Offset: 135680, Received: when},
+			`{"kind":"evtx","path":"a.evtx","chunk":2,"offset":135680,"received":"2026-11-27T18:00:00Z"}`},
+		{"xml", Origin{Kind: SourceXML, Path: "a.xml", Offset: 10, Received: when},
+			`{"kind":"xml","path":"a.xml","offset":10,"received":"2026-11-27T18:00:00Z"}`},
+		{"listener", Origin{Kind: SourceXML, Listener: "tcp 127.0.0.1:5140", Peer: "127.0.0.1:50000", Received: when},
+			`{"kind":"xml","listener":"tcp 127.0.0.1:5140","peer":"127.0.0.1:50000","received":"2026-11-27T18:00:00Z"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := Raw{Provider: "p", TimeCreated: when, Origin: tc.origin}
+			got, err := r.AppendJSON(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(got, []byte(`"origin":`+tc.want+`}`)) {
+				t.Errorf("AppendJSON:\n%s\nwant origin %s", got, tc.want)
+			}
+			if want := encodingJSON(t, &r); !bytes.Equal(got, want) {
+				t.Errorf("AppendJSON:\n%s\nencoding/json:\n%s", got, want)
+			}
+		})
+	}
+	if _, err := json.Marshal(Origin{Received: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}); err == nil {
+		t.Error("year 10000 marshalled")
+	}
+}

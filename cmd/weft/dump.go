@@ -34,7 +34,10 @@ System block, EventData in order, and where the event was read (file, chunk,
 offset). It is weft's evtxdump. Damaged records are skipped with an error on
 stderr naming the file, chunk and record; with --errors only those errors are
 printed, one per line on stdout, and the counts of each file with errors
-on stderr.
+on stderr. Damage read around without losing an event (a chunk's records
+checksum that does not match while every record of it was read) is a
+warning: logged (with --errors, printed as "warning: ..."), counted apart,
+and no reason for --strict's exit 3.
 
 EVTX files are checked as Windows writes them (header and chunk checksums),
 damaged chunks and records are read around, and chunks are decoded on every
@@ -51,7 +54,7 @@ be skipped.`,
 			return a.dump(cmd.Context(), f, args)
 		},
 	}
-	cmd.Flags().BoolVar(&f.errors, "errors", false, "print only the errors (skipped chunks and records), one per line")
+	cmd.Flags().BoolVar(&f.errors, "errors", false, "print only the errors (skipped chunks and records), one per line, and the warnings (damage read around, no event lost) as \"warning: ...\"")
 	cmd.Flags().BoolVar(&f.xml, "xml", false, "include each event's XML")
 	cmd.Flags().BoolVar(&f.strict, "strict", false, "exit 3 when any input was damaged or had to be skipped")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no status line on the terminal")
@@ -80,15 +83,26 @@ func (a *app) dump(ctx context.Context, f dumpFlags, args []string) error {
 	w := bufio.NewWriterSize(a.stdout, 1<<16)
 	defer w.Flush()
 	var line []byte
-	errs := 0
+	errs, warnings := 0, 0
 	logSkipped := a.skipped("skipped")
 	report := func(err error) {
-		errs++
-		if f.errors {
-			fmt.Fprintln(w, err)
-			return
+		// A warning is damage read around without losing an event (a
+		// chunk's records checksum with every record read): listed, not
+		// counted among the errors, and no reason for --strict.
+		warning := collector.IsWarning(err)
+		if warning {
+			warnings++
+		} else {
+			errs++
 		}
-		logSkipped(err)
+		switch {
+		case f.errors && warning:
+			fmt.Fprintln(w, "warning:", err)
+		case f.errors:
+			fmt.Fprintln(w, err)
+		default:
+			logSkipped(err)
+		}
 	}
 	inputs := expandArgs(args, report)
 	if len(inputs) == 0 {
@@ -142,7 +156,11 @@ func (a *app) dump(ctx context.Context, f dumpFlags, args []string) error {
 			}
 		}
 	}
-	fmt.Fprintf(a.stderr, "weft dump: %s, %s, %s\n", plural(len(inputs), "file"), plural(total.Records, "event"), plural(errs, "error"))
+	summary := fmt.Sprintf("weft dump: %s, %s, %s", plural(len(inputs), "file"), plural(total.Records, "event"), plural(errs, "error"))
+	if warnings > 0 {
+		summary += fmt.Sprintf(", %s (damage read around, no event lost)", plural(warnings, "warning"))
+	}
+	fmt.Fprintln(a.stderr, summary)
 	if f.strict && errs > 0 {
 		return &exitError{code: exitStrict, err: fmt.Errorf("--strict: %s", plural(errs, "error"))}
 	}
