@@ -233,6 +233,11 @@ func (a *app) skipped(msg string) collector.ReportFunc {
 		if ce, ok := errors.AsType[*collector.Error](err); ok {
 			ev = ev.Str("file", ce.Path)
 		}
+		if collector.IsWarning(err) {
+			// Nothing was skipped: say so, not msg.
+			ev.Msg("damage read around: no event lost")
+			return
+		}
 		ev.Msg(msg)
 	}
 }
