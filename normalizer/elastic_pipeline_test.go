@@ -562,7 +562,7 @@ func TestElasticPipelineTests(t *testing.T) {
 		t.Fatalf("%s=%s holds none of the pipeline test folders %v", elasticIntegrationsEnv, root, elasticPipelineDirs)
 	}
 	n := normalizer.New()
-	used := map[string]bool{}
+	used, compared := map[string]bool{}, map[string]bool{}
 	type tally struct{ files, events, completed, compared, equal, known int }
 	sums := map[string]*tally{}
 	for i := range tests {
@@ -577,6 +577,7 @@ func TestElasticPipelineTests(t *testing.T) {
 			continue
 		}
 		s.files++
+		compared[pt.stream+"/"+pt.name] = true
 		if len(pt.expected) != len(pt.events) {
 			t.Errorf("%s/%s: %d events, %d expected documents", pt.stream, pt.name, len(pt.events), len(pt.expected))
 			continue
@@ -610,7 +611,10 @@ func TestElasticPipelineTests(t *testing.T) {
 		}
 	}
 	for key, why := range elasticKnownDiffs {
-		if !used[key] {
+		file, _, _ := strings.Cut(key, "#")
+		// A checkout without the file (another version of the
+		// repository) says nothing of the entry.
+		if !used[key] && compared[file] {
 			t.Errorf("elasticKnownDiffs[%q] (%s) matches no difference: remove it", key, why)
 		}
 	}
