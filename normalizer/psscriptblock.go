@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -50,6 +51,14 @@ type scriptScratch struct {
 	seen   []uint16 // the units, in order of first appearance
 	units  []uint16
 	nfc    []byte
+	logs   []countLog // log(count/length) of the counts met in one script
+}
+
+// countLog memoizes javaLog(count/length) within one script: the units of
+// a script share few distinct counts.
+type countLog struct {
+	count int32
+	log   float64
 }
 
 // stripSignature is the pipeline's gsub of "(?s)# SIG # Begin signature
@@ -113,7 +122,9 @@ func (sc *scriptScratch) scriptBlockStats(text string) (st scriptStats, ok bool)
 	}
 	sc.nfc = norm.NFC.AppendString(sc.nfc[:0], script)
 	units := sc.units[:0]
-	for _, r := range string(sc.nfc) {
+	for b := sc.nfc; len(b) > 0; {
+		r, size := utf8.DecodeRune(b)
+		b = b[size:]
 		if r >= 0x10000 {
 			r1, r2 := utf16.EncodeRune(r)
 			units = append(units, uint16(r1), uint16(r2))
@@ -138,16 +149,28 @@ func (sc *scriptScratch) scriptBlockStats(text string) (st scriptStats, ok bool)
 	}
 	invLog2 := 1.0 / javaLog(2.0)
 	var entropy, surprisalVar, pSum float64
+	logs := sc.logs[:0]
 	for _, u := range seen {
 		p := float64(counts[u]) / float64(length)
-		l2p := float64(javaLog(p) * invLog2)
+		lp, known := 0.0, false
+		for _, l := range logs {
+			if l.count == counts[u] {
+				lp, known = l.log, true
+				break
+			}
+		}
+		if !known {
+			lp = javaLog(p)
+			logs = append(logs, countLog{counts[u], lp})
+		}
+		l2p := float64(lp * invLog2)
 		pSum += p
 		tmp := entropy
 		entropy = tmp + float64(float64(p/pSum)*(l2p-tmp))
 		surprisalVar += float64(float64(p*(l2p-tmp)) * (l2p - entropy))
 		counts[u] = 0
 	}
-	sc.seen = seen
+	sc.seen, sc.logs = seen, logs
 	surprisalVar = math.Max(0.0, surprisalVar)
 	st.surprisalStdev = math.Sqrt(surprisalVar)
 	st.entropyBits = -entropy
