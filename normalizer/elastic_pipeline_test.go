@@ -102,7 +102,10 @@ var elasticKnownDiffs = map[string]string{
 	"security/test-4675.json#event.action,event.category,event.type,group.*,user.*,related.user,winlog.computerObject.*,winlog.event_data.SidList,winlog.event_data.SidListDesc": "version skew: the expected file is from a pipeline that maps 4675 (action, group and users, computerObject) and splits SidList for it; the reference security_standard.yml has no 4675 and splits SidList only for 4670, 4817, 4907 and 4908",
 	"security/test-4675.json#tags":                                                                                                                                               skewConfigTag,
 	"security/test-4739-windowssrv2016.json#tags":                                                                                                                                skewConfigTag,
-	"security/test-4704.json#event.action,event.category,event.type,user.*,related.user,winlog.event_data.PrivilegeList":                                                         "version skew: the expected file is from a pipeline that maps 4704 (action, subject and target, PrivilegeList split); the reference security_standard.yml has no 4704",
+	"security/test-4793.json#event.action,event.category,event.type,group.*,user.*,related.user,winlog.computerObject.*,winlog.event_data.StatusDescription,winlog.logon.failure.status": "version skew: the expected file is from a pipeline that maps 4793 (action, subject and target, Status described); the reference security_standard.yml has no 4793",
+	"security/test-4793.json#tags": skewConfigTag,
+	"security/test-4716-windowssrv2016.json#winlog.event_data.DomainName,winlog.event_data.SidFilteringEnabled":          skewDash,
+	"security/test-4704.json#event.action,event.category,event.type,user.*,related.user,winlog.event_data.PrivilegeList": "version skew: the expected file is from a pipeline that maps 4704 (action, subject and target, PrivilegeList split); the reference security_standard.yml has no 4704",
 	// Inputs recorded by old Beats, or trimmed.
 	"security/test-4627.json#event.outcome": oldBeatOutcome,
 	"security/test-4664.json#event.outcome": oldBeatOutcome,
