@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/weft-dev/weft/internal/confkey"
 	"github.com/weft-dev/weft/internal/datadir"
 )
 
@@ -41,7 +42,7 @@ type Bus struct {
 // connects, and makes sure weft's streams exist.
 func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Bus, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, confkey.Under("bus", err)
 	}
 	b := &Bus{cfg: cfg, log: log}
 	var err error

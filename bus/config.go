@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/weft-dev/weft/internal/confkey"
 )
 
 // Config says how to reach NATS and how to keep the streams. The zero value
@@ -34,7 +36,7 @@ type Config struct {
 	// interest-based removal in memory).
 	MaxAge time.Duration `yaml:"max_age"`
 	// MaxBytes bounds each stream; publishers wait while it is full.
-	MaxBytes int64 `yaml:"max_bytes"`
+	MaxBytes int64 `yaml:"max_bytes" unit:"bytes"`
 	// BatchSize is the number of events per NATS message.
 	BatchSize int `yaml:"batch_size"`
 	// Partitions splits the raw and the ECS stream by host into this many
@@ -66,28 +68,34 @@ const (
 	defaultMemBytes = 16 << 20
 )
 
-// Validate reports configuration mistakes before anything is started.
+// Validate reports configuration mistakes before anything is started,
+// all of them, each with its key (confkey).
 func (c Config) Validate() error {
 	var errs []error
 	if c.URL != "" && c.Listen != "" {
-		errs = append(errs, errors.New("bus: listen applies to the embedded server only; it cannot be set together with url"))
+		errs = append(errs, confkey.Errorf("listen", "applies to the embedded server only; it cannot be set together with url"))
 	}
 	if c.URL != "" && c.DataDir != "" {
-		errs = append(errs, errors.New("bus: data_dir applies to the embedded server only; it cannot be set together with url"))
+		errs = append(errs, confkey.Errorf("data_dir", "applies to the embedded server only; it cannot be set together with url"))
 	}
 	if c.Listen != "" {
 		if _, err := listenAddr(c.Listen); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, confkey.Errorf("listen", "%q is not a [host:]port", c.Listen))
 		}
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
-		errs = append(errs, errors.New("bus: tls.cert_file and tls.key_file go together"))
+		errs = append(errs, confkey.Errorf("tls", "cert_file and key_file go together"))
 	}
-	if c.BatchSize < 0 || c.Replicas < 0 || c.MaxBytes < 0 || c.MaxAge < 0 || c.Partitions < 0 {
-		errs = append(errs, errors.New("bus: batch_size, replicas, max_bytes, max_age and partitions must not be negative"))
+	for _, f := range []struct {
+		key string
+		v   int64
+	}{{"batch_size", int64(c.BatchSize)}, {"replicas", int64(c.Replicas)}, {"max_bytes", c.MaxBytes}, {"max_age", int64(c.MaxAge)}, {"partitions", int64(c.Partitions)}} {
+		if f.v < 0 {
+			errs = append(errs, confkey.Errorf(f.key, "must not be negative"))
+		}
 	}
 	if c.Partitions > 1024 {
-		errs = append(errs, errors.New("bus: partitions must be at most 1024"))
+		errs = append(errs, confkey.Errorf("partitions", "must be at most 1024"))
 	}
 	return errors.Join(errs...)
 }

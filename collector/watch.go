@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/weft-dev/weft/internal/confkey"
 )
 
 // DefaultSettle is how long a watched file must stay unchanged before it
@@ -57,18 +59,23 @@ func (c WatchConfig) now() time.Time {
 	return time.Now()
 }
 
-// Validate reports a configuration that cannot work.
+// Validate reports a configuration that cannot work: every problem, each
+// with its key in weft.yaml's watch source (confkey).
 func (c WatchConfig) Validate() error {
+	var errs []error
 	if c.Dir == "" {
-		return errors.New("watch: no folder")
+		errs = append(errs, confkey.Errorf("path", "is required: the folder to watch"))
 	}
 	if _, err := filepath.Match(c.Pattern, ""); err != nil {
-		return fmt.Errorf("watch: pattern %q: %w", c.Pattern, err)
+		errs = append(errs, confkey.Errorf("pattern", "%q is not a file name pattern such as Archive-*.evtx", c.Pattern))
 	}
-	if c.Settle < 0 || c.Interval < 0 {
-		return errors.New("watch: settle and interval must not be negative")
+	if c.Settle < 0 {
+		errs = append(errs, confkey.Errorf("settle", "must not be negative"))
 	}
-	return nil
+	if c.Interval < 0 {
+		errs = append(errs, confkey.Errorf("interval", "must not be negative"))
+	}
+	return errors.Join(errs...)
 }
 
 // Watch lists cfg.Dir every interval and hands each file to read once it

@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/weft-dev/weft/bus"
+	"github.com/weft-dev/weft/internal/confkey"
 )
 
 // Group is a set of correlators that share the hosts of the ECS stream.
@@ -72,13 +73,13 @@ var groupName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 func (g Group) Validate() error {
 	var errs []error
 	if !groupName.MatchString(g.Name) {
-		errs = append(errs, fmt.Errorf("group %q: want 1 to 64 letters, digits, - or _", g.Name))
+		errs = append(errs, confkey.Errorf("group", "%q: want 1 to 64 letters, digits, - or _", g.Name))
 	}
 	if g.Member != "" && !groupName.MatchString(g.Member) {
-		errs = append(errs, fmt.Errorf("group member %q: want 1 to 64 letters, digits, - or _", g.Member))
+		errs = append(errs, confkey.Errorf("member", "%q: want 1 to 64 letters, digits, - or _", g.Member))
 	}
 	if g.TTL != 0 && g.TTL < minGroupTTL {
-		errs = append(errs, fmt.Errorf("group ttl %s: want at least %s", g.TTL, minGroupTTL))
+		errs = append(errs, confkey.Errorf("group_ttl", "%s: want at least %s", g.TTL, minGroupTTL))
 	}
 	return errors.Join(errs...)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/weft-dev/weft/bus"
 	"github.com/weft-dev/weft/event"
+	"github.com/weft-dev/weft/internal/confkey"
 )
 
 // Defaults for the zero values of DeliveryOptions.
@@ -53,12 +54,22 @@ type DeliveryOptions struct {
 	RetryMaxBackoff time.Duration `yaml:"retry_max_backoff"`
 }
 
-// Validate reports negative values.
+// Validate reports negative values, each with its key in a sink's
+// delivery section (confkey).
 func (o DeliveryOptions) Validate() error {
-	if o.Concurrency < 0 || o.MaxDeliveries < 0 || o.MaxAge < 0 || o.RetryBackoff < 0 || o.RetryMaxBackoff < 0 {
-		return errors.New("delivery: concurrency, max_deliveries, max_age, retry_backoff and retry_max_backoff must not be negative")
+	var errs []error
+	for _, f := range []struct {
+		key string
+		v   int64
+	}{
+		{"concurrency", int64(o.Concurrency)}, {"max_deliveries", int64(o.MaxDeliveries)}, {"max_age", int64(o.MaxAge)},
+		{"retry_backoff", int64(o.RetryBackoff)}, {"retry_max_backoff", int64(o.RetryMaxBackoff)},
+	} {
+		if f.v < 0 {
+			errs = append(errs, confkey.Errorf(f.key, "must not be negative"))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (o DeliveryOptions) withDefaults() DeliveryOptions {
@@ -131,7 +142,7 @@ func Deliver(ctx context.Context, b *bus.Bus, name string, s Sink, log zerolog.L
 		opts = c.opts
 	}
 	if err := opts.Validate(); err != nil {
-		return fmt.Errorf("sink %s: %w", name, err)
+		return fmt.Errorf("sink %s: %w", name, confkey.Under("delivery", err))
 	}
 	opts = opts.withDefaults()
 	if err := b.EnsureDeadLetters(ctx); err != nil {

@@ -698,7 +698,7 @@ func TestDeliveryOptionsValidate(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := sinks.Deliver(ctx, b, "neg", sinks.WithDelivery(&countingSink{}, sinks.DeliveryOptions{MaxAge: -time.Second}), zerolog.Nop())
-	if err == nil || !strings.Contains(err.Error(), "sink neg: delivery: ") {
+	if err == nil || !strings.Contains(err.Error(), "sink neg: delivery.max_age: must not be negative") {
 		t.Fatalf("err = %v", err)
 	}
 }

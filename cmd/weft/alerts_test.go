@@ -251,7 +251,7 @@ func TestRunDeliveryConfigErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	for _, tc := range []struct{ name, yaml, want string }{
-		{"unknown delivery key", "sinks:\n  - type: jsonl\n    delivery:\n      retries: 3\n", "delivery: yaml: unmarshal errors"},
+		{"unknown delivery key", "sinks:\n  - type: jsonl\n    delivery:\n      retries: 3\n", "sinks[0].delivery.retries: unknown key"},
 		{"negative", "sinks:\n  - type: jsonl\n    delivery:\n      max_age: -1s\n", "must not be negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,19 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
+	"reflect"
+	"slices"
+	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/weft-dev/weft/bus"
 	"github.com/weft-dev/weft/collector"
 	"github.com/weft-dev/weft/collector/listen"
 	"github.com/weft-dev/weft/collector/winlog"
+	"github.com/weft-dev/weft/correlator"
+	"github.com/weft-dev/weft/internal/confkey"
 	"github.com/weft-dev/weft/sinks"
 	"github.com/weft-dev/weft/sinks/jsonl"
 	"github.com/weft-dev/weft/sinks/slack"
@@ -83,43 +84,33 @@ type correlatorConfig struct {
 }
 
 // sinkConfig is one alert destination: its type, a name (default: the
-// type) and the options of that type, kept as YAML until the type is known.
+// type) and the options of that type, which the type decides
+// (configDecoder.sink).
 type sinkConfig struct {
-	Name    string
-	Type    string
-	options yaml.Node
-	// delivery is the sink's delivery section (sinks.DeliveryOptions):
-	// concurrency, retries and when an alert goes to the dead-letter queue.
-	delivery yaml.Node
+	Name string
+	Type string
+	// options is a pointer to the Config of the sink's package
+	// (sinkTypes).
+	options sinkOptions
+	// delivery is the sink's delivery section: concurrency, retries and
+	// when an alert goes to the dead-letter queue.
+	delivery sinks.DeliveryOptions
 }
 
-func (s *sinkConfig) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: a sink is a mapping with a type", n.Line)
-	}
-	rest := yaml.Node{Kind: yaml.MappingNode, Line: n.Line, Column: n.Column}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		switch k.Value {
-		case "type":
-			s.Type = v.Value
-		case "name":
-			s.Name = v.Value
-		case "delivery":
-			s.delivery = *v
-		default:
-			rest.Content = append(rest.Content, k, v)
-		}
-	}
-	if s.Type == "" {
-		return fmt.Errorf("line %d: sink without a type (jsonl, webhook, slack or syslog)", n.Line)
-	}
-	if s.Name == "" {
-		s.Name = s.Type
-	}
-	s.options = rest
-	return nil
+// sinkOptions is the Config of a sink package, which checks itself.
+type sinkOptions interface{ Validate() error }
+
+// sinkTypes are the sink types of weft.yaml and their options.
+var sinkTypes = map[string]func() sinkOptions{
+	"jsonl":   func() sinkOptions { return &jsonl.Config{} },
+	"stdout":  func() sinkOptions { return &jsonl.Config{} },
+	"file":    func() sinkOptions { return &jsonl.Config{} },
+	"webhook": func() sinkOptions { return &webhook.Config{} },
+	"slack":   func() sinkOptions { return &slack.Config{} },
+	"syslog":  func() sinkOptions { return &syslog.Config{} },
 }
+
+func sinkTypeNames() []string { return []string{"jsonl", "webhook", "slack", "syslog"} }
 
 const defaultLateness = 5 * time.Second
 
@@ -135,57 +126,116 @@ func (c *config) shutdownTimeout() time.Duration {
 	return c.ShutdownTimeout
 }
 
-// loadConfig reads a weft.yaml. Unknown keys are errors, so a typo is not
-// silently ignored.
+// loadConfig reads a weft.yaml with the WEFT_* environment over it, as
+// weft run does (readConfig); its error lists every problem.
 func loadConfig(path string) (*config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	var cfg config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	return &cfg, nil
+	a := &app{getenv: os.Getenv}
+	return a.loadConfig(path, nil)
 }
 
+// validate checks every section with its stage's own Validate; each
+// problem carries its key path from the top of the file (confkey).
 func (c *config) validate() error {
 	var errs []error
+	errs = append(errs, confkey.Under("bus", c.Bus.Validate()))
 	for i, s := range c.Sources {
-		if err := s.validateLive(); err != nil {
-			errs = append(errs, fmt.Errorf("sources[%d] (%s): %w", i, s.Type, err))
-		}
-		switch s.Type {
-		case "tcp", "http", "beats", "winlog":
-		case "files":
-			if len(s.Paths) == 0 {
-				errs = append(errs, fmt.Errorf("sources[%d]: files source without paths", i))
-			}
-		case "watch":
-			if err := s.watch().Validate(); err != nil {
-				errs = append(errs, fmt.Errorf("sources[%d]: %w", i, err))
-			}
-		default:
-			errs = append(errs, fmt.Errorf("sources[%d].type %q: want files, watch, tcp, http, beats or winlog", i, s.Type))
-		}
+		errs = append(errs, confkey.Under(fmt.Sprintf("sources[%d]", i), s.validate()))
 	}
-	names := map[string]bool{}
+	errs = append(errs, confkey.Under("rules.sigma", correlator.LoadOptions{Statuses: c.Rules.Sigma.Status, MinLevel: c.Rules.Sigma.Level}.Validate()))
+	errs = append(errs, confkey.Under("correlator", c.Correlator.validate()))
+	names := map[string]int{}
 	for i, s := range c.Sinks {
-		if names[s.Name] {
-			errs = append(errs, fmt.Errorf("sinks[%d]: name %q is used twice; give each sink a distinct name", i, s.Name))
+		key := fmt.Sprintf("sinks[%d]", i)
+		if first, ok := names[s.Name]; ok {
+			errs = append(errs, confkey.Errorf(key, "name %q is also sinks[%d]'s; give each sink a distinct name", s.Name, first))
+		} else {
+			names[s.Name] = i
 		}
-		names[s.Name] = true
-	}
-	if c.Correlator.Lateness < 0 || c.Correlator.MaxPending < 0 {
-		errs = append(errs, errors.New("correlator: lateness and max_pending must not be negative"))
+		if s.options != nil {
+			errs = append(errs, confkey.Under(key, s.options.Validate()))
+		}
+		errs = append(errs, confkey.Under(key+".delivery", s.delivery.Validate()))
 	}
 	if c.ShutdownTimeout < 0 {
-		errs = append(errs, errors.New("shutdown_timeout must not be negative"))
+		errs = append(errs, confkey.Errorf("shutdown_timeout", "must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// validate checks a source: its type, the keys of its type, and no key
+// of another type.
+func (s sourceConfig) validate() error {
+	switch s.Type {
+	case "files", "watch", "tcp", "http", "beats", "winlog":
+	case "":
+		return confkey.Errorf("type", "is required (%s)", strings.Join(sourceTypes, ", "))
+	default:
+		if best := confkey.Suggest(s.Type, sourceTypes); best != "" {
+			return confkey.Errorf("type", "unknown type %q (did you mean %q?)", s.Type, best)
+		}
+		return confkey.Errorf("type", "unknown type %q (want %s)", s.Type, strings.Join(sourceTypes, ", "))
+	}
+	var errs []error
+	foreign := func(v any, owners string) {
+		for _, k := range setKeys(v) {
+			errs = append(errs, confkey.Errorf(k, "is for %s sources, not %s", owners, s.Type))
+		}
+	}
+	if s.Type != "files" && len(s.Paths) > 0 {
+		errs = append(errs, confkey.Errorf("paths", "is for files sources, not %s", s.Type))
+	}
+	if s.Type != "watch" {
+		foreign(struct {
+			Path    string        `yaml:"path"`
+			Pattern string        `yaml:"pattern"`
+			Settle  time.Duration `yaml:"settle"`
+		}{s.Path, s.Pattern, s.Settle}, "watch")
+	}
+	network := s.Type == "tcp" || s.Type == "http" || s.Type == "beats"
+	if !network {
+		foreign(s.Listen, "tcp, http and beats")
+	}
+	if s.Type != "winlog" {
+		foreign(s.Winlog, "winlog")
+	}
+	switch {
+	case s.Type == "files" && len(s.Paths) == 0:
+		errs = append(errs, confkey.Errorf("paths", "is required: the files, folders or globs to read"))
+	case s.Type == "watch":
+		errs = append(errs, s.watch().Validate())
+	case network:
+		errs = append(errs, s.Listen.Validate(s.Type))
+	case s.Type == "winlog":
+		errs = append(errs, s.Winlog.Validate())
+	}
+	return errors.Join(errs...)
+}
+
+var sourceTypes = []string{"files", "watch", "tcp", "http", "beats", "winlog"}
+
+// setKeys lists the keys of a config struct that are set (not zero), by
+// their YAML names.
+func setKeys(v any) []string {
+	rv := reflect.ValueOf(v)
+	var out []string
+	for name, f := range configFields(rv.Type()) {
+		if !rv.FieldByIndex(f.index).IsZero() {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (c correlatorConfig) validate() error {
+	var errs []error
+	errs = append(errs, correlator.Options{Lateness: c.Lateness, MaxPending: c.MaxPending}.Validate())
+	if c.Group != "" || c.GroupTTL != 0 || c.Member != "" {
+		g := correlator.Group{Name: c.Group, TTL: c.GroupTTL, Member: c.Member}
+		if g.Name == "" {
+			g.Name = correlator.DefaultGroup
+		}
+		errs = append(errs, g.Validate())
 	}
 	return errors.Join(errs...)
 }
@@ -202,69 +252,29 @@ func (r rulesConfig) seed() bool { return r.Seed == nil || *r.Seed }
 // openSink builds the sink a sinkConfig describes, with its delivery
 // options.
 func openSink(s sinkConfig, version string) (sinks.Sink, error) {
-	var opts sinks.DeliveryOptions
-	if s.delivery.Kind != 0 {
-		data, err := yaml.Marshal(&s.delivery)
-		if err != nil {
-			return nil, err
-		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&opts); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("sink %q (%s): delivery: %w", s.Name, s.Type, err)
-		}
+	if err := s.delivery.Validate(); err != nil {
+		return nil, fmt.Errorf("sink %q: %w", s.Name, err)
 	}
-	if err := opts.Validate(); err != nil {
-		return nil, fmt.Errorf("sink %q (%s): %w", s.Name, s.Type, err)
+	var out sinks.Sink
+	var err error
+	switch o := s.options.(type) {
+	case *jsonl.Config:
+		out, err = jsonl.New(*o)
+	case *webhook.Config:
+		c := *o
+		c.Version = version
+		out, err = webhook.New(c)
+	case *slack.Config:
+		c := *o
+		c.Version = version
+		out, err = slack.New(c)
+	case *syslog.Config:
+		out, err = syslog.New(*o)
+	default:
+		return nil, fmt.Errorf("sink %q: unknown type %q (want %s)", s.Name, s.Type, strings.Join(sinkTypeNames(), ", "))
 	}
-	out, err := newSink(s, version)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sink %q: %w", s.Name, err)
 	}
-	return sinks.WithDelivery(out, opts), nil
-}
-
-// newSink builds the sink of a sinkConfig's type from its options.
-func newSink(s sinkConfig, version string) (sinks.Sink, error) {
-	decode := func(v any) error {
-		data, err := yaml.Marshal(&s.options)
-		if err != nil {
-			return err
-		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("sink %q (%s): %w", s.Name, s.Type, err)
-		}
-		return nil
-	}
-	switch s.Type {
-	case "jsonl", "stdout", "file":
-		var cfg jsonl.Config
-		if err := decode(&cfg); err != nil {
-			return nil, err
-		}
-		return jsonl.New(cfg)
-	case "webhook":
-		var cfg webhook.Config
-		if err := decode(&cfg); err != nil {
-			return nil, err
-		}
-		cfg.Version = version
-		return webhook.New(cfg)
-	case "slack":
-		var cfg slack.Config
-		if err := decode(&cfg); err != nil {
-			return nil, err
-		}
-		cfg.Version = version
-		return slack.New(cfg)
-	case "syslog":
-		var cfg syslog.Config
-		if err := decode(&cfg); err != nil {
-			return nil, err
-		}
-		return syslog.New(cfg)
-	}
-	return nil, fmt.Errorf("sink %q: unknown type %q (want jsonl, webhook, slack or syslog)", s.Name, s.Type)
+	return sinks.WithDelivery(out, s.delivery), nil
 }

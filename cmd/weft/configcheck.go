@@ -1,11 +1,11 @@
 package main
 
 import (
-	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -14,12 +14,36 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
-	"github.com/weft-dev/weft/sinks"
-	"github.com/weft-dev/weft/sinks/jsonl"
-	"github.com/weft-dev/weft/sinks/slack"
-	"github.com/weft-dev/weft/sinks/syslog"
-	"github.com/weft-dev/weft/sinks/webhook"
+	"github.com/weft-dev/weft/internal/confkey"
 )
+
+// configHelp is what config check and run --dry-run say about checking.
+const configHelp = `The config is checked whole before anything starts, and every problem is
+reported at once, each on a line of its own:
+
+  weft.yaml:12: sinks[1].type: unknown type "slak" (did you mean "slack"?)
+  weft.yaml:20: sources[0].max_event_size: "eight" is not a size: ...
+  WEFT_SINKS: sinks[0].pth: unknown key (did you mean path?)
+  WEFT_CORRELATOR_LATENSS: unknown setting (did you mean WEFT_CORRELATOR_LATENESS?)
+
+That covers unknown keys, values of the wrong type, settings that do not go
+together, each sink's URL and scheme (Slack takes https only), the secrets it
+reads from the environment or files (url_env, secret_env, token_file, ...),
+TLS certificate files, and rules.paths (each must exist and hold rule
+files). An empty file is a problem ("file is empty"; write {} for all
+defaults).
+
+Sizes take bytes or units: 1048576, 512KiB, 1MiB, 1MB (KB, MB, GB are powers
+of 1000; KiB, MiB, GiB of 1024). Durations take units: 500ms, 5s, 1m30s, 24h.
+
+Every key can also be set from the environment: WEFT_ and the key path in
+upper case, sections joined by "_": WEFT_BUS_URL, WEFT_CORRELATOR_LATENESS,
+WEFT_RULES_PATHS='[rules/, more/]'. A value is read as YAML, so lists and
+whole sections (WEFT_SINKS='[{type: jsonl}]') can be given too; it replaces
+the file's value and is checked the same way. A WEFT_* variable that is
+neither a key, nor a flag (WEFT_LOG_LEVEL), nor named by a *_env key of the
+config is an error, with the nearest known name: a mistyped override would
+otherwise be ignored without a word.`
 
 func (a *app) configCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -30,32 +54,20 @@ func (a *app) configCmd() *cobra.Command {
 	check := &cobra.Command{
 		Use:   "check --config weft.yaml",
 		Short: "Validate a config file and explain each problem with its key path and line",
-		Long: `check reads a weft.yaml the way weft run does, with the WEFT_* environment
-laid over it, and reports every problem it finds: unknown keys (a typo is an
-error, not silently ignored), values of the wrong type, and settings that do
-not go together, each with its line and key path, such as
-"weft.yaml:12: sinks[1].url". It starts nothing and opens no connection; of
-the files it names it checks that each rules.paths entry exists and holds rule
-files, as weft run requires. Exit 0 when the file is valid, 1 otherwise.
+		Long: `check reads a weft.yaml with the WEFT_* environment laid over it and checks it
+exactly as weft run does before it starts anything (weft run --dry-run does
+the same check); it starts nothing, binds no port and opens no connection.
+Exit 0 when the config is valid, 1 otherwise.
 
-Every key can also be set from the environment: WEFT_ and the key path in
-upper case, sections joined by "_": WEFT_BUS_URL, WEFT_CORRELATOR_LATENESS,
-WEFT_RULES_PATHS='[rules/, more/]'. A value is read as YAML, so lists and
-whole sections (WEFT_SINKS='[{type: jsonl}]') can be given too.`,
+` + configHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if path == "" {
 				return usageError("--config is required")
 			}
-			problems, err := a.checkConfig(path)
+			_, err := a.checkedConfig(cmd, path, a.stdout)
 			if err != nil {
 				return err
-			}
-			if len(problems) > 0 {
-				for _, p := range problems {
-					fmt.Fprintln(a.stdout, p)
-				}
-				return fmt.Errorf("%s: %d problem(s)", path, len(problems))
 			}
 			fmt.Fprintf(a.stdout, "%s: ok\n", path)
 			return nil
@@ -66,308 +78,196 @@ whole sections (WEFT_SINKS='[{type: jsonl}]') can be given too.`,
 	return cmd
 }
 
-// checkConfig returns each problem of the config file at path as
-// "path:line: key.path: what is wrong", or an error when it cannot be read.
-func (a *app) checkConfig(path string) ([]string, error) {
+// checkedConfig is the check weft config check, weft run and weft run
+// --dry-run share: it reads the config at path (readConfig), prints each
+// problem to out (config check's stdout, run's stderr), and fails when
+// there is one.
+func (a *app) checkedConfig(cmd *cobra.Command, path string, out io.Writer) (*config, error) {
+	cfg, problems, err := a.readConfig(path, flagEnvNames(cmd.Root()))
+	if err != nil {
+		return nil, err
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintln(out, p)
+		}
+		return nil, fmt.Errorf("%s: %d problem(s)", path, len(problems))
+	}
+	return cfg, nil
+}
+
+// loadConfig is readConfig with the problems as one error, for the
+// commands that only read a config (the stages, weft alerts).
+func (a *app) loadConfig(path string, flagEnv []string) (*config, error) {
+	cfg, problems, err := a.readConfig(path, flagEnv)
+	if err != nil {
+		return nil, err
+	}
+	if len(problems) > 0 {
+		lines := make([]string, len(problems))
+		for i, p := range problems {
+			lines[i] = p.String()
+		}
+		return nil, fmt.Errorf("config %s:\n%s", path, strings.Join(lines, "\n"))
+	}
+	return cfg, nil
+}
+
+// problem is one mistake of a config: where it is and what is wrong.
+type problem struct {
+	file string
+	line int    // 0: the file as a whole, or the environment
+	env  string // the WEFT_* variable it is in, if any
+	key  string // key path: sinks[1].url
+	msg  string
+}
+
+func (p problem) String() string {
+	var b strings.Builder
+	switch {
+	case p.env != "":
+		b.WriteString(p.env)
+	case p.line > 0:
+		fmt.Fprintf(&b, "%s:%d", p.file, p.line)
+	default:
+		b.WriteString(p.file)
+	}
+	if p.key != "" {
+		b.WriteString(": " + p.key)
+	}
+	b.WriteString(": " + p.msg)
+	return b.String()
+}
+
+// readConfig is the one way weft reads weft.yaml: the file, decoded key by
+// key (configDecoder), the WEFT_* environment over it (flagEnv names the
+// WEFT_* variables of flags; nil skips the check for unknown names), then
+// every stage's Validate and the rules paths. It returns every problem it
+// finds, in the order of the file, then the environment's. The error is
+// for a file that cannot be read.
+func (a *app) readConfig(path string, flagEnv []string) (*config, []problem, error) {
+	cfg := &config{}
+	d := &configDecoder{where: map[string]origin{}}
+	if path != "" {
+		ps, err := d.file(cfg, path)
+		if err != nil || len(ps) > 0 {
+			return nil, ps, err
+		}
+	}
+	d.overlayEnv(cfg, a.getenv)
+	if flagEnv != nil {
+		d.unknownEnv(cfg, a.getenv, flagEnv)
+	}
+	decoded := slices.Clone(d.problems)
+	// A value that could not be read is left at its default; what the
+	// stages would say about that default is noise.
+	unread := func(key string) bool {
+		for _, p := range decoded {
+			if p.key != "" && (key == p.key || strings.HasPrefix(key, p.key+".") || strings.HasPrefix(key, p.key+"[")) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, e := range confkey.List(cfg.validate()) {
+		if !unread(e.Key) {
+			d.at(e.Key, e.Msg)
+		}
+	}
+	// weft run stops on a rules path that loads nothing.
+	for i, p := range cfg.Rules.Paths {
+		if err := checkRulePath(p); err != nil {
+			d.at(fmt.Sprintf("rules.paths[%d]", i), ruleProblem(err))
+		}
+	}
+	for i := range d.problems {
+		d.problems[i].file = path
+	}
+	// The file's problems by line, then the environment's by name.
+	slices.SortStableFunc(d.problems, func(x, y problem) int {
+		if c := cmp.Compare(x.env, y.env); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.line, y.line)
+	})
+	return cfg, d.problems, nil
+}
+
+// file decodes the config file at path into cfg. A file that is not YAML,
+// is empty or is not a mapping is one problem, returned at once: there is
+// nothing further to check.
+func (d *configDecoder) file(cfg *config, path string) ([]problem, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return []string{fmt.Sprintf("%s: %v", path, err)}, nil
-	}
-	var problems []string
-	add := func(line int, key, msg string) {
-		switch {
-		case line > 0 && key != "":
-			problems = append(problems, fmt.Sprintf("%s:%d: %s: %s", path, line, key, msg))
-		case line > 0:
-			problems = append(problems, fmt.Sprintf("%s:%d: %s", path, line, msg))
-		default:
-			problems = append(problems, fmt.Sprintf("%s: %s", path, msg))
-		}
+		line, msg := yamlSyntax(err)
+		return []problem{{file: path, line: line, msg: msg}}, nil
 	}
 	doc := &root
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
 		doc = doc.Content[0]
 	}
-	if doc.Kind == yaml.DocumentNode {
-		add(0, "", "the file is empty")
-		return problems, nil
+	switch {
+	case doc.Kind == 0 || doc.Kind == yaml.DocumentNode || doc.Kind == yaml.ScalarNode && doc.Tag == "!!null":
+		return []problem{{file: path, msg: "file is empty (write {} for a config of defaults)"}}, nil
+	case doc.Kind != yaml.MappingNode:
+		return []problem{{file: path, line: doc.Line, msg: fmt.Sprintf(
+			"want a mapping of sections (bus, sources, rules, correlator, sinks, shutdown_timeout), got %s", kindName(doc))}}, nil
 	}
-	checkKeys(doc, reflect.TypeFor[config](), "", add)
-	if len(problems) > 0 {
-		// Type errors would repeat the unknown keys in yaml.v3's words.
-		return problems, nil
-	}
-	lines := keyLines(doc, "")
-	var cfg config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			add(0, "", err.Error())
-			return problems, nil
-		}
-		for _, e := range te.Errors {
-			line, msg := splitLine(e)
-			add(line, lines[line], msg)
-		}
-		return problems, nil
-	}
-	if err := a.applyConfigEnv(&cfg); err != nil {
-		add(0, "", err.Error())
-	}
-	// weft run stops on a rules path that loads nothing; say so here too.
-	for i, p := range cfg.Rules.Paths {
-		if err := checkRulePath(p); err != nil {
-			key := fmt.Sprintf("rules.paths[%d]", i)
-			line := 0
-			for l, k := range lines {
-				if k == key {
-					line = l
-				}
-			}
-			add(line, key, err.Error())
-		}
-	}
-	for i, s := range cfg.Sinks {
-		if err := checkSinkOptions(s); err != nil {
-			add(0, fmt.Sprintf("sinks[%d]", i), err.Error())
-		}
-	}
-	if err := cfg.validate(); err != nil {
-		for _, e := range strings.Split(err.Error(), "\n") {
-			add(0, "", e)
-		}
-	}
-	return problems, nil
+	d.structure(doc, reflectValue(cfg), "", nil)
+	return nil, nil
 }
 
-var lineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+// editDistance is the Levenshtein distance of two words.
+func editDistance(a, b string) int { return confkey.EditDistance(a, b) }
 
-// splitLine takes the line number off a yaml.v3 error.
-func splitLine(e string) (int, string) {
-	m := lineRE.FindStringSubmatch(e)
+// at adds a problem of the stages' checks at the line of its key, or of
+// the nearest section above it that the file or the environment set.
+func (d *configDecoder) at(key, msg string) {
+	p := problem{key: key, msg: msg}
+	for k := key; k != ""; k = parentKey(k) {
+		if o, ok := d.where[k]; ok {
+			p.line, p.env = o.line, o.env
+			break
+		}
+	}
+	d.problems = append(d.problems, p)
+}
+
+// parentKey is the key path above key: sinks[1] for sinks[1].url, sinks
+// for sinks[1].
+func parentKey(key string) string {
+	i := strings.LastIndexAny(key, ".[")
+	if i < 0 {
+		return ""
+	}
+	return key[:i]
+}
+
+// ruleProblem says what os.Stat found wrong with a rules path without Go's
+// "stat" prefix.
+func ruleProblem(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Sprintf("%s does not exist", pe.Path)
+		}
+		return fmt.Sprintf("%s: %v", pe.Path, pe.Err)
+	}
+	return err.Error()
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlSyntax takes the line off a YAML syntax error.
+func yamlSyntax(err error) (int, string) {
+	m := yamlLine.FindStringSubmatch(err.Error())
 	if m == nil {
-		return 0, e
+		return 0, "not YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")
 	}
 	n, _ := strconv.Atoi(m[1])
-	return n, m[2]
-}
-
-// keyLines maps each line of the document that holds a key or a sequence
-// item to that item's key path.
-func keyLines(n *yaml.Node, path string) map[int]string {
-	out := map[int]string{}
-	var walk func(n *yaml.Node, path string)
-	walk = func(n *yaml.Node, path string) {
-		switch n.Kind {
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i], n.Content[i+1]
-				p := joinKey(path, k.Value)
-				out[k.Line] = p
-				if v.Line != k.Line || v.Kind != yaml.ScalarNode {
-					walk(v, p)
-				}
-			}
-		case yaml.SequenceNode:
-			for i, v := range n.Content {
-				p := fmt.Sprintf("%s[%d]", path, i)
-				if _, taken := out[v.Line]; !taken || v.Kind == yaml.ScalarNode {
-					out[v.Line] = p
-				}
-				walk(v, p)
-			}
-		}
-	}
-	walk(n, path)
-	return out
-}
-
-func joinKey(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-// sinkOptionsType is the type of the options of a sink type, for checking
-// keys before a sink is built; it follows newSink.
-func sinkOptionsType(typ string) (reflect.Type, bool) {
-	switch typ {
-	case "jsonl", "stdout", "file":
-		return reflect.TypeFor[jsonl.Config](), true
-	case "webhook":
-		return reflect.TypeFor[webhook.Config](), true
-	case "slack":
-		return reflect.TypeFor[slack.Config](), true
-	case "syslog":
-		return reflect.TypeFor[syslog.Config](), true
-	}
-	return nil, false
-}
-
-// checkKeys reports the keys of n that type t has no field for, with their
-// path and line, and the nearest known key.
-func checkKeys(n *yaml.Node, t reflect.Type, path string, add func(line int, key, msg string)) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch {
-	case t == reflect.TypeFor[sinkConfig]():
-		checkSinkKeys(n, path, add)
-		return
-	case reflect.PointerTo(t).Implements(reflect.TypeFor[yaml.Unmarshaler]()):
-		return // it checks its own keys
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if n.Kind != yaml.MappingNode {
-			return // the decoder reports the wrong kind, with its line
-		}
-		fields := yamlFields(t)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			p := joinKey(path, k.Value)
-			ft, ok := fields[k.Value]
-			if !ok {
-				add(k.Line, p, unknownKey(k.Value, fields))
-				continue
-			}
-			checkKeys(v, ft, p, add)
-		}
-	case reflect.Slice, reflect.Array:
-		if n.Kind != yaml.SequenceNode {
-			return
-		}
-		for i, v := range n.Content {
-			checkKeys(v, t.Elem(), fmt.Sprintf("%s[%d]", path, i), add)
-		}
-	case reflect.Map:
-		if n.Kind != yaml.MappingNode {
-			return
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			checkKeys(n.Content[i+1], t.Elem(), joinKey(path, n.Content[i].Value), add)
-		}
-	}
-}
-
-// checkSinkKeys checks a sink's keys against the options of its type.
-func checkSinkKeys(n *yaml.Node, path string, add func(line int, key, msg string)) {
-	if n.Kind != yaml.MappingNode {
-		return
-	}
-	var typ string
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == "type" {
-			typ = n.Content[i+1].Value
-		}
-	}
-	opts, ok := sinkOptionsType(typ)
-	if !ok {
-		return // validation names the unknown type
-	}
-	fields := yamlFields(opts)
-	fields["type"], fields["name"] = reflect.TypeFor[string](), reflect.TypeFor[string]()
-	fields["delivery"] = reflect.TypeFor[sinks.DeliveryOptions]()
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		p := joinKey(path, k.Value)
-		ft, ok := fields[k.Value]
-		if !ok {
-			add(k.Line, p, fmt.Sprintf("%s (a %s sink)", unknownKey(k.Value, fields), typ))
-			continue
-		}
-		checkKeys(v, ft, p, add)
-	}
-}
-
-// checkSinkOptions decodes a sink's options and delivery section the way
-// openSink does, without building the sink.
-func checkSinkOptions(s sinkConfig) error {
-	t, ok := sinkOptionsType(s.Type)
-	if !ok {
-		return fmt.Errorf("unknown type %q (want jsonl, webhook, slack or syslog)", s.Type)
-	}
-	if err := s.options.Decode(reflect.New(t).Interface()); err != nil {
-		return err
-	}
-	var d sinks.DeliveryOptions
-	if s.delivery.Kind != 0 {
-		if err := s.delivery.Decode(&d); err != nil {
-			return fmt.Errorf("delivery: %w", err)
-		}
-	}
-	return d.Validate()
-}
-
-// yamlFields maps the YAML keys of a struct type, inline structs included,
-// to their types.
-func yamlFields(t reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
-	for f := range t.Fields() {
-		if !f.IsExported() {
-			continue
-		}
-		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "-" {
-			continue
-		}
-		if slices.Contains(strings.Split(opts, ","), "inline") {
-			for k, v := range yamlFields(f.Type) {
-				out[k] = v
-			}
-			continue
-		}
-		if name == "" {
-			name = strings.ToLower(f.Name)
-		}
-		out[name] = f.Type
-	}
-	return out
-}
-
-// unknownKey says a key is unknown, and which known key it is nearest to.
-func unknownKey(key string, known map[string]reflect.Type) string {
-	names := make([]string, 0, len(known))
-	for k := range known {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	best, dist := "", 3 // further than 2 edits is no longer a typo
-	for _, k := range names {
-		if d := editDistance(key, k); d < dist {
-			best, dist = k, d
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf("unknown key %q; did you mean %q?", key, best)
-	}
-	return fmt.Sprintf("unknown key %q; known keys: %s", key, strings.Join(names, ", "))
-}
-
-// editDistance is the Levenshtein distance of two keys.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return n, "not YAML: " + m[2]
 }

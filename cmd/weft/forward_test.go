@@ -312,12 +312,12 @@ func TestRunLiveConfigErrors(t *testing.T) {
 	t.Cleanup(func() { busy.Close() }) // after the parallel subtests
 	dir := t.TempDir()
 	cases := []struct{ name, yaml, want string }{
-		{"tcp without listen", "sources:\n  - type: tcp\n", "tcp source without listen"},
+		{"tcp without listen", "sources:\n  - type: tcp\n", "sources[0].listen: is required for a tcp source"},
 		{"token on tcp", "sources:\n  - type: tcp\n    listen: 5140\n    token: x\n", "for http sources, not tcp"},
-		{"paths on http", "sources:\n  - type: http\n    listen: 8080\n    paths: [a]\n", "for files and watch sources, not http"},
+		{"paths on http", "sources:\n  - type: http\n    listen: 8080\n    paths: [a]\n", "sources[0].paths: is for files sources, not http"},
 		{"listen on files", "sources:\n  - type: files\n    paths: [a]\n    listen: 5140\n", "for tcp, http and beats sources, not files"},
 		{"channels on beats", "sources:\n  - type: beats\n    channels: [Security]\n", "for winlog sources, not beats"},
-		{"bad start_at", "sources:\n  - type: winlog\n    start_at: never\n", `start_at "never"`},
+		{"bad start_at", "sources:\n  - type: winlog\n    start_at: never\n", `sources[0].start_at: "never": want oldest or now`},
 		{"unknown key", "sources:\n  - type: tcp\n    listen: 5140\n    lisen: 5141\n", "lisen"},
 		{"port in use", "sources:\n  - type: tcp\n    listen: " + busy.Addr().String() + "\n", "address already in use"},
 		{"missing certificate", "sources:\n  - type: beats\n    listen: 127.0.0.1:0\n    tls: {cert_file: " + filepath.Join(dir, "nope.pem") + ", key_file: k.pem}\n", "nope.pem"},

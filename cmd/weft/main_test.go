@@ -370,8 +370,8 @@ func TestRunConfigErrors(t *testing.T) {
 		{"unknown key", "sinks: []\ncorelator: {}\n", "corelator"},
 		{"unknown sink type", "sinks:\n  - type: pager\n", `unknown type "pager"`},
 		{"unknown sink key", "sinks:\n  - type: webhook\n    url: http://127.0.0.1:1/\n    retries: 3\n", "retries"},
-		{"bad source", "sources:\n  - type: tape\n", `sources[0].type "tape"`},
-		{"duplicate sink", "sinks:\n  - type: jsonl\n  - type: jsonl\n", "used twice"},
+		{"bad source", "sources:\n  - type: tape\n", `sources[0].type: unknown type "tape"`},
+		{"duplicate sink", "sinks:\n  - type: jsonl\n  - type: jsonl\n", "give each sink a distinct name"},
 		{"missing rules path", "rules:\n  paths: [/no/such/rules]\n", "/no/such/rules"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

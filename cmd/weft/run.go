@@ -14,6 +14,7 @@ import (
 func (a *app) runCmd() *cobra.Command {
 	var configPath, dataDir string
 	var shutdownTimeout time.Duration
+	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "run --config weft.yaml",
 		Short: "Run weft as a service: sources, rules and sinks from a config file",
@@ -34,6 +35,11 @@ than --ready-max-pending). An address that cannot be bound stops weft with
 exit 1 before anything is read, unless --metrics-optional.
 
 The config file is YAML (see weft.example.yaml); unknown keys are errors.
+Before anything starts the config, with the WEFT_* environment over it, is
+checked exactly as weft config check does, and every problem is printed on
+stderr as "file:line: key.path: message" (exit 1). --dry-run stops there:
+exit 0 ("FILE: ok" on stdout) when weft run would start, 1 with the problems
+otherwise.
 --data-dir keeps the embedded server's streams on disk so a restart finds
 undelivered events and alerts.
 
@@ -64,15 +70,10 @@ See collector/listen/README.md for each sender's configuration.`,
 			if configPath == "" {
 				return usageError("--config is required")
 			}
-			cfg, err := loadConfig(configPath)
+			// The same check as weft config check, before anything starts.
+			cfg, err := a.checkedConfig(cmd, configPath, a.stderr)
 			if err != nil {
 				return err
-			}
-			if err := a.applyConfigEnv(cfg); err != nil {
-				return err
-			}
-			if err := cfg.validate(); err != nil {
-				return fmt.Errorf("config %s with the environment: %w", configPath, err)
 			}
 			if dataDir != "" {
 				cfg.Bus.DataDir = dataDir
@@ -83,10 +84,15 @@ See collector/listen/README.md for each sender's configuration.`,
 				}
 				cfg.ShutdownTimeout = shutdownTimeout
 			}
+			if dryRun {
+				fmt.Fprintf(a.stdout, "%s: ok\n", configPath)
+				return nil
+			}
 			return a.run(cmd.Context(), cfg)
 		},
 	}
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "the weft.yaml to run")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "check the config as weft config check does and exit (0 valid, 1 with its problems on stderr) without starting anything")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "keep the embedded NATS server's streams in this folder (overrides bus.data_dir); weft holds it while it runs (lock file weft.lock), and a second weft on it is refused")
 	cmd.Flags().DurationVar(&shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "how long the drain on SIGINT/SIGTERM may last; what is left stays in the streams for the next start (overrides shutdown_timeout)")
 	a.telemetryFlags(cmd.Flags())

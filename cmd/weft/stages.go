@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,20 +20,7 @@ import (
 // loadStageConfig reads weft.yaml with the WEFT_* environment laid over it;
 // an empty path is an empty config (the bus from the flags alone).
 func (a *app) loadStageConfig(path string) (*config, error) {
-	cfg := &config{}
-	if path != "" {
-		var err error
-		if cfg, err = loadConfig(path); err != nil {
-			return nil, err
-		}
-	}
-	if err := a.applyConfigEnv(cfg); err != nil {
-		return nil, err
-	}
-	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("config %s with the environment: %w", path, err)
-	}
-	return cfg, nil
+	return a.loadConfig(path, nil)
 }
 
 // openStageBus connects a stage process to the external bus and creates

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/weft-dev/weft/internal/confkey"
 )
 
 // Kinds of network source, as weft.yaml names them.
@@ -44,7 +46,7 @@ type Config struct {
 	TLS    TLS    `yaml:"tls"`
 	// MaxEventSize is the largest event accepted, in bytes; a larger one
 	// is reported and skipped.
-	MaxEventSize int `yaml:"max_event_size"`
+	MaxEventSize int `yaml:"max_event_size" unit:"bytes"`
 	// MaxConnections caps connections open at once. A connection that
 	// has sent nothing yet (or not finished its TLS handshake) gives way
 	// to a newcomer from another IP when they are all taken; a newcomer otherwise waits
@@ -67,7 +69,7 @@ type Config struct {
 	EventTimeout time.Duration `yaml:"event_timeout"`
 	// MaxBatchBytes bounds what is acknowledged together: an HTTP body,
 	// or a Beats window once decompressed.
-	MaxBatchBytes int64 `yaml:"max_batch_bytes"`
+	MaxBatchBytes int64 `yaml:"max_batch_bytes" unit:"bytes"`
 
 	// HTTP only. A bearer token the sender must present
 	// (Authorization: Bearer ...), given as is, or read from an
@@ -92,8 +94,10 @@ type TLS struct {
 // Enabled reports whether TLS is configured.
 func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" || t.ClientCAFile != "" }
 
-// Validate checks a config for a kind of source without touching files or
-// sockets.
+// Validate checks a config for a kind of source and reports every
+// problem, each with its key (confkey). It reads the certificate and
+// token files and the token variable the config names, as Open would, and
+// opens no socket.
 func (c Config) Validate(kind string) error {
 	var errs []error
 	switch kind {
@@ -102,34 +106,55 @@ func (c Config) Validate(kind string) error {
 		return fmt.Errorf("listen: unknown kind %q (want tcp, http or beats)", kind)
 	}
 	if c.Listen == "" && kind != KindBeats {
-		errs = append(errs, fmt.Errorf("%s source without listen: give a [host:]port", kind))
+		errs = append(errs, confkey.Errorf("listen", "is required for a %s source: give a [host:]port", kind))
 	}
 	if c.Listen != "" {
 		if _, err := listenAddr(c.Listen); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, confkey.Errorf("listen", "%q is not a [host:]port", c.Listen))
 		}
 	}
 	if c.TLS.Enabled() && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
-		errs = append(errs, errors.New("tls: cert_file and key_file are both needed (client_ca_file needs them too)"))
+		errs = append(errs, confkey.Errorf("tls", "cert_file and key_file are both needed (client_ca_file needs them too)"))
+	} else if _, err := c.TLS.serverTLS(); err != nil {
+		errs = append(errs, err)
 	}
-	if c.MaxEventSize < 0 || c.MaxConnections < 0 || c.MaxConnectionsPerPeer < 0 || c.IdleTimeout < 0 ||
-		c.HandshakeTimeout < 0 || c.EventTimeout < 0 || c.MaxBatchBytes < 0 || c.PublishTimeout < 0 {
-		errs = append(errs, errors.New("max_event_size, max_connections, max_connections_per_peer, idle_timeout, handshake_timeout, event_timeout, max_batch_bytes and publish_timeout must not be negative"))
-	}
-	if c.MaxBatchBytes > 0 && c.MaxBatchBytes < int64(c.maxEventSize()) {
-		errs = append(errs, errors.New("max_batch_bytes is smaller than max_event_size"))
-	}
-	tokens := 0
-	for _, s := range []string{c.Token, c.TokenEnv, c.TokenFile} {
-		if s != "" {
-			tokens++
+	for _, f := range []struct {
+		key string
+		v   int64
+	}{
+		{"max_event_size", int64(c.MaxEventSize)}, {"max_connections", int64(c.MaxConnections)},
+		{"max_connections_per_peer", int64(c.MaxConnectionsPerPeer)}, {"idle_timeout", int64(c.IdleTimeout)},
+		{"handshake_timeout", int64(c.HandshakeTimeout)}, {"event_timeout", int64(c.EventTimeout)},
+		{"max_batch_bytes", c.MaxBatchBytes}, {"publish_timeout", int64(c.PublishTimeout)},
+	} {
+		if f.v < 0 {
+			errs = append(errs, confkey.Errorf(f.key, "must not be negative"))
 		}
 	}
-	if kind != KindHTTP && (tokens > 0 || c.PublishTimeout != 0) {
-		errs = append(errs, fmt.Errorf("token, token_env, token_file and publish_timeout are for http sources, not %s", kind))
+	if c.MaxBatchBytes > 0 && c.MaxBatchBytes < int64(c.maxEventSize()) {
+		errs = append(errs, confkey.Errorf("max_batch_bytes", "%d is smaller than max_event_size (%d)", c.MaxBatchBytes, c.maxEventSize()))
 	}
-	if tokens > 1 {
-		errs = append(errs, errors.New("give one of token, token_env and token_file"))
+	var tokens []string
+	for _, t := range []struct{ key, v string }{{"token", c.Token}, {"token_env", c.TokenEnv}, {"token_file", c.TokenFile}} {
+		if t.v != "" {
+			tokens = append(tokens, t.key)
+		}
+	}
+	if kind != KindHTTP {
+		for _, k := range tokens {
+			errs = append(errs, confkey.Errorf(k, "is for http sources, not %s", kind))
+		}
+		if c.PublishTimeout != 0 {
+			errs = append(errs, confkey.Errorf("publish_timeout", "is for http sources, not %s", kind))
+		}
+	}
+	switch {
+	case len(tokens) > 1:
+		errs = append(errs, confkey.Errorf(tokens[1], "give one of token, token_env and token_file"))
+	case len(tokens) == 1 && kind == KindHTTP:
+		if _, err := c.token(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -205,17 +230,17 @@ func (c Config) token() (string, error) {
 	case c.TokenEnv != "":
 		v, ok := os.LookupEnv(c.TokenEnv)
 		if !ok || strings.TrimSpace(v) == "" {
-			return "", fmt.Errorf("token_env: environment variable %s is not set", c.TokenEnv)
+			return "", confkey.Errorf("token_env", "environment variable %s is not set", c.TokenEnv)
 		}
 		return strings.TrimSpace(v), nil
 	case c.TokenFile != "":
 		data, err := os.ReadFile(c.TokenFile)
 		if err != nil {
-			return "", fmt.Errorf("token_file: %w", err)
+			return "", confkey.Errorf("token_file", "%v", err)
 		}
 		v := strings.TrimSpace(string(data))
 		if v == "" {
-			return "", fmt.Errorf("token_file %s is empty", c.TokenFile)
+			return "", confkey.Errorf("token_file", "%s is empty", c.TokenFile)
 		}
 		return v, nil
 	}
@@ -229,17 +254,17 @@ func (t TLS) serverTLS() (*tls.Config, error) {
 	}
 	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("tls: %w", err)
+		return nil, confkey.Errorf("tls", "%v", err)
 	}
 	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if t.ClientCAFile != "" {
 		pem, err := os.ReadFile(t.ClientCAFile)
 		if err != nil {
-			return nil, fmt.Errorf("tls: client_ca_file: %w", err)
+			return nil, confkey.Errorf("tls.client_ca_file", "%v", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls: client_ca_file %s holds no PEM certificate", t.ClientCAFile)
+			return nil, confkey.Errorf("tls.client_ca_file", "%s holds no PEM certificate", t.ClientCAFile)
 		}
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert

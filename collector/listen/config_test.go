@@ -17,6 +17,10 @@ import (
 
 func TestValidate(t *testing.T) {
 	t.Parallel()
+	token := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(token, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		kind string
@@ -25,13 +29,16 @@ func TestValidate(t *testing.T) {
 	}{
 		{"tcp", KindTCP, Config{Listen: "5140"}, ""},
 		{"beats default port", KindBeats, Config{}, ""},
-		{"http with token file", KindHTTP, Config{Listen: "127.0.0.1:8080", TokenFile: "/etc/weft/token"}, ""},
+		{"http with token file", KindHTTP, Config{Listen: "127.0.0.1:8080", TokenFile: token}, ""},
+		{"http with a missing token file", KindHTTP, Config{Listen: "127.0.0.1:8080", TokenFile: "/no/such/token"}, "token_file: open /no/such/token"},
+		{"http with an unset token variable", KindHTTP, Config{Listen: "1", TokenEnv: "WEFT_TEST_NO_SUCH_TOKEN"}, "token_env: environment variable WEFT_TEST_NO_SUCH_TOKEN is not set"},
+		{"missing certificate", KindTCP, Config{Listen: "1", TLS: TLS{CertFile: "/no/c.pem", KeyFile: "/no/k.pem"}}, "tls: open /no/c.pem"},
 		{"unknown kind", "udp", Config{Listen: "1"}, `unknown kind "udp"`},
-		{"tcp without listen", KindTCP, Config{}, "without listen"},
-		{"bad port", KindTCP, Config{Listen: "127.0.0.1:http2x"}, `listen "127.0.0.1:http2x"`},
+		{"tcp without listen", KindTCP, Config{}, "listen: is required for a tcp source"},
+		{"bad port", KindTCP, Config{Listen: "127.0.0.1:http2x"}, `listen: "127.0.0.1:http2x" is not a [host:]port`},
 		{"cert without key", KindTCP, Config{Listen: "1", TLS: TLS{CertFile: "c.pem"}}, "cert_file and key_file"},
 		{"client ca alone", KindTCP, Config{Listen: "1", TLS: TLS{ClientCAFile: "ca.pem"}}, "cert_file and key_file"},
-		{"negative", KindTCP, Config{Listen: "1", IdleTimeout: -time.Second}, "must not be negative"},
+		{"negative", KindTCP, Config{Listen: "1", IdleTimeout: -time.Second}, "idle_timeout: must not be negative"},
 		{"negative event timeout", KindBeats, Config{EventTimeout: -time.Second}, "must not be negative"},
 		{"negative handshake timeout", KindHTTP, Config{Listen: "1", HandshakeTimeout: -time.Second}, "must not be negative"},
 		{"negative per-peer limit", KindTCP, Config{Listen: "1", MaxConnectionsPerPeer: -1}, "must not be negative"},

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/weft-dev/weft/internal/confkey"
 )
 
 // DefaultChannels returns the channels subscribed to when a config names
@@ -34,23 +36,25 @@ type Config struct {
 // IsZero reports whether no winlog key is set.
 func (c Config) IsZero() bool { return len(c.Channels) == 0 && c.Query == "" && c.StartAt == "" }
 
-// Validate checks the config without touching the system.
+// Validate checks the config without touching the system and reports
+// every problem, each with its key (confkey).
 func (c Config) Validate() error {
 	var errs []error
 	seen := map[string]bool{}
-	for _, ch := range c.Channels {
+	for i, ch := range c.Channels {
+		key := fmt.Sprintf("channels[%d]", i)
 		switch {
 		case strings.TrimSpace(ch) == "":
-			errs = append(errs, errors.New("channels: empty channel name"))
+			errs = append(errs, confkey.Errorf(key, "empty channel name"))
 		case seen[strings.ToLower(ch)]:
-			errs = append(errs, fmt.Errorf("channels: %q is listed twice", ch))
+			errs = append(errs, confkey.Errorf(key, "%q is listed twice", ch))
 		}
 		seen[strings.ToLower(ch)] = true
 	}
 	switch c.StartAt {
 	case "", StartOldest, StartNow:
 	default:
-		errs = append(errs, fmt.Errorf("start_at %q: want oldest or now", c.StartAt))
+		errs = append(errs, confkey.Errorf("start_at", "%q: want oldest or now", c.StartAt))
 	}
 	return errors.Join(errs...)
 }

@@ -231,7 +231,7 @@ func TestConfig(t *testing.T) {
 		{Config{Channels: []string{"Security"}, Query: "*[System[EventID=4624]]", StartAt: StartNow}, ""},
 		{Config{Channels: []string{"Security", "security"}}, "listed twice"},
 		{Config{Channels: []string{" "}}, "empty channel name"},
-		{Config{StartAt: "yesterday"}, `start_at "yesterday"`},
+		{Config{StartAt: "yesterday"}, `start_at: "yesterday": want oldest or now`},
 	} {
 		err := tc.cfg.Validate()
 		if (tc.says == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.says)) {

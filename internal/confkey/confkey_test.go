@@ -85,6 +85,14 @@ func TestUnderAndList(t *testing.T) {
 
 func TestSuggest(t *testing.T) {
 	t.Parallel()
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{{"url", "ulr", 1}, {"url", "url", 0}, {"", "abc", 3}, {"kitten", "sitting", 3}, {"latenss", "lateness", 1}} {
+		if got := EditDistance(tc.a, tc.b); got != tc.want {
+			t.Errorf("EditDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
 	known := []string{"slack", "syslog", "jsonl", "webhook"}
 	for in, want := range map[string]string{"slak": "slack", "sylog": "syslog", "ftp": "", "json": "jsonl", "WEBHOK": "webhook", "x": ""} {
 		if got := Suggest(in, known); got != want {

@@ -42,6 +42,9 @@ type sink struct {
 
 // New builds the sink from cfg, opening the file when one is configured.
 func New(cfg Config) (sinks.Sink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("jsonl: %w", err)
+	}
 	if cfg.Path == "" || cfg.Path == "-" {
 		if cfg.Mode != "" {
 			return nil, errors.New("jsonl: mode applies only to a file path")

@@ -121,10 +121,10 @@ func TestNew(t *testing.T) {
 		{name: "stdout by default", cfg: Config{}, wantName: "stdout"},
 		{name: "dash is stdout", cfg: Config{Path: "-"}, wantName: "stdout"},
 		{name: "mode", cfg: Config{Path: filepath.Join(dir, "a.jsonl"), Mode: "0640"}, wantName: "file", wantMode: 0o640},
-		{name: "bad mode", cfg: Config{Path: filepath.Join(dir, "b.jsonl"), Mode: "rw-r"}, wantErr: `jsonl: mode "rw-r" is not an octal permission`},
+		{name: "bad mode", cfg: Config{Path: filepath.Join(dir, "b.jsonl"), Mode: "rw-r"}, wantErr: `jsonl: mode: "rw-r" is not an octal permission`},
 		{name: "mode too big", cfg: Config{Path: filepath.Join(dir, "b.jsonl"), Mode: "7777"}, wantErr: "is not an octal permission"},
-		{name: "mode for stdout", cfg: Config{Mode: "0600"}, wantErr: "jsonl: mode applies only to a file path"},
-		{name: "missing directory", cfg: Config{Path: filepath.Join(dir, "no", "such", "dir.jsonl")}, wantErr: "jsonl: open " + filepath.Join(dir, "no")},
+		{name: "mode for stdout", cfg: Config{Mode: "0600"}, wantErr: "jsonl: mode: applies only to a file path"},
+		{name: "missing directory", cfg: Config{Path: filepath.Join(dir, "no", "such", "dir.jsonl")}, wantErr: "jsonl: path: folder " + filepath.Join(dir, "no", "such") + " does not exist"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

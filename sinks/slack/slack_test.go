@@ -366,9 +366,9 @@ func TestNewErrors(t *testing.T) {
 		cfg     Config
 		wantErr string
 	}{
-		{name: "no url", cfg: Config{}, wantErr: "slack: url is required"},
-		{name: "http", cfg: Config{URL: "http://hooks.slack.com/services/T/B/SECRET"}, wantErr: "slack: url must be an https URL, got http://hooks.slack.com"},
-		{name: "unparsable", cfg: Config{URL: "https://hooks slack.com/services/SECRET"}, wantErr: "slack: url is not a valid URL"},
+		{name: "no url", cfg: Config{}, wantErr: "slack: url: is required"},
+		{name: "http", cfg: Config{URL: "http://hooks.slack.com/services/T/B/SECRET"}, wantErr: "slack: url: must be an https URL (Slack's incoming webhook), got http://hooks.slack.com"},
+		{name: "unparsable", cfg: Config{URL: "https://hooks slack.com/services/SECRET"}, wantErr: "slack: url: is not a valid URL"},
 		{name: "missing file", cfg: Config{URLFile: "/nonexistent/slack-url"}, wantErr: "slack: url_file: open /nonexistent/slack-url"},
 		{name: "bad CA", cfg: Config{URL: "https://hooks.slack.com/services/SECRET", HTTPOptions: sinks.HTTPOptions{CAFile: "slack.go"}}, wantErr: "slack: ca_file: slack.go holds no PEM certificate"},
 	}

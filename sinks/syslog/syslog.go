@@ -64,7 +64,7 @@ type Config struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// MaxSize is the largest message in bytes (framing excluded). Default
 	// 8192, what rsyslog accepts by default; at most 65507 over UDP.
-	MaxSize int `yaml:"max_size"`
+	MaxSize int `yaml:"max_size" unit:"bytes"`
 	// TLS options, for network tls only. CAFile is a PEM bundle trusted
 	// instead of the system roots; the server's certificate is always
 	// verified, against ServerName (default: the host of Address).
@@ -93,6 +93,9 @@ type sink struct {
 
 // New validates cfg and builds the sink. It connects on the first Send.
 func New(cfg Config) (sinks.Sink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("syslog: %w", err)
+	}
 	s, err := build(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("syslog: %w", err)

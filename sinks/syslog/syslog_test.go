@@ -533,21 +533,21 @@ func TestNew(t *testing.T) {
 		{name: "tcp", cfg: Config{Network: "tcp", Address: "127.0.0.1:1514", Facility: "23", MaxSize: 200000}, check: func(s *sink) bool {
 			return s.stream && s.f.facility == 23 && s.f.maxSize == 200000
 		}},
-		{name: "no address", cfg: Config{}, wantErr: "syslog: address is required"},
-		{name: "bad network", cfg: Config{Network: "sctp", Address: "h:1"}, wantErr: `network "sctp" is not udp, tcp or tls`},
-		{name: "bad facility", cfg: Config{Address: "h:1", Facility: "local8"}, wantErr: `facility "local8" is not a facility name`},
-		{name: "facility out of range", cfg: Config{Address: "h:1", Facility: "24"}, wantErr: "facility \"24\""},
-		{name: "bad hostname", cfg: Config{Address: "h:1", Hostname: "wec 01"}, wantErr: "hostname \"wec 01\" must be 1-255 printable ASCII"},
+		{name: "no address", cfg: Config{}, wantErr: "syslog: address: is required"},
+		{name: "bad network", cfg: Config{Network: "sctp", Address: "h:1"}, wantErr: `network: "sctp" is not udp, tcp or tls`},
+		{name: "bad facility", cfg: Config{Address: "h:1", Facility: "local8"}, wantErr: `facility: "local8" is not a facility name`},
+		{name: "facility out of range", cfg: Config{Address: "h:1", Facility: "24"}, wantErr: "facility: \"24\""},
+		{name: "bad hostname", cfg: Config{Address: "h:1", Hostname: "wec 01"}, wantErr: "hostname: \"wec 01\" must be 1-255 printable ASCII"},
 		{name: "bad sd_id", cfg: Config{Address: "h:1", SDID: "weft alerts"}, wantErr: "is not a valid SD-NAME"},
-		{name: "sd_id without number", cfg: Config{Address: "h:1", SDID: "weft"}, wantErr: "sd_id must have the form name@"},
-		{name: "sd_id bad number", cfg: Config{Address: "h:1", SDID: "weft@abc"}, wantErr: "sd_id must have the form name@"},
-		{name: "udp too large", cfg: Config{Address: "h:1", MaxSize: 70000}, wantErr: "max_size 70000 is outside 480-65507 for udp"},
-		{name: "too small", cfg: Config{Address: "h:1", MaxSize: 100}, wantErr: "max_size 100 is outside"},
+		{name: "sd_id without number", cfg: Config{Address: "h:1", SDID: "weft"}, wantErr: "sd_id: must have the form name@"},
+		{name: "sd_id bad number", cfg: Config{Address: "h:1", SDID: "weft@abc"}, wantErr: "sd_id: must have the form name@"},
+		{name: "udp too large", cfg: Config{Address: "h:1", MaxSize: 70000}, wantErr: "max_size: 70000 is outside 480-65507 for udp"},
+		{name: "too small", cfg: Config{Address: "h:1", MaxSize: 100}, wantErr: "max_size: 100 is outside"},
 		// 480 bytes are what RFC 5424 receivers must accept, but an alert
 		// with long fields needs more even when they are cut.
-		{name: "too small for long fields", cfg: Config{Address: "h:1", Hostname: "wec01", MaxSize: 600}, wantErr: "max_size 600 is too small: with hostname \"wec01\" an alert needs up to"},
+		{name: "too small for long fields", cfg: Config{Address: "h:1", Hostname: "wec01", MaxSize: 600}, wantErr: "max_size: 600 is too small: with hostname \"wec01\" an alert needs up to"},
 		{name: "1 KiB", cfg: Config{Address: "h:1", Hostname: strings.Repeat("h", 200), MaxSize: 1024}, check: func(s *sink) bool { return s.f.maxSize == 1024 }},
-		{name: "negative timeout", cfg: Config{Address: "h:1", Timeout: -time.Second}, wantErr: "timeout must not be negative"},
+		{name: "negative timeout", cfg: Config{Address: "h:1", Timeout: -time.Second}, wantErr: "timeout: must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -65,6 +65,9 @@ type sink struct {
 
 // New validates cfg and builds the sink.
 func New(cfg Config) (sinks.Sink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("webhook: %w", err)
+	}
 	s, err := build(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("webhook: %w", err)

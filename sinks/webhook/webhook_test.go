@@ -263,19 +263,21 @@ func TestNewErrors(t *testing.T) {
 		cfg     Config
 		wantErr string
 	}{
-		{name: "no url", cfg: Config{}, wantErr: "webhook: url is required"},
-		{name: "ftp", cfg: Config{URL: "ftp://example.com/x"}, wantErr: `webhook: url scheme "ftp" is not http or https`},
-		{name: "relative", cfg: Config{URL: "/hooks/x"}, wantErr: `url scheme "" is not http or https`},
-		{name: "no host", cfg: Config{URL: "https:///x"}, wantErr: "url has no host"},
-		{name: "unparsable", cfg: Config{URL: "https://exa mple.com/SECRET"}, wantErr: "url is not a valid URL"},
-		{name: "two url sources", cfg: Config{URL: "https://a.example", URLFile: "/x"}, wantErr: "set only one of url, url_env, url_file"},
-		{name: "two secret sources", cfg: Config{URL: "https://a.example", Secret: "k", SecretEnv: "K"}, wantErr: "set only one of secret, secret_env, secret_file"},
-		{name: "reserved header", cfg: Config{URL: "https://a.example", Headers: map[string]string{"idempotency-key": "x"}}, wantErr: "headers: header Idempotency-Key is set by weft"},
+		{name: "no url", cfg: Config{}, wantErr: "webhook: url: is required"},
+		{name: "ftp", cfg: Config{URL: "ftp://example.com/x"}, wantErr: `webhook: url: scheme "ftp" is not http or https`},
+		{name: "relative", cfg: Config{URL: "/hooks/x"}, wantErr: `url: scheme "" is not http or https`},
+		{name: "no host", cfg: Config{URL: "https:///x"}, wantErr: "url: has no host"},
+		{name: "unparsable", cfg: Config{URL: "https://exa mple.com/SECRET"}, wantErr: "url: is not a valid URL"},
+		{name: "two url sources", cfg: Config{URL: "https://a.example", URLFile: "/x"}, wantErr: "url_file: url is set too: give only one of url, url_env and url_file"},
+		{name: "two secret sources", cfg: Config{URL: "https://a.example", Secret: "k", SecretEnv: "K"}, wantErr: "secret_env: secret is set too: give only one of secret, secret_env and secret_file"},
+		{name: "reserved header", cfg: Config{URL: "https://a.example", Headers: map[string]string{"idempotency-key": "x"}}, wantErr: "headers.idempotency-key: header Idempotency-Key is set by weft"},
 		{name: "bad header name", cfg: Config{URL: "https://a.example", Headers: map[string]string{"X Bad": "x"}}, wantErr: `"X Bad" is not a valid header name`},
 		{name: "header injection", cfg: Config{URL: "https://a.example", Headers: map[string]string{"X-A": "a\r\nX-B: b"}}, wantErr: "line break"},
-		{name: "header env unset", cfg: Config{URL: "https://a.example", HeadersEnv: map[string]string{"Authorization": "WEFT_TEST_UNSET_AUTH"}}, wantErr: "headers_env: environment variable WEFT_TEST_UNSET_AUTH"},
+		{name: "header env unset", cfg: Config{URL: "https://a.example", HeadersEnv: map[string]string{"Authorization": "WEFT_TEST_UNSET_AUTH"}}, wantErr: "headers_env.Authorization: environment variable WEFT_TEST_UNSET_AUTH"},
 		{name: "negative attempts", cfg: Config{URL: "https://a.example", HTTPOptions: sinks.HTTPOptions{Attempts: -1}}, wantErr: "must not be negative"},
 		{name: "missing CA", cfg: Config{URL: "https://a.example", HTTPOptions: sinks.HTTPOptions{CAFile: "/nonexistent/ca.pem"}}, wantErr: "webhook: ca_file:"},
+		{name: "every problem at once", cfg: Config{URLEnv: "WEFT_TEST_UNSET_URL", SecretFile: "/nonexistent/secret", HTTPOptions: sinks.HTTPOptions{Attempts: -1}},
+			wantErr: "webhook: url_env: environment variable WEFT_TEST_UNSET_URL is not set or empty\nsecret_file: open /nonexistent/secret: no such file or directory\nattempts: must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
