@@ -32,8 +32,21 @@ func buildAlert(rs *ruleState, docs []event.Document, keys []any, at, now time.T
 			ID:   first.String("host.id"),
 			OS:   event.HostOS{Type: first.String("host.os.type")},
 		},
-		Weft: event.AlertWeft{JoinKeys: keys, Events: docs},
+		Weft: alertWeft(keys, docs),
 	}
+}
+
+// alertWeft holds the matched documents and where each was read; an alert
+// of one event has that event's origin on its own too.
+func alertWeft(keys []any, docs []event.Document) event.AlertWeft {
+	w := event.AlertWeft{JoinKeys: keys, Events: docs, Origins: make([]event.EventOrigin, len(docs))}
+	for i, d := range docs {
+		w.Origins[i] = event.OriginOf(d)
+	}
+	if len(docs) == 1 {
+		w.Origin = &w.Origins[0]
+	}
+	return w
 }
 
 // reason is the alert's one-line message (message.go says how each kind

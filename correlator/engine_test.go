@@ -113,7 +113,10 @@ func TestSeedRuleFires(t *testing.T) {
 		Rule:   r.EventRule(),
 		Threat: r.Threat,
 		Host:   event.Host{Name: "WS01.corp.local", ID: "id-WS01", OS: event.HostOS{Type: "windows"}},
-		Weft:   event.AlertWeft{JoinKeys: []any{"id-WS01", mmcGUID}, Events: []event.Document{net, proc}},
+		Weft: event.AlertWeft{JoinKeys: []any{"id-WS01", mmcGUID}, Events: []event.Document{net, proc}, Origins: []event.EventOrigin{
+			{Channel: "Microsoft-Windows-Sysmon/Operational", RecordID: "1001", EventID: "3"},
+			{Channel: "Microsoft-Windows-Sysmon/Operational", RecordID: "1002", EventID: "1"},
+		}},
 	}
 	if !reflect.DeepEqual(alerts[0], want) {
 		t.Errorf("alert\n got %+v\nwant %+v", alerts[0], want)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -179,4 +180,52 @@ func readDocs(t *testing.T, path string) []event.Document {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return []event.Document{d}
+}
+
+// TestAlertOrigins: every alert says where each matched event was read
+// (the file or the sending peer) and which it is (channel, record id,
+// event id); an alert of one event has its origin on its own as well.
+func TestAlertOrigins(t *testing.T) {
+	t.Parallel()
+	fromFile := event.Document{"log": map[string]any{"file": map[string]any{"path": `C:\cases\Sysmon.evtx`}},
+		"winlog": map[string]any{"channel": "Microsoft-Windows-Sysmon/Operational", "record_id": "48211"}, "event": map[string]any{"code": "10"}}
+	fromPeer := event.Document{"log.source.address": "10.0.0.7:50514", "winlog": map[string]any{"channel": "Security", "record_id": int64(7), "event_id": 4624}}
+	bare := event.Document{}
+	tests := []struct {
+		name string
+		docs []event.Document
+		want []event.EventOrigin
+	}{
+		{"file", []event.Document{fromFile}, []event.EventOrigin{{File: `C:\cases\Sysmon.evtx`, Channel: "Microsoft-Windows-Sysmon/Operational", RecordID: "48211", EventID: "10"}}},
+		{"peer, numbers", []event.Document{fromPeer}, []event.EventOrigin{{Peer: "10.0.0.7:50514", Channel: "Security", RecordID: "7", EventID: "4624"}}},
+		{"sequence", []event.Document{fromFile, fromPeer, bare}, []event.EventOrigin{
+			{File: `C:\cases\Sysmon.evtx`, Channel: "Microsoft-Windows-Sysmon/Operational", RecordID: "48211", EventID: "10"},
+			{Peer: "10.0.0.7:50514", Channel: "Security", RecordID: "7", EventID: "4624"},
+			{},
+		}},
+	}
+	rs := &ruleState{rule: &Rule{ID: "r", Name: "R"}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := buildAlert(rs, tt.docs, nil, t0, t0)
+			if !reflect.DeepEqual(a.Weft.Origins, tt.want) {
+				t.Errorf("origins %+v, want %+v", a.Weft.Origins, tt.want)
+			}
+			switch {
+			case len(tt.docs) == 1 && (a.Weft.Origin == nil || *a.Weft.Origin != tt.want[0]):
+				t.Errorf("origin %+v, want %+v", a.Weft.Origin, tt.want[0])
+			case len(tt.docs) > 1 && a.Weft.Origin != nil:
+				t.Errorf("a sequence's alert has one origin: %+v", a.Weft.Origin)
+			}
+			b, err := json.Marshal(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back event.Alert
+			if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back.Weft.Origins, a.Weft.Origins) {
+				t.Errorf("JSON round trip: %v, %+v", err, back.Weft.Origins)
+			}
+		})
+	}
 }

@@ -3,6 +3,7 @@ package event
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -81,10 +82,55 @@ type HostOS struct {
 }
 
 // AlertWeft carries what ECS has no place for: the join keys of the
-// sequence and the matched documents in order.
+// sequence, the matched documents in order, and where they were read.
 type AlertWeft struct {
 	JoinKeys []any      `msgpack:"join_keys,omitempty" json:"join_keys,omitempty"`
 	Events   []Document `msgpack:"events" json:"events"`
+	// Origins says where each of Events was read, in the same order.
+	Origins []EventOrigin `msgpack:"origins,omitempty" json:"origins,omitempty"`
+	// Origin is where the event of an alert of one event was read (its
+	// only entry of Origins), for receivers that show one line per alert.
+	Origin *EventOrigin `msgpack:"origin,omitempty" json:"origin,omitempty"`
+}
+
+// EventOrigin says where a matched event was read and which it is: the
+// file (log.file.path), or the peer that sent it (log.source.address),
+// and the channel, record id and event id, which with the alert's host
+// name the event in its Windows log.
+type EventOrigin struct {
+	File     string `msgpack:"file,omitempty" json:"file,omitempty"`
+	Peer     string `msgpack:"peer,omitempty" json:"peer,omitempty"`
+	Channel  string `msgpack:"channel,omitempty" json:"channel,omitempty"`
+	RecordID string `msgpack:"record_id,omitempty" json:"record_id,omitempty"`
+	EventID  string `msgpack:"event_id,omitempty" json:"event_id,omitempty"`
+}
+
+// OriginOf reads a document's origin from the fields the normalizer (or
+// the shipper of an ECS document) sets.
+func OriginOf(d Document) EventOrigin {
+	str := func(fields ...string) string {
+		for _, f := range fields {
+			v, _ := d.Get(f)
+			switch x := v.(type) {
+			case string:
+				if x != "" {
+					return x
+				}
+			default:
+				if n, ok := ToFloat(x); ok {
+					return strconv.FormatFloat(n, 'f', -1, 64)
+				}
+			}
+		}
+		return ""
+	}
+	return EventOrigin{
+		File:     str("log.file.path"),
+		Peer:     str("log.source.address"),
+		Channel:  str("winlog.channel"),
+		RecordID: str("winlog.record_id"),
+		EventID:  str("event.code", "winlog.event_id"),
+	}
 }
 
 // AlertID derives an alert's id from its rule id and the identities of the

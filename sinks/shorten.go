@@ -152,7 +152,8 @@ func Reductions(a *event.Alert) iter.Seq[Reduced] {
 			"threat", len(base.Threat) > 0,
 			"host.id", base.Host.ID != "",
 			"host.os", base.Host.OS.Type != "",
-			"weft.join_keys", len(base.Weft.JoinKeys) > 0)
+			"weft.join_keys", len(base.Weft.JoinKeys) > 0,
+			"weft.origins", len(base.Weft.Origins) > 0)
 		for _, limit := range keyLimits {
 			cut, truncated := cutAlert(&key, limit)
 			if !yield(Reduced{Alert: cut, Limit: limit, Fields: KeyFields, Omitted: slices.Clone(omitted), Truncated: truncated}) {

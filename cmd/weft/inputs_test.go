@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -148,5 +150,51 @@ func writeTree(t *testing.T, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAlertOriginFromDocuments: an alert says which file and record each
+// matched event came from, through every sink's JSON: here from ECS
+// documents that carry log.file.path, as Winlogbeat writes for an EVTX
+// file it reads.
+func TestAlertOriginFromDocuments(t *testing.T) {
+	t.Parallel()
+	code, docs, errOut := runWeft(t, testContext(t), nil, "normalize", filepath.Join(fixtures, "mmc-positive.xml"))
+	if code != exitOK {
+		t.Fatalf("normalize: exit %d:\n%s", code, errOut)
+	}
+	const evtx = `C:\cases\host17\Sysmon.evtx`
+	var withPath strings.Builder
+	for _, d := range jsonLines(t, docs) {
+		d["log"].(map[string]any)["file"] = map[string]any{"path": evtx}
+		b, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		withPath.Write(append(b, '\n'))
+	}
+	path := filepath.Join(t.TempDir(), "docs.ndjson")
+	writeTree(t, path, withPath.String())
+	rule := filepath.Join("..", "..", "correlator", "rules", "incoming_dcom_lateral_movement_with_mmc.toml")
+	code, out, errOut := runWeft(t, testContext(t), nil, "rules", "test", "--json", rule, path)
+	if code != exitOK {
+		t.Fatalf("rules test: exit %d:\n%s", code, errOut)
+	}
+	alerts := decodeAlerts(t, out)
+	if len(alerts) != 1 {
+		t.Fatalf("%d alerts", len(alerts))
+	}
+	origins, _ := field(alerts[0], "weft.origins").([]any)
+	want := []map[string]any{
+		{"file": evtx, "channel": "Microsoft-Windows-Sysmon/Operational", "record_id": "48214", "event_id": "3"},
+		{"file": evtx, "channel": "Microsoft-Windows-Sysmon/Operational", "record_id": "48215", "event_id": "1"},
+	}
+	if len(origins) != len(want) {
+		t.Fatalf("origins %v", origins)
+	}
+	for i, w := range want {
+		if !reflect.DeepEqual(origins[i], map[string]any(w)) {
+			t.Errorf("origin %d: %v, want %v", i, origins[i], w)
+		}
 	}
 }
