@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/weft-dev/weft/bus"
@@ -19,34 +18,6 @@ func isLive(kind string) bool {
 		return true
 	}
 	return false
-}
-
-// validateLive checks a source's keys against its type: a live source's
-// own settings, and no key that belongs to another type.
-func (s sourceConfig) validateLive() error {
-	live := isLive(s.Type)
-	network := live && s.Type != "winlog"
-	var errs []error
-	if live && (len(s.Paths) > 0 || s.Path != "" || s.Pattern != "" || s.Settle != 0) {
-		errs = append(errs, fmt.Errorf("paths, path, pattern and settle are for files and watch sources, not %s", s.Type))
-	}
-	if !network && s.Listen != (listen.Config{}) {
-		errs = append(errs, fmt.Errorf("listen, tls, max_*, idle_timeout, handshake_timeout, event_timeout, token* and publish_timeout are for tcp, http and beats sources, not %s", s.Type))
-	}
-	if s.Type != "winlog" && !s.Winlog.IsZero() {
-		errs = append(errs, fmt.Errorf("channels, query and start_at are for winlog sources, not %s", s.Type))
-	}
-	switch {
-	case network:
-		if err := s.Listen.Validate(s.Type); err != nil {
-			errs = append(errs, err)
-		}
-	case s.Type == "winlog":
-		if err := s.Winlog.Validate(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // liveSources are the live sources of a config, bound before anything
