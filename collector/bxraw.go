@@ -26,6 +26,7 @@ type rawPlan struct {
 	version, level, task, opcode, keywords src
 	timeCreated, recordID                  src
 	processID, threadID                    src
+	activityID, relatedActivityID          src
 	channel, computer, userSID             src
 	// ops makes EventData and UserData into fields.
 	ops []fieldOp
@@ -130,6 +131,9 @@ func compilePlan(parts []bxPart) *rawPlan {
 	pl.recordID = text(child("EventRecordID"))
 	if e := child("Execution"); e != nil {
 		pl.processID, pl.threadID = attrOf(e, "ProcessID"), attrOf(e, "ThreadID")
+	}
+	if e := child("Correlation"); e != nil {
+		pl.activityID, pl.relatedActivityID = attrOf(e, "ActivityID"), attrOf(e, "RelatedActivityID")
 	}
 	pl.channel, pl.computer = text(child("Channel")), text(child("Computer"))
 	pl.userSID = attrOf(child("Security"), "UserID")
@@ -336,6 +340,8 @@ func (c *bxChunk) fast(pl *rawPlan, vals []bxValue) (*event.Raw, error) {
 	r.RecordID = num("EventRecordID", pl.recordID, 64)
 	r.ProcessID = uint32(num("Execution ProcessID", pl.processID, 32))
 	r.ThreadID = uint32(num("Execution ThreadID", pl.threadID, 32))
+	r.ActivityID = str(pl.activityID)
+	r.RelatedActivityID = str(pl.relatedActivityID)
 	r.Channel = str(pl.channel)
 	r.Computer = str(pl.computer)
 	r.UserSID = str(pl.userSID)

@@ -106,6 +106,10 @@ func toRaw(ev *element) (*event.Raw, error) {
 			r.ThreadID = uint32(p.uint("Execution ThreadID", v, 32))
 		}
 	}
+	if e := sys.child("Correlation"); e != nil {
+		r.ActivityID, _ = e.attr("ActivityID")
+		r.RelatedActivityID, _ = e.attr("RelatedActivityID")
+	}
 	if e := sys.child("Channel"); e != nil {
 		r.Channel = e.Text
 	}

@@ -207,6 +207,7 @@ func TestReadXMLFields(t *testing.T) {
 		EventID: 7036, Qualifiers: 16384, Version: 0, Level: 4, Task: 0, Opcode: 0, Keywords: "0x8080000000000000",
 		TimeCreated: time.Date(2026, 11, 20, 10, 15, 2, 123456700, time.UTC), RecordID: 18446744073709551615,
 		ProcessID: 612, ThreadID: 4294967295, Channel: "System", Computer: "DC01",
+		ActivityID: "{11111111-2222-3333-4444-555555555555}",
 		Data: []event.Field{
 			{Name: "param1", Value: "Windows Update"}, {Name: "", Value: "running"}, {Name: "empty", Value: ""},
 			{Name: "esc", Value: "a & b <c> A"}, {Name: "Binary", Value: "7700750061"},

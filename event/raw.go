@@ -24,6 +24,10 @@ type Raw struct {
 	Channel      string    `msgpack:"channel" json:"channel"`
 	Computer     string    `msgpack:"computer" json:"computer"`
 	UserSID      string    `msgpack:"user_sid,omitempty" json:"user_sid,omitempty"`
+	// ActivityID and RelatedActivityID are the System block's Correlation
+	// attributes, GUIDs as the source wrote them.
+	ActivityID        string `msgpack:"activity_id,omitempty" json:"activity_id,omitempty"`
+	RelatedActivityID string `msgpack:"related_activity_id,omitempty" json:"related_activity_id,omitempty"`
 	// Data is EventData (or UserData flattened) as name/value strings, in
 	// the order the event carries them. Unnamed values get the name "".
 	Data   []Field `msgpack:"data" json:"data"`

@@ -58,6 +58,14 @@ func (r *Raw) AppendJSON(dst []byte) ([]byte, error) {
 		dst = append(dst, `,"user_sid":`...)
 		dst = appendJSONString(dst, r.UserSID)
 	}
+	if r.ActivityID != "" {
+		dst = append(dst, `,"activity_id":`...)
+		dst = appendJSONString(dst, r.ActivityID)
+	}
+	if r.RelatedActivityID != "" {
+		dst = append(dst, `,"related_activity_id":`...)
+		dst = appendJSONString(dst, r.RelatedActivityID)
+	}
 	dst = append(dst, `,"data":`...)
 	if r.Data == nil {
 		dst = append(dst, "null"...)

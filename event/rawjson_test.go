@@ -28,6 +28,7 @@ func TestAppendJSON(t *testing.T) {
 		EventID: 1, Qualifiers: 16384, Version: 5, Level: 4, Task: 1, Opcode: 0, Keywords: "0x8000000000000000",
 		TimeCreated: when, RecordID: 1 << 40, ProcessID: 3188, ThreadID: 4412,
 		Channel: "Microsoft-Windows-Sysmon/Operational", Computer: "WKS-FIN-07.corp.example", UserSID: "S-1-5-18",
+		ActivityID: "{A895D499-2626-0001-2AD5-95A82626D901}", RelatedActivityID: "{00000000-0000-0000-0000-00000000000\"}",
 		Data:   []Field{{"CommandLine", `cmd.exe /c "a & b" <x> \\srv\share`}, {"", "tab\there\nnew\rline\x00\x01\x1f\x7f"}, {"Bad", "\xff\xfeok\u2028\u2029é日本"}},
 		Origin: Origin{Kind: SourceEVTX, Path: `C:\logs\a.evtx`, Chunk: 3, Offset: 0x12345, Received: when},
 		XML:    "<Event/>",

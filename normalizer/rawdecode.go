@@ -385,6 +385,10 @@ func (d *rawReader) raw(r *event.Raw, data []event.Field) error {
 			r.Computer, err = d.string()
 		case "user_sid":
 			r.UserSID, err = d.string()
+		case "activity_id":
+			r.ActivityID, err = d.string()
+		case "related_activity_id":
+			r.RelatedActivityID, err = d.string()
 		case "data":
 			r.Data, err = d.fields(data)
 		case "origin":

@@ -217,6 +217,9 @@ func fromWinlogbeat(doc value, opts collector.Options) (*event.Raw, error) {
 		Channel:      doc.str("winlog.channel"),
 		Computer:     doc.str("winlog.computer_name"),
 		UserSID:      doc.str("winlog.user.identifier"),
+
+		ActivityID:        doc.str("winlog.activity_id"),
+		RelatedActivityID: doc.str("winlog.related_activity_id"),
 	}
 	id, ok := doc.path("winlog.event_id")
 	if !ok {
@@ -278,6 +281,9 @@ func fromOpenWEC(doc value, opts collector.Options) (*event.Raw, error) {
 		Channel:      sys.str("Channel"),
 		Computer:     sys.str("Computer"),
 		UserSID:      sys.str("UserID"),
+
+		ActivityID:        sys.str("Correlation.ActivityID"),
+		RelatedActivityID: sys.str("Correlation.RelatedActivityID"),
 	}
 	if r.UserSID == "" {
 		r.UserSID = sys.str("Security.UserID")
@@ -363,6 +369,9 @@ func fromEvtxMap(doc value) (*event.Raw, error) {
 		Channel:      sys.str("Channel"),
 		Computer:     sys.str("Computer"),
 		UserSID:      sys.str("Security.UserID"),
+
+		ActivityID:        sys.str("Correlation.ActivityID"),
+		RelatedActivityID: sys.str("Correlation.RelatedActivityID"),
 	}
 	id, ok := sys.get("EventID")
 	if !ok {
