@@ -61,7 +61,9 @@ const (
 	kHostID
 	kHostName
 	kHostOSType
+	kLogFilePath
 	kLogLevel
+	kLogSourceAddress
 	kMessage
 	kNetworkCommunityID
 	kNetworkDirection
@@ -210,7 +212,7 @@ file.extension file.hash file.name file.path file.pe.company file.pe.description
 file.pe.file_version file.pe.imphash file.pe.original_file_name file.pe.product file.target_path
 group.domain group.id group.name
 host.id host.name host.os.type
-log.level
+log.file.path log.level log.source.address
 message
 network.community_id network.direction network.iana_number network.protocol network.transport
 network.type

@@ -79,6 +79,9 @@ type Normalizer struct {
 	ends    []int  // where each ends in arena
 
 	raw rawFields // weft.event_data and weft.system for Sigma (rawfields.go)
+	// origin adds where the event was read (log.file.path,
+	// log.source.address): SetOrigin.
+	origin bool
 
 	script scriptScratch // 4104's script block statistics (psscriptblock.go)
 }
@@ -279,6 +282,9 @@ func (n *Normalizer) winlogbeat() {
 	}
 	if level, ok := levelName(r.Level); ok {
 		rec.setConst(kLogLevel, level)
+	}
+	if n.origin {
+		n.setOrigin(r)
 	}
 
 	rec.setConst(kHostOSType, "windows")

@@ -51,6 +51,10 @@ type Options struct {
 	// adding the raw fields when the rules are reloaded and the first
 	// Sigma rule comes (or the last goes).
 	RawFieldsOn *atomic.Bool
+	// Origin adds to every document where its event was read:
+	// log.file.path, or log.source.address for a forwarded event
+	// (Normalizer.SetOrigin), which alerts report.
+	Origin bool
 
 	// beforeMessage, when set, runs before each raw message is handled;
 	// tests slow one instance down with it.
@@ -131,6 +135,7 @@ func (o Options) Serve(ctx context.Context, b *bus.Bus, c *Counters, log zerolog
 func (o Options) consume(ctx context.Context, b *bus.Bus, cons bus.Consumer, c *Counters, log zerolog.Logger) error {
 	n := New()
 	n.SetRawFields(o.RawFields)
+	n.SetOrigin(o.Origin)
 	var buf []byte
 	var batch []event.Raw
 	return b.Consume(ctx, cons, func(ctx context.Context, data []byte, subject string) error {

@@ -140,6 +140,8 @@ func (s *docSource) readEvents(ctx context.Context, in collector.Input, stdin io
 		if s.norm == nil {
 			s.norm = normalizer.New()
 			s.norm.SetRawFields(s.rawFields)
+			// Alerts (rules test) name the file each event came from.
+			s.norm.SetOrigin(true)
 		}
 		doc, err := s.norm.Normalize(r)
 		if err != nil {

@@ -198,3 +198,25 @@ func TestAlertOriginFromDocuments(t *testing.T) {
 		}
 	}
 }
+
+// TestHuntAlertOrigin: hunt's alerts name the file and record of each
+// matched event, through the normalizer stage on the bus (log.file.path).
+func TestHuntAlertOrigin(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(fixtures, "mmc-positive.xml")
+	code, out, errOut := runWeft(t, testContext(t), nil, "hunt", "--json", file)
+	if code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+	alerts := decodeAlerts(t, out)
+	if len(alerts) != 1 {
+		t.Fatalf("%d alerts", len(alerts))
+	}
+	origins, _ := field(alerts[0], "weft.origins").([]any)
+	for i, rec := range []string{"48214", "48215"} {
+		want := map[string]any{"file": file, "channel": "Microsoft-Windows-Sysmon/Operational", "record_id": rec, "event_id": []string{"3", "1"}[i]}
+		if i >= len(origins) || !reflect.DeepEqual(origins[i], want) {
+			t.Errorf("origins %v, want %v at %d", origins, want, i)
+		}
+	}
+}

@@ -77,7 +77,7 @@ func startPipeline(ctx context.Context, cfg pipelineConfig, log zerolog.Logger) 
 	// Sigma rules read the raw Windows fields, which the normalizer then
 	// keeps beside the ECS ones.
 	p.rawFields.Store(correlator.HasSigma(cfg.rules))
-	p.normOpts = normalizer.Options{Partitions: b.Partitions(), RawFieldsOn: &p.rawFields}
+	p.normOpts = normalizer.Options{Partitions: b.Partitions(), RawFieldsOn: &p.rawFields, Origin: true}
 	consumers := append(p.normOpts.Consumers(), p.stage.Consumer())
 	for name := range cfg.sinks {
 		consumers = append(consumers, sinks.Consumer(name))

@@ -124,7 +124,7 @@ func (a *app) serveNormalizer(ctx context.Context) error {
 	reg := newRegistry()
 	// The consumers depend on the partitions of the stream; the bus
 	// config says how many, before the bus is opened.
-	opts := normalizer.Options{Partitions: a.busConfig(cfg.Bus).Partitions}
+	opts := normalizer.Options{Partitions: a.busConfig(cfg.Bus).Partitions, Origin: true}
 	// The correlators run Sigma rules from the same rules.paths: they read
 	// the raw fields.
 	opts.RawFields = sigmaFiles(cfg.Rules.Paths)
