@@ -35,6 +35,7 @@ var elasticWinlogbeatFields = []string{
 	"event.provider", // Winlogbeat's copy of the Provider name
 	"log.level",      // Winlogbeat renders the System Level
 	"message",        // rendered by Winlogbeat on Windows
+	"tags",           // the shipper's, or the test config's fields: (preserve_duplicate_custom_fields); no pipeline sets them
 	"winlog.api",
 	"winlog.channel",
 	"winlog.computer_name",
