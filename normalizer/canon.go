@@ -84,6 +84,14 @@ func canonicalGUID(v string) (string, bool) {
 	return text{s: v, form: f}.String(), true
 }
 
+// guidOrAsIs is canonicalGUID, or v itself when v is no GUID.
+func guidOrAsIs(v string) string {
+	if g, ok := canonicalGUID(v); ok {
+		return g
+	}
+	return v
+}
+
 // guidFormOf says whether v is a GUID and whether it is already in
 // Windows' form (asIs) or must be written so (guidForm).
 func guidFormOf(v string) (form, bool) {

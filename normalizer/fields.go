@@ -155,6 +155,7 @@ const (
 	kUserTargetGroupName
 	kUserTargetID
 	kUserTargetName
+	kWinlogActivityID
 	kWinlogAdcsRequest
 	kWinlogAdfs
 	kWinlogChannel
@@ -176,6 +177,7 @@ const (
 	kWinlogProviderGUID
 	kWinlogProviderName
 	kWinlogRecordID
+	kWinlogRelatedActivityID
 	kWinlogScheduledTaskActions
 	kWinlogScheduledTaskName
 	kWinlogScheduledTaskPrincipals
@@ -240,11 +242,11 @@ tags
 user.changes.name user.domain user.effective.domain user.effective.id user.effective.name user.id
 user.name user.roles user.target.domain user.target.group.domain user.target.group.id
 user.target.group.name user.target.id user.target.name
-winlog.adcs.request winlog.adfs winlog.channel winlog.computerObject.domain winlog.computerObject.id winlog.computerObject.name
+winlog.activity_id winlog.adcs.request winlog.adfs winlog.channel winlog.computerObject.domain winlog.computerObject.id winlog.computerObject.name
 winlog.computer_name winlog.event_data winlog.event_id winlog.keywords winlog.logon.failure.reason
 winlog.logon.failure.status winlog.logon.failure.sub_status winlog.logon.id winlog.logon.type
 winlog.opcode winlog.process.pid winlog.process.thread.id winlog.provider_guid winlog.provider_name
-winlog.record_id winlog.scheduled_task.actions winlog.scheduled_task.name
+winlog.record_id winlog.related_activity_id winlog.scheduled_task.actions winlog.scheduled_task.name
 winlog.scheduled_task.principals winlog.scheduled_task.settings.enabled
 winlog.scheduled_task.settings.hidden winlog.scheduled_task.triggers winlog.scheduled_task.uri
 winlog.task winlog.trustAttribute winlog.trustDirection

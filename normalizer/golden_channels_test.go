@@ -131,6 +131,13 @@ func winlogbeatOf(t *testing.T, r *event.Raw, task, opcode string) map[string]an
 	if r.UserSID != "" {
 		winlog["user"] = map[string]any{"identifier": r.UserSID}
 	}
+	// Winlogbeat passes Correlation's GUIDs on as the event renders them.
+	if r.ActivityID != "" {
+		winlog["activity_id"] = r.ActivityID
+	}
+	if r.RelatedActivityID != "" {
+		winlog["related_activity_id"] = r.RelatedActivityID
+	}
 	if task != "" {
 		winlog["task"] = task
 	}

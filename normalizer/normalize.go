@@ -252,6 +252,15 @@ func (n *Normalizer) winlogbeat() {
 	if r.ThreadID != 0 {
 		rec.setInt(kWinlogProcessThreadID, int64(r.ThreadID))
 	}
+	// Correlation's GUIDs in the provider GUID's form, so that EVTX (upper
+	// case), XML and Winlogbeat's JSON give one document; a value that is
+	// no GUID is kept as written.
+	if r.ActivityID != "" {
+		rec.setStr(kWinlogActivityID, guidOrAsIs(r.ActivityID))
+	}
+	if r.RelatedActivityID != "" {
+		rec.setStr(kWinlogRelatedActivityID, guidOrAsIs(r.RelatedActivityID))
+	}
 	if r.UserSID != "" {
 		rec.setStr(kWinlogUserIdentifier, r.UserSID)
 	}

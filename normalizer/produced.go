@@ -224,9 +224,9 @@ func keyOf(path string) (key, bool) {
 const winlogbeatFields = `@timestamp ecs.version error.message
 event.code event.created event.kind event.original event.provider
 host.id host.name host.os.type log.level
-winlog.channel winlog.computer_name winlog.event_data winlog.event_id winlog.opcode
+winlog.activity_id winlog.channel winlog.computer_name winlog.event_data winlog.event_id winlog.opcode
 winlog.process.pid winlog.process.thread.id winlog.provider_guid winlog.provider_name
-winlog.record_id winlog.user.identifier winlog.version`
+winlog.record_id winlog.related_activity_id winlog.user.identifier winlog.version`
 
 // sysmonFields are the fields the Sysmon pipeline adds.
 const sysmonFields = `destination.domain destination.ip destination.port

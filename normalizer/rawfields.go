@@ -22,7 +22,8 @@ import (
 //	                 occurs several times holds the list of its values in
 //	                 event order
 //	weft.system      the System fields under the names Sigma's conventions
-//	                 give them: Channel, Computer, EventID, EventRecordID,
+//	                 give them: Channel, Computer, Correlation_ActivityID,
+//	                 Correlation_RelatedActivityID, EventID, EventRecordID,
 //	                 Execution_ProcessID, Execution_ThreadID, Keywords,
 //	                 Level, Opcode, Provider_Guid, Provider_Name,
 //	                 Security_UserID, Task, TimeCreated_SystemTime, Version
@@ -77,10 +78,12 @@ func nonEmpty(s string) (string, bool) { return s, s != "" }
 
 // systemFields lists weft.system's entries sorted by name, as msgpack's
 // sorted maps write them.
-func systemFields() [15]systemField {
+func systemFields() [17]systemField {
 	return [...]systemField{
 		{"Channel", func(r *event.Raw) (string, bool) { return r.Channel, true }},
 		{"Computer", func(r *event.Raw) (string, bool) { return r.Computer, true }},
+		{"Correlation_ActivityID", func(r *event.Raw) (string, bool) { return nonEmpty(r.ActivityID) }},
+		{"Correlation_RelatedActivityID", func(r *event.Raw) (string, bool) { return nonEmpty(r.RelatedActivityID) }},
 		{"EventID", func(r *event.Raw) (string, bool) { return u64(uint64(r.EventID)) }},
 		{"EventRecordID", func(r *event.Raw) (string, bool) { return u64(r.RecordID) }},
 		{"Execution_ProcessID", func(r *event.Raw) (string, bool) { return u64(uint64(r.ProcessID)) }},
@@ -123,7 +126,7 @@ func (n *Normalizer) withRaw(doc event.Document, r *event.Raw) event.Document {
 			data[name] = append(prev, f.Value)
 		}
 	}
-	sys := make(map[string]any, 15)
+	sys := make(map[string]any, len(systemFields()))
 	for _, f := range systemFields() {
 		if v, ok := f.val(r); ok {
 			sys[f.name] = v

@@ -56,6 +56,10 @@ func TestRawFields(t *testing.T) {
 		{"weft.system.Provider_Name", "Microsoft-Windows-Sysmon"},
 		{"weft.system.EventRecordID", "48213"},
 		{"weft.system.TimeCreated_SystemTime", "2024-03-05T14:22:31.4761234Z"},
+		{"weft.system.Correlation_ActivityID", "A895D499-2626-0001-2AD5-95A82626D901"},
+		{"weft.system.Correlation_RelatedActivityID", "{fb13c9de-29f7-0001-18e0-13fbf729d601}"},
+		{"winlog.activity_id", "{a895d499-2626-0001-2ad5-95a82626d901}"},
+		{"winlog.related_activity_id", "{fb13c9de-29f7-0001-18e0-13fbf729d601}"},
 	}
 	for _, c := range checks {
 		got, ok := doc.Get(c.path)
@@ -75,6 +79,9 @@ func TestRawFields(t *testing.T) {
 func withUnnamed() *event.Raw {
 	r := processCreate()
 	r.Data = append(r.Data, event.Field{Value: "unnamed 1"}, event.Field{Value: "unnamed 2"}, event.Field{Name: "Empty"})
+	// Correlation as EVTX decoders write it: weft.system then holds more
+	// than 15 entries (a msgpack map16).
+	r.ActivityID, r.RelatedActivityID = "A895D499-2626-0001-2AD5-95A82626D901", "{fb13c9de-29f7-0001-18e0-13fbf729d601}"
 	return r
 }
 

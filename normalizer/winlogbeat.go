@@ -22,8 +22,9 @@ const SourceWinlogbeat = "winlogbeat"
 // mapping run backwards:
 //
 //   - winlog.event_id, record_id, computer_name, channel, provider_name,
-//     provider_guid, version, process.pid, process.thread.id and
-//     user.identifier give the System block; winlog.time_created, else
+//     provider_guid, version, process.pid, process.thread.id,
+//     activity_id, related_activity_id and user.identifier give the
+//     System block; winlog.time_created, else
 //     @timestamp, gives TimeCreated.
 //   - log.level (or winlog.level), winlog.opcode and, for Sysmon and the
 //     Security auditing provider, winlog.task are rendered names; they go back to the numbers Windows
@@ -67,6 +68,8 @@ func FromWinlogbeat(doc map[string]any) (*event.Raw, error) {
 
 	r.Provider, _ = jsonString(winlog["provider_name"])
 	r.ProviderGUID, _ = jsonString(winlog["provider_guid"])
+	r.ActivityID, _ = jsonString(winlog["activity_id"])
+	r.RelatedActivityID, _ = jsonString(winlog["related_activity_id"])
 	if ev, ok := doc["event"].(map[string]any); ok {
 		// The event's XML, which Winlogbeat sends when include_xml is on.
 		r.XML, _ = ev["original"].(string)
