@@ -47,6 +47,7 @@ var systemFields = map[string]bool{
 	"Computer": true, "Security_UserID": true, "Level": true, "Task": true, "Opcode": true,
 	"Keywords": true, "EventRecordID": true, "Version": true, "Execution_ProcessID": true,
 	"Execution_ThreadID": true, "TimeCreated_SystemTime": true,
+	"Correlation_ActivityID": true, "Correlation_RelatedActivityID": true,
 }
 
 // SystemFields lists the field names read from weft.system.

@@ -24,6 +24,12 @@ func doc(channel, eventID string, kv ...any) event.Document {
 
 func sysmon1(kv ...any) event.Document { return doc(sysmonChannel, "1", kv...) }
 
+// withSystem adds a System field to a document of doc's.
+func withSystem(d event.Document, name, value string) event.Document {
+	d["weft"].(map[string]any)["system"].(map[string]any)[name] = value
+	return d
+}
+
 func compileRule(t *testing.T, src string, opts Options) (*eql.Program, error) {
 	t.Helper()
 	f, err := Parse([]byte(src))
@@ -106,6 +112,9 @@ func TestDetection(t *testing.T) {
 			[]event.Document{sysmon1("A", "")}, []event.Document{sysmon1("A", "x", "B", "y"), sysmon1("C", "x")}},
 		{"null and empty", "sel:\n  A: null\n  B: ''\ncondition: sel",
 			[]event.Document{sysmon1("B", ""), sysmon1("A", "", "B", "")}, []event.Document{sysmon1("A", "x", "B", ""), sysmon1("A", "")}},
+		{"Correlation is read from the System block", "sel:\n  Correlation_ActivityID|startswith: '{a895'\ncondition: sel",
+			[]event.Document{withSystem(sysmon1(), "Correlation_ActivityID", "{A895D499-2626-0001-2AD5-95A82626D901}")},
+			[]event.Document{sysmon1("Correlation_ActivityID", "{a895d499-2626-0001-2ad5-95a82626d901}"), withSystem(sysmon1(), "Correlation_RelatedActivityID", "{a895d499-2626-0001-2ad5-95a82626d901}")}},
 		{"numbers and comparisons", "sel:\n  EventID: 1\n  A|gt: 10\n  B|lte: 0x10\ncondition: sel",
 			[]event.Document{sysmon1("A", "11", "B", "16")}, []event.Document{sysmon1("A", "10", "B", "1"), sysmon1("A", "11", "B", "17")}},
 		{"neq", "sel:\n  A|neq:\n    - x\n    - y\ncondition: sel",

@@ -17,7 +17,8 @@
 // under the names Sigma's conventions give them (EventID, Channel,
 // Provider_Name, Provider_Guid, Computer, Security_UserID, Level, Task,
 // Opcode, Keywords, EventRecordID, Version, Execution_ProcessID,
-// Execution_ThreadID). A Sigma field name in SystemFields reads
+// Execution_ThreadID, Correlation_ActivityID,
+// Correlation_RelatedActivityID). A Sigma field name in SystemFields reads
 // weft.system, every other name weft.event_data. All values are the
 // event's strings; numbers compare as numbers where a modifier asks for it.
 //
