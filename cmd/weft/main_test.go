@@ -40,7 +40,16 @@ func runWeft(t *testing.T, ctx context.Context, a *app, args ...string) (int, st
 	}
 	a.stdin, a.stdout, a.stderr = strings.NewReader(""), &stdout, &stderr
 	if a.getenv == nil {
-		a.getenv = func(string) string { return "" }
+		// No environment, but for the metrics: each weft run, collect ...
+		// of the tests serves them on a port of its own (WEFT_METRICS_LISTEN
+		// yields to --metrics-listen), since the default port can be bound
+		// once and a port taken stops the command.
+		a.getenv = func(name string) string {
+			if name == "WEFT_METRICS_LISTEN" {
+				return "127.0.0.1:0"
+			}
+			return ""
+		}
 	}
 	code := a.execute(ctx, append([]string{"--log-level", "warn"}, args...))
 	return code, stdout.String(), stderr.String()
