@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -272,4 +273,71 @@ func mergeSkip(a, b map[string]bool) map[string]bool {
 	out := maps.Clone(a)
 	maps.Copy(out, b)
 	return out
+}
+
+// TestRebuildInput checks the Winlogbeat document rebuilt from an expected
+// one: what Winlogbeat sends is kept and input-only, what the pipeline adds
+// is dropped, moved event_data keys come back in Windows' spelling, and
+// numbers Winlogbeat sends as numbers are numbers again.
+func TestRebuildInput(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		want      string // expected document
+		in        string // rebuilt input
+		inputOnly []string
+	}{
+		{
+			name: "4624 moved fields",
+			want: `{"@timestamp":"2019-03-29T21:10:40.380Z","event":{"code":"4624","action":"logged-in","kind":"event"},
+				"process":{"executable":"C:\\Windows\\System32\\winlogon.exe","name":"winlogon.exe","pid":448},
+				"source":{"ip":"127.0.0.1","port":0,"domain":"VAGRANT"},"related":{"ip":["127.0.0.1"]},
+				"winlog":{"channel":"Security","event_id":"4624","record_id":"1542","logon":{"type":"Interactive"},
+					"event_data":{"LogonType":"2"}}}`,
+			in: `{"@timestamp":"2019-03-29T21:10:40.380Z","event":{"code":"4624","kind":"event"},
+				"winlog":{"channel":"Security","event_id":4624,"record_id":1542,
+					"event_data":{"LogonType":"2","ProcessId":"0x1c0","ProcessName":"C:\\Windows\\System32\\winlogon.exe",
+						"IpAddress":"127.0.0.1","IpPort":"0","WorkstationName":"VAGRANT"}}}`,
+			inputOnly: []string{"@timestamp", "event.code", "event.kind", "winlog.channel", "winlog.event_id", "winlog.record_id",
+				"winlog.event_data.LogonType", "winlog.event_data.ProcessId", "winlog.event_data.ProcessName",
+				"winlog.event_data.IpAddress", "winlog.event_data.IpPort", "winlog.event_data.WorkstationName",
+				"process.pid", "process.executable", "source.ip", "source.port", "source.domain"},
+		},
+		{
+			name: "4768 derived descriptions and split lists",
+			want: `{"event":{"code":"4768"},"winlog":{"event_data":{"TicketOptions":"0x40810010",
+				"TicketOptionsDescription":["Forwardable"],"StatusDescription":"KDC_ERR_NONE","PrivilegeList":["SeA","SeB"],
+				"OldSdDacl0":"x"}}}`,
+			in:        `{"event":{"code":"4768"},"winlog":{"event_data":{"TicketOptions":"0x40810010","PrivilegeList":"SeA\n\t\t\tSeB"}}}`,
+			inputOnly: []string{"event.code", "winlog.event_data.TicketOptions", "winlog.event_data.PrivilegeList"},
+		},
+		{
+			name:      "a key the pipeline kept is not rebuilt",
+			want:      `{"event":{"code":"4688"},"process":{"pid":4556},"winlog":{"event_data":{"NewProcessId":"0x11cc"}}}`,
+			in:        `{"event":{"code":"4688"},"winlog":{"event_data":{"NewProcessId":"0x11cc"}}}`,
+			inputOnly: []string{"event.code", "winlog.event_data.NewProcessId"},
+		},
+	}
+	decode := func(t *testing.T, s string) map[string]any {
+		t.Helper()
+		var m map[string]any
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.UseNumber()
+		if err := dec.Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			in, only := rebuildInput(decode(t, tt.want))
+			if want := decode(t, tt.in); !reflect.DeepEqual(in, want) {
+				t.Errorf("input:\n got %v\nwant %v", in, want)
+			}
+			if got := slices.Sorted(maps.Keys(only)); !slices.Equal(got, slices.Sorted(slices.Values(tt.inputOnly))) {
+				t.Errorf("input-only:\n got %v\nwant %v", got, slices.Sorted(slices.Values(tt.inputOnly)))
+			}
+		})
+	}
 }
