@@ -126,8 +126,9 @@ func (n *Normalizer) withRaw(doc event.Document, r *event.Raw) event.Document {
 			data[name] = append(prev, f.Value)
 		}
 	}
-	sys := make(map[string]any, len(systemFields()))
-	for _, f := range systemFields() {
+	fields := systemFields()
+	sys := make(map[string]any, len(fields))
+	for _, f := range fields {
 		if v, ok := f.val(r); ok {
 			sys[f.name] = v
 		}
