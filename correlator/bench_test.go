@@ -196,3 +196,29 @@ func BenchmarkPendingMemory(b *testing.B) {
 	runtime.KeepAlive(docs)
 	runtime.KeepAlive(e)
 }
+
+// BenchmarkLoadSigmaRules is what weft hunt spends on SigmaHQ's Windows
+// rules before it reads a document: loading the folder and building the
+// engine.
+func BenchmarkLoadSigmaRules(b *testing.B) {
+	dir, ok := corpusDir()
+	if !ok {
+		b.Skip("../shared/corpus is absent")
+	}
+	sigmaDir := filepath.Join(dir, "corpus/sigma/rules/windows")
+	b.ReportAllocs()
+	cpu := processCPU()
+	for b.Loop() {
+		rules, _ := LoadRulesWith(b.Context(), LoadOptions{}, sigmaDir)
+		if len(rules) == 0 {
+			b.Fatal("no Sigma rule loaded")
+		}
+		if _, err := Compile(rules, Options{Lateness: Batch}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if cpu := processCPU() - cpu; cpu > 0 {
+		// With the garbage collector's, which is on other threads.
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+}

@@ -176,7 +176,7 @@ func Compile(rules []*Rule, opts Options) (*Engine, error) {
 	if opts.PartitionField == "" {
 		opts.PartitionField = DefaultPartitionField
 	}
-	e := &Engine{opts: opts, byCategory: map[string][]int{}, clocks: map[string]partClock{}, fields: eql.NewFieldCache()}
+	e := &Engine{opts: opts, byCategory: map[string][]int{}, clocks: map[string]partClock{}, fields: takeCache(rules)}
 	var err error
 	if e.partition, err = eql.CompileField(opts.PartitionField); err != nil {
 		return nil, fmt.Errorf("partition field: %w", err)
@@ -190,6 +190,7 @@ func Compile(rules []*Rule, opts Options) (*Engine, error) {
 		}
 	}
 	var errs []error
+	taken := map[*eql.Program]bool{}
 	for _, r := range rules {
 		if r.program == nil {
 			if err := r.validate(); err != nil {
@@ -206,7 +207,12 @@ func Compile(rules []*Rule, opts Options) (*Engine, error) {
 			}
 			r.program = prog
 		}
-		rs, err := newRuleState(r, opts, e.fields)
+		prog := r.program
+		if prog.Cache() != e.fields || taken[prog] {
+			prog = nil
+		}
+		taken[r.program] = true
+		rs, err := newRuleState(r, prog, opts, e.fields)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("rule %q: %w", r.Name, err))
 			continue
@@ -239,13 +245,44 @@ func Compile(rules []*Rule, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// newRuleState compiles the rule's query again with the engine's field
-// cache, so that rules testing the same fields of a document look them up
-// once.
-func newRuleState(r *Rule, opts Options, fields *eql.FieldCache) (*ruleState, error) {
-	prog, err := eql.CompileCached(r.program.Query(), fields)
-	if err != nil {
-		return nil, err
+// takeCache returns the field cache the rules' programs were compiled
+// with (LoadRulesWith) when they are all the programs compiled with it and
+// no engine has it yet, so that the engine runs them as they are; else a
+// new cache.
+func takeCache(rules []*Rule) *eql.FieldCache {
+	var cache *eql.FieldCache
+	progs := map[*eql.Program]bool{}
+	for _, r := range rules {
+		if r.program == nil || r.program.Cache() == nil {
+			continue
+		}
+		switch c := r.program.Cache(); {
+		case cache == nil:
+			cache = c
+		case c != cache:
+			return eql.NewFieldCache()
+		}
+		progs[r.program] = true
+	}
+	// Every program compiled with the cache registered its patterns with
+	// its shared search: a cache with programs not given would search
+	// for theirs on every document.
+	if cache != nil && len(progs) == cache.Programs() && cache.Claim() {
+		return cache
+	}
+	return eql.NewFieldCache()
+}
+
+// newRuleState makes the state of a rule running prog, compiled with the
+// engine's field cache so that rules testing the same fields of a
+// document look them up once. A nil prog compiles the rule's query with
+// fields.
+func newRuleState(r *Rule, prog *eql.Program, opts Options, fields *eql.FieldCache) (*ruleState, error) {
+	var err error
+	if prog == nil {
+		if prog, err = eql.CompileCached(r.program.Query(), fields); err != nil {
+			return nil, err
+		}
 	}
 	limit := r.MaxSignals
 	for _, p := range prog.Pipes() {

@@ -45,7 +45,9 @@ func (e *Engine) ReplaceRules(rules []*Rule) ([]event.Alert, error) {
 		}
 		// The engine's field cache, so that every rule looks a field up
 		// once per document, old and new alike.
-		rs, err := newRuleState(r, e.opts, e.fields)
+		// A program compiled with another cache (a new load's) is
+		// compiled again: the engine keeps its own.
+		rs, err := newRuleState(r, nil, e.opts, e.fields)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("rule %q: %w", r.Name, err))
 			continue

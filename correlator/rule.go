@@ -63,7 +63,10 @@ type Metadata struct {
 	Integration  []string
 }
 
-// Program returns the compiled query.
+// Program returns the compiled query. LoadRulesWith compiles Sigma rules
+// with a field cache the first engine of exactly those rules takes
+// (Compile): such a program only matches documents in that engine; read
+// the rest of it (Query, Categories, IsSequence ...) anywhere.
 func (r *Rule) Program() *eql.Program { return r.program }
 
 // EventRule is the rule's metadata in the alert's rule.* form.

@@ -122,7 +122,10 @@ func sigmaError(path string, err error) error {
 // compile applies the filters, compiles the selected correlations and
 // then the selected rules, except those a correlation uses without
 // "generate: true"; skipped rules are reported through skip.
-func (s *sigmaSet) compile(opts LoadOptions, skip func(path string, r *sigma.Rule, why string)) ([]*Rule, []error) {
+//
+// The programs of the rules it returns are compiled with cache when it is
+// not nil (see compileQuery).
+func (s *sigmaSet) compile(opts LoadOptions, cache *eql.FieldCache, skip func(path string, r *sigma.Rule, why string)) ([]*Rule, []error) {
 	var out []*Rule
 	var errs []error
 	byRef := map[string]sigma.Ref{}
@@ -183,7 +186,11 @@ func (s *sigmaSet) compile(opts LoadOptions, skip func(path string, r *sigma.Rul
 		}
 		// Compiled even when used, so that what is wrong with it is said
 		// where it is written.
-		r, _, err := SigmaCorrelationRule(e.c, lookup, opts.Sigma)
+		var own *eql.FieldCache
+		if !used[e.c] {
+			own = cache
+		}
+		r, _, err := sigmaCorrelationRule(e.c, lookup, opts.Sigma, own)
 		if err != nil {
 			errs = append(errs, &RuleError{Path: e.path, Line: e.c.Line, Err: err})
 			continue
@@ -203,7 +210,7 @@ func (s *sigmaSet) compile(opts LoadOptions, skip func(path string, r *sigma.Rul
 			}
 			continue
 		}
-		r, err := SigmaRule(e.rule, opts.Sigma)
+		r, err := sigmaRule(e.rule, opts.Sigma, cache)
 		if err != nil {
 			errs = append(errs, &RuleError{Path: e.path, Line: e.rule.Line, Err: err})
 			continue
@@ -220,6 +227,10 @@ func (s *sigmaSet) compile(opts LoadOptions, skip func(path string, r *sigma.Rul
 // program is its filters: one stage per base rule it reads documents
 // through. It returns the plan too.
 func SigmaCorrelationRule(c *sigma.Correlation, lookup func(string) sigma.Ref, opts sigma.Options) (*Rule, *sigma.Plan, error) {
+	return sigmaCorrelationRule(c, lookup, opts, nil)
+}
+
+func sigmaCorrelationRule(c *sigma.Correlation, lookup func(string) sigma.Ref, opts sigma.Options, cache *eql.FieldCache) (*Rule, *sigma.Plan, error) {
 	if c.ID == "" {
 		return nil, nil, fmt.Errorf("sigma correlation %q has no id", c.Title)
 	}
@@ -240,7 +251,7 @@ func SigmaCorrelationRule(c *sigma.Correlation, lookup func(string) sigma.Ref, o
 		filters.Stages = append(filters.Stages, &eql.Stage{Query: eql.EventQuery{Where: where}, Runs: 1})
 	}
 	q := &eql.Query{Source: plan.String(), Sequence: filters}
-	prog, err := eql.Compile(q)
+	prog, err := compileQuery(q, cache)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -292,6 +303,21 @@ func splitAuthors(s string) []string {
 // detection becomes the rule's EQL program, its metadata the alert's.
 // Sigma has no max_signals: every matching event raises an alert.
 func SigmaRule(sr *sigma.Rule, opts sigma.Options) (*Rule, error) {
+	return sigmaRule(sr, opts, nil)
+}
+
+// compileQuery compiles a rule's query, with cache when it is not nil: an
+// engine that takes the cache (Compile) then runs the program as it is
+// instead of compiling the query again, the costlier half of loading
+// SigmaHQ's rules.
+func compileQuery(q *eql.Query, cache *eql.FieldCache) (*eql.Program, error) {
+	if cache == nil {
+		return eql.Compile(q)
+	}
+	return eql.CompileCached(q, cache)
+}
+
+func sigmaRule(sr *sigma.Rule, opts sigma.Options, cache *eql.FieldCache) (*Rule, error) {
 	if sr.ID == "" {
 		return nil, fmt.Errorf("sigma rule %q has no id", sr.Title)
 	}
@@ -299,7 +325,7 @@ func SigmaRule(sr *sigma.Rule, opts sigma.Options) (*Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	prog, err := eql.Compile(q)
+	prog, err := compileQuery(q, cache)
 	if err != nil {
 		return nil, err
 	}
@@ -441,6 +467,10 @@ func LoadRulesWith(ctx context.Context, opts LoadOptions, paths ...string) ([]*R
 	files, errs := RuleFiles(paths...)
 	var rules []*Rule
 	set := &sigmaSet{}
+	if opts.Sigma.LogSources == nil {
+		// One table for every rule, not one built per rule and call.
+		opts.Sigma.LogSources = sigma.WindowsLogSources()
+	}
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			errs = append(errs, fmt.Errorf("loading rules: %w", err))
@@ -464,7 +494,9 @@ func LoadRulesWith(ctx context.Context, opts LoadOptions, paths ...string) ([]*R
 		}
 		rules = append(rules, r)
 	}
-	sr, serrs := set.compile(opts, nil)
+	// The Sigma rules share one field cache, which the first engine given
+	// exactly them takes (Compile).
+	sr, serrs := set.compile(opts, eql.NewFieldCache(), nil)
 	errs = append(errs, serrs...)
 	rules = append(rules, sr...)
 	// A rule id seen twice is an error for the later file.
@@ -499,6 +531,9 @@ type SigmaFile struct {
 // The checks come file by file, in the files' order.
 func CheckSigmaFiles(files []SigmaFile, opts LoadOptions) []RuleCheck {
 	set := &sigmaSet{}
+	if opts.Sigma.LogSources == nil {
+		opts.Sigma.LogSources = sigma.WindowsLogSources()
+	}
 	bad := map[string]error{}
 	for _, f := range files {
 		if err := set.add(f.Path, f.Data); err != nil {

@@ -2,6 +2,7 @@ package eql
 
 import (
 	"strings"
+	"sync/atomic"
 
 	"github.com/weft-dev/weft/event"
 )
@@ -54,6 +55,13 @@ func (fp *fieldPath) lookup(d event.Document) any {
 type FieldCache struct {
 	gen   uint64
 	slots map[string]*cacheSlot
+
+	// programs counts the programs compiled with the cache, and claimed
+	// says an engine has taken them as its own (Claim): each registered
+	// its patterns with the cache once, when it was compiled, so they
+	// can serve one engine without being compiled again.
+	programs int
+	claimed  atomic.Bool
 }
 
 type cacheSlot struct {
@@ -96,6 +104,15 @@ func (fp *fieldPath) lowered(s string) string {
 
 // NewFieldCache makes an empty cache.
 func NewFieldCache() *FieldCache { return &FieldCache{gen: 1, slots: map[string]*cacheSlot{}} }
+
+// Programs is the number of programs compiled with the cache.
+func (c *FieldCache) Programs() int { return c.programs }
+
+// Claim takes the cache for one user, such as an engine that runs the
+// programs compiled with it, and reports whether no one had: a program
+// that looks fields up through a cache runs where the cache's Next is
+// called, so it serves one engine only.
+func (c *FieldCache) Claim() bool { return c.claimed.CompareAndSwap(false, true) }
 
 // Next forgets the values of the previous document.
 func (c *FieldCache) Next() { c.gen++ }

@@ -18,6 +18,7 @@ type Program struct {
 	sample *sampleSpec
 	stages []*stage // distinct compiled stages: sequence stages before runs expansion, then until; or sample filters
 	pipes  []Pipe
+	cache  *FieldCache // the cache it was compiled with, or nil
 }
 
 // MaxStages bounds the distinct bracketed filters of one query, so that
@@ -76,8 +77,18 @@ func Compile(q *Query) (*Program, error) {
 // program is used from the cache's goroutine only, with cache.Next called
 // before each new document's Stages or Match.
 func CompileCached(q *Query, cache *FieldCache) (*Program, error) {
-	return compile(&compiler{src: q.Source, cache: cache}, q)
+	p, err := compile(&compiler{src: q.Source, cache: cache}, q)
+	if err != nil {
+		return nil, err
+	}
+	p.cache = cache
+	cache.programs++
+	return p, nil
 }
+
+// Cache is the field cache the program was compiled with (CompileCached),
+// or nil.
+func (p *Program) Cache() *FieldCache { return p.cache }
 
 func compile(c *compiler, q *Query) (*Program, error) {
 	p := &Program{query: q, pipes: q.Pipes}
