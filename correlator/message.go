@@ -549,7 +549,7 @@ func generic(d event.Document, on string) string {
 		if len(kv) == 3 {
 			break
 		}
-		if val := fieldText(data[k]); val != "" && val != "-" {
+		if val := event.Text(data[k]); val != "" && val != "-" {
 			kv = append(kv, clipTo(k, 40)+"="+clipTo(val, 80))
 		}
 	}
@@ -619,11 +619,11 @@ func eventCode(d event.Document) string {
 	if c := d.String("event.code"); c != "" {
 		return c
 	}
-	return fieldText(numberOf(d, "winlog.event_id"))
+	return event.Text(numberOf(d, "winlog.event_id"))
 }
 
 func eventData(d event.Document, name string) string {
-	return fieldText(numberOf(d, "winlog.event_data."+name))
+	return event.Text(numberOf(d, "winlog.event_data."+name))
 }
 
 func numberOf(d event.Document, path string) any {
@@ -634,35 +634,9 @@ func numberOf(d event.Document, path string) any {
 // first is the first of fields that holds a value.
 func first(d event.Document, fields ...string) string {
 	for _, f := range fields {
-		if s := fieldText(numberOf(d, f)); s != "" {
+		if s := event.Text(numberOf(d, f)); s != "" {
 			return s
 		}
-	}
-	return ""
-}
-
-// fieldText renders a scalar field, or a list's first element.
-func fieldText(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case bool:
-		return strconv.FormatBool(x)
-	case []any:
-		if len(x) > 0 {
-			return fieldText(x[0])
-		}
-		return ""
-	case []string:
-		if len(x) > 0 {
-			return x[0]
-		}
-		return ""
-	}
-	if f, ok := event.ToFloat(v); ok {
-		return strconv.FormatFloat(f, 'f', -1, 64)
 	}
 	return ""
 }
@@ -677,7 +651,7 @@ func stringsOf(d event.Document, path string) []string {
 	case []any:
 		out := make([]string, 0, len(x))
 		for _, e := range x {
-			if s := fieldText(e); s != "" {
+			if s := event.Text(e); s != "" {
 				out = append(out, s)
 			}
 		}
@@ -759,26 +733,11 @@ func writeSafe(b *strings.Builder, r rune) {
 		b.WriteString(`\t`)
 	case r < 0x20 || r == 0x7f:
 		fmt.Fprintf(b, `\x%02x`, r)
-	case invisible(r):
+	case event.Invisible(r):
 		fmt.Fprintf(b, "[U+%04X]", r)
 	default:
 		b.WriteRune(r) // an invalid byte arrives as utf8.RuneError, written as U+FFFD
 	}
-}
-
-// invisible are the characters that change how a line reads without
-// showing: C1 controls, bidi controls and marks, line and paragraph
-// separators (sinks.Invisible, which the sinks use, lists the same).
-func invisible(r rune) bool {
-	switch {
-	case r >= 0x80 && r <= 0x9f,
-		r == 0x061c, r == 0x200e, r == 0x200f,
-		r >= 0x202a && r <= 0x202e,
-		r >= 0x2066 && r <= 0x2069,
-		r == 0x2028, r == 0x2029:
-		return true
-	}
-	return false
 }
 
 // bound cuts a message to maxMessage bytes at a rune boundary; the parts

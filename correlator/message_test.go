@@ -154,7 +154,7 @@ func checkSafe(t *testing.T, name, msg string) {
 		t.Errorf("%s: message is not UTF-8: %q", name, msg)
 	}
 	for _, r := range msg {
-		if r < 0x20 || r == 0x7f || invisible(r) {
+		if r < 0x20 || r == 0x7f || event.Invisible(r) {
 			t.Errorf("%s: message holds %U: %q", name, r, msg)
 			break
 		}

@@ -93,12 +93,12 @@ func TestReductions(t *testing.T) {
 func TestInvisible(t *testing.T) {
 	t.Parallel()
 	for _, r := range []rune{0x80, 0x85, 0x9b, 0x9f, 0x061c, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069, 0x2028, 0x2029} {
-		if !sinks.Invisible(r) {
+		if !event.Invisible(r) {
 			t.Errorf("%U is not Invisible", r)
 		}
 	}
 	for _, r := range []rune{'a', 0x7f, 0xa0, 0xe9, 0x200b, 0x2024, 0x2030, 0x2065, 0x206a, 0xfffd} {
-		if sinks.Invisible(r) {
+		if event.Invisible(r) {
 			t.Errorf("%U is Invisible", r)
 		}
 	}

@@ -2,7 +2,6 @@ package sinks
 
 import (
 	"net"
-	"strconv"
 	"strings"
 
 	"github.com/weft-dev/weft/event"
@@ -145,30 +144,5 @@ func fieldString(d event.Document, path string) string {
 	if !ok {
 		return ""
 	}
-	return valueString(v)
-}
-
-func valueString(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case bool:
-		return strconv.FormatBool(x)
-	case []any:
-		if len(x) > 0 {
-			return valueString(x[0])
-		}
-		return ""
-	case []string:
-		if len(x) > 0 {
-			return x[0]
-		}
-		return ""
-	}
-	if f, ok := event.ToFloat(v); ok {
-		return strconv.FormatFloat(f, 'f', -1, 64)
-	}
-	return ""
+	return event.Text(v)
 }

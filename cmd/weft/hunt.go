@@ -593,7 +593,7 @@ func cell(s string) string {
 		switch {
 		case r < 0x20 || r == 0x7f:
 			b.WriteByte(' ')
-		case sinks.Invisible(r):
+		case event.Invisible(r):
 			b.WriteString(sinks.ShowInvisible(r))
 		default:
 			b.WriteRune(r)

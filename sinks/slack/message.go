@@ -232,7 +232,7 @@ func clipPlain(s string, limit int) string {
 	var b strings.Builder
 	for i, r := range s {
 		switch {
-		case r < 0x20 || r == 0x7f || sinks.Invisible(r):
+		case r < 0x20 || r == 0x7f || event.Invisible(r):
 			b.WriteString(piece(s, i, r, false))
 		default:
 			b.WriteString(s[i : i+utf8.RuneLen(r)])

@@ -4,13 +4,14 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/weft-dev/weft/event"
 	"github.com/weft-dev/weft/sinks"
 )
 
 // escapeText escapes the three characters Slack's mrkdwn gives meaning to
 // (<!channel>, <url|label>, entities), shows control characters as their
 // Unicode pictures (␊ for a line feed) and the invisible ones that reorder
-// or break text (sinks.Invisible) by their code points, so event text
+// or break text (event.Invisible) by their code points, so event text
 // stays on its line and cannot lay out fields of its own, and cuts the
 // result to at most limit bytes, ending in "…[cut N bytes]" (N counts the
 // bytes of s not shown) when cut. Slack counts limits in characters;
@@ -64,7 +65,7 @@ func piece(s string, i int, r rune, multiline bool) string {
 		return string(0x2400 + r)
 	case r == 0x7f:
 		return "\u2421"
-	case sinks.Invisible(r):
+	case event.Invisible(r):
 		return sinks.ShowInvisible(r)
 	}
 	return s[i : i+utf8.RuneLen(r)]

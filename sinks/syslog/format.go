@@ -364,13 +364,13 @@ func appendSDValue(b []byte, v string, limit int) []byte {
 
 // neutral makes v valid UTF-8 and shows C0 controls and DEL as the
 // Unicode characters that picture them (␊ for a line feed), and the
-// characters that reorder or break lines (sinks.Invisible: C1 and bidi
+// characters that reorder or break lines (event.Invisible: C1 and bidi
 // controls, U+2028/U+2029) by their code points, "[U+202E]".
 func neutral(v string) string {
 	v = strings.ToValidUTF8(v, "\uFFFD")
 	clean := true
 	for _, r := range v {
-		if r < 0x20 || r == 0x7f || sinks.Invisible(r) {
+		if r < 0x20 || r == 0x7f || event.Invisible(r) {
 			clean = false
 			break
 		}
@@ -385,7 +385,7 @@ func neutral(v string) string {
 			b.WriteRune(0x2400 + r)
 		case r == 0x7f:
 			b.WriteRune(0x2421)
-		case sinks.Invisible(r):
+		case event.Invisible(r):
 			b.WriteString(sinks.ShowInvisible(r))
 		default:
 			b.WriteRune(r)
