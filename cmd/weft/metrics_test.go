@@ -244,24 +244,7 @@ func TestRunReloadRules(t *testing.T) {
 	got := make(chan struct{}, 4)
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { got <- struct{}{} }))
 	defer srv.Close()
-	dir := t.TempDir()
-	rulesDir, watchDir := filepath.Join(dir, "rules"), filepath.Join(dir, "in")
-	for _, d := range []string{rulesDir, watchDir} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writeFile(t, filepath.Join(rulesDir, "calc.toml"), `[rule]
-name = "calc"
-description = "test"
-risk_score = 21
-rule_id = "calc-rule"
-severity = "low"
-type = "eql"
-query = 'process where process.name == "calc.exe"'
-`)
-	cfg := filepath.Join(dir, "weft.yaml")
-	writeFile(t, cfg, "sources:\n  - type: watch\n    path: "+watchDir+"\n    pattern: \"*.xml\"\n    settle: 100ms\nrules:\n  seed: false\n  paths: [\""+rulesDir+"\"]\ncorrelator:\n  lateness: 1s\nsinks:\n  - type: webhook\n    url: "+srv.URL+"/alerts\n")
+	rulesDir, watchDir, cfg := reloadSetup(t, srv.URL+"/alerts")
 
 	addrs := make(chan string, 1)
 	a := &app{metricsReady: func(addr string) { addrs <- addr }, hangup: make(chan os.Signal, 1)}
@@ -319,4 +302,30 @@ func runWithMetrics(t *testing.T, ctx context.Context, a *app, addrs <-chan stri
 		t.Fatalf("weft run exited %d before serving metrics", code)
 		return "", nil
 	}
+}
+
+// reloadSetup makes a rules folder holding one EQL rule for calc.exe, a
+// watched input folder and a weft.yaml that reads the one with the other
+// and posts alerts to webhook: the start of every reload test.
+func reloadSetup(t *testing.T, webhook string) (rulesDir, watchDir, cfg string) {
+	t.Helper()
+	dir := t.TempDir()
+	rulesDir, watchDir = filepath.Join(dir, "rules"), filepath.Join(dir, "in")
+	for _, d := range []string{rulesDir, watchDir} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(rulesDir, "calc.toml"), `[rule]
+name = "calc"
+description = "test"
+risk_score = 21
+rule_id = "calc-rule"
+severity = "low"
+type = "eql"
+query = 'process where process.name == "calc.exe"'
+`)
+	cfg = filepath.Join(dir, "weft.yaml")
+	writeFile(t, cfg, "sources:\n  - type: watch\n    path: "+watchDir+"\n    pattern: \"*.xml\"\n    settle: 100ms\nrules:\n  seed: false\n  paths: [\""+rulesDir+"\"]\ncorrelator:\n  lateness: 1s\nsinks:\n  - type: webhook\n    url: "+webhook+"\n")
+	return rulesDir, watchDir, cfg
 }

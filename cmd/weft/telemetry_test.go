@@ -238,24 +238,7 @@ func TestRunReloadAddsSigmaRawFields(t *testing.T) {
 		alerts <- body
 	}))
 	defer srv.Close()
-	dir := t.TempDir()
-	rulesDir, watchDir := filepath.Join(dir, "rules"), filepath.Join(dir, "in")
-	for _, d := range []string{rulesDir, watchDir} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writeFile(t, filepath.Join(rulesDir, "calc.toml"), `[rule]
-name = "calc"
-description = "test"
-risk_score = 21
-rule_id = "calc-rule"
-severity = "low"
-type = "eql"
-query = 'process where process.name == "calc.exe"'
-`)
-	cfg := filepath.Join(dir, "weft.yaml")
-	writeFile(t, cfg, "sources:\n  - type: watch\n    path: "+watchDir+"\n    pattern: \"*.xml\"\n    settle: 100ms\nrules:\n  seed: false\n  paths: [\""+rulesDir+"\"]\ncorrelator:\n  lateness: 1s\nsinks:\n  - type: webhook\n    url: "+srv.URL+"/alerts\n")
+	rulesDir, watchDir, cfg := reloadSetup(t, srv.URL+"/alerts")
 
 	addrs := make(chan string, 1)
 	a := &app{metricsReady: func(addr string) { addrs <- addr }, hangup: make(chan os.Signal, 1)}
