@@ -45,7 +45,7 @@ const (
 	esPythonFunc  = "function of the Python EQL only (arrayContains, arrayCount, arraySearch, safe): Elasticsearch rejects it too"
 	esMatchLite   = "matchLite/match with a ?\"...\" raw string: Python EQL; weft takes only \"\"\"...\"\"\" raw strings and has no match function"
 	esArrayIndex  = "array index (field[n]): Elasticsearch rejects it too"
-	esFork        = "stage parameter fork=true: Elasticsearch rejects it too (weft's error names join keys instead)"
+	esFork        = "stage parameter fork=true: Elasticsearch rejects it too"
 	esNotColon    = "operator !: (not ':'): weft does not parse it; write not (a : b)"
 	esCaseInsens  = "case_insensitive spec: expects ==, <, in and the string functions to ignore case, as the old case_sensitive=false request did; weft, like Elasticsearch without ~, compares them case-sensitively"
 	esNullEqNull  = "null : (comparison with a missing field) holds in the spec (null equals null); in weft a comparison with a null side is false (doc.go)"

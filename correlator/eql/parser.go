@@ -450,6 +450,11 @@ func (p *parser) stage(role stageRole) (*Stage, error) {
 	if _, err := p.expect(tokRBracket, "']' to close the sequence stage"); err != nil {
 		return nil, err
 	}
+	// fork=true is a stage parameter of the Python EQL; without this its
+	// stage would end at "fork" and the error would be about join keys.
+	if t := p.peek(); t.kind == tokIdent && t.text == "fork" {
+		return nil, p.errorf(t.pos, "stage parameter fork is not supported by Elasticsearch EQL")
+	}
 	if p.acceptKeyword("by") {
 		keys, err := p.exprList()
 		if err != nil {

@@ -182,6 +182,8 @@ func TestParseErrors(t *testing.T) {
 		{"sequence\n [a where true]\n [b where true] with runs=101", 3, 27, "runs must be between 1 and 100"},
 		{"sequence [a where true] [b where true] until [c where true] with runs=2", 1, 61, "not allowed on an until stage"},
 		{"sequence [a where true] ![b where true]", 1, 1, "needs \"with maxspan\""},
+		{"sequence [a where true] [b where true] fork=true by x", 1, 40, "fork is not supported"},
+		{"sequence [a where true] fork [b where true]", 1, 25, "fork is not supported"},
 		{"process where a in (1, 2", 1, 25, "expected ')' to close the list"},
 		{"process where by == 1", 1, 15, "keyword"},
 		{"process where a.", 1, 17, "expected a field name after '.'"},
