@@ -134,12 +134,15 @@ func TestConsumeConcurrentlyRedelivers(t *testing.T) {
 }
 
 // A handler that takes longer than the ack wait keeps its message: no
-// second delivery runs beside it.
+// second delivery runs beside it. The ack wait is long enough that the
+// keep-alive (every third of it) still lands on a loaded machine whose
+// goroutines wait a second for a core; the handler outlasts it 2.5 times.
 func TestConsumeConcurrentlyKeepsSlowMessages(t *testing.T) {
 	t.Parallel()
+	const ackWait = 2 * time.Second
 	b := openTest(t, Config{})
-	c := Consumer{Stream: StreamAlerts, Durable: "slow", AckWait: 300 * time.Millisecond}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	c := Consumer{Stream: StreamAlerts, Durable: "slow", AckWait: ackWait}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := b.EnsureConsumer(ctx, c); err != nil {
 		t.Fatal(err)
@@ -148,7 +151,7 @@ func TestConsumeConcurrentlyKeepsSlowMessages(t *testing.T) {
 	consumeInBackground(t, b, c, 2, func(ctx context.Context, d Delivery) error {
 		calls.Add(1)
 		select {
-		case <-time.After(time.Second):
+		case <-time.After(ackWait * 5 / 2):
 		case <-ctx.Done():
 		}
 		return nil
