@@ -1,13 +1,11 @@
 package normalizer
 
 import (
-	"bytes"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/weft-dev/weft/bus"
 	"github.com/weft-dev/weft/event"
 )
 
@@ -106,14 +104,7 @@ func TestADFSEvents(t *testing.T) {
 			if ip, _ := source["ip"].(string); ip != tt.sourceIP {
 				t.Errorf("source.ip %q, want %q", ip, tt.sourceIP)
 			}
-			got, _ := New().AppendMsgpack(nil, tt.raw)
-			want, err := bus.Encode(doc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("msgpack differs from bus.Encode of the document")
-			}
+			checkStageEncodes(t, New(), tt.raw, doc)
 		})
 	}
 }
@@ -147,17 +138,6 @@ func FuzzADFS(f *testing.F) {
 	f.Add(uint16(1210), "", `<AuditBase><ContextComponents>x<Component><MfaPerformed>1</MfaPerformed></Component></ContextComponents></AuditBase>`)
 	f.Fuzz(func(t *testing.T, id uint16, activity, payload string) {
 		r := adfsRaw("Security", adfsProvider, 1200+uint32(id%12), "", event.Field{Value: activity}, event.Field{Value: payload})
-		got, err := New().AppendMsgpack(nil, r)
-		if err != nil && strings.Contains(err.Error(), "normalizer fault") {
-			t.Fatalf("fault: %v", err)
-		}
-		doc, _ := New().Normalize(r)
-		want, encErr := bus.Encode(doc)
-		if encErr != nil {
-			t.Fatal(encErr)
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("msgpack differs from bus.Encode of the document\ngot  %x\nwant %x", got, want)
-		}
+		fuzzStageAgrees(t, r)
 	})
 }

@@ -1,12 +1,9 @@
 package normalizer
 
 import (
-	"bytes"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/weft-dev/weft/bus"
 	"github.com/weft-dev/weft/event"
 )
 
@@ -53,18 +50,6 @@ func FuzzChannels(f *testing.F) {
 				{Name: "ScriptBlockText", Value: d}, {Name: "ScriptBlockId", Value: e}, {Name: "Path", Value: b},
 			}
 		}
-		n := New()
-		got, err := n.AppendMsgpack(nil, r)
-		if err != nil && strings.Contains(err.Error(), "normalizer fault") {
-			t.Fatalf("fault: %v", err)
-		}
-		doc, _ := New().Normalize(r)
-		want, encErr := bus.Encode(doc)
-		if encErr != nil {
-			t.Fatal(encErr)
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("msgpack differs from bus.Encode of the document\ngot  %x\nwant %x", got, want)
-		}
+		fuzzStageAgrees(t, r)
 	})
 }

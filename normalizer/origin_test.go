@@ -1,10 +1,8 @@
 package normalizer
 
 import (
-	"bytes"
 	"testing"
 
-	"github.com/weft-dev/weft/bus"
 	"github.com/weft-dev/weft/event"
 )
 
@@ -40,14 +38,7 @@ func TestSetOrigin(t *testing.T) {
 				t.Errorf("log.source.address %q, want %q", got, tt.peer)
 			}
 			// The stage publishes msgpack: the same fields.
-			want, err := bus.Encode(doc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _ := n.AppendMsgpack(nil, r)
-			if !bytes.Equal(got, want) {
-				t.Errorf("msgpack differs from bus.Encode of the document")
-			}
+			checkStageEncodes(t, n, r, doc)
 		})
 	}
 }

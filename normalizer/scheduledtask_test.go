@@ -1,13 +1,11 @@
 package normalizer
 
 import (
-	"bytes"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/weft-dev/weft/bus"
 	"github.com/weft-dev/weft/event"
 )
 
@@ -186,14 +184,7 @@ func TestScheduledTaskEvents(t *testing.T) {
 			if _, ok := doc.Get("winlog._tmp"); ok {
 				t.Error("winlog._tmp is in the document")
 			}
-			got, _ := New().AppendMsgpack(nil, tt.raw)
-			want, err := bus.Encode(doc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("msgpack differs from bus.Encode of the document\ngot  %x\nwant %x", got, want)
-			}
+			checkStageEncodes(t, New(), tt.raw, doc)
 		})
 	}
 }
@@ -212,18 +203,7 @@ func FuzzScheduledTask(f *testing.F) {
 		if updated {
 			r = taskEvent(4702, securityProvider, "TaskContentNew", content)
 		}
-		got, err := New().AppendMsgpack(nil, r)
-		if err != nil && strings.Contains(err.Error(), "normalizer fault") {
-			t.Fatalf("fault: %v", err)
-		}
-		doc, _ := New().Normalize(r)
-		want, encErr := bus.Encode(doc)
-		if encErr != nil {
-			t.Fatal(encErr)
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("msgpack differs from bus.Encode of the document\ngot  %x\nwant %x", got, want)
-		}
+		fuzzStageAgrees(t, r)
 	})
 }
 

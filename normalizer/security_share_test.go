@@ -1,11 +1,9 @@
 package normalizer
 
 import (
-	"bytes"
 	"testing"
 	"time"
 
-	"github.com/weft-dev/weft/bus"
 	"github.com/weft-dev/weft/event"
 )
 
@@ -87,14 +85,7 @@ func TestLookupMissesAreNull(t *testing.T) {
 					t.Errorf("%s = %q, want %q", f, got, want)
 				}
 			}
-			got, _ := New().AppendMsgpack(nil, tt.raw)
-			want, err := bus.Encode(doc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Error("msgpack differs from bus.Encode of the document")
-			}
+			checkStageEncodes(t, New(), tt.raw, doc)
 		})
 	}
 }
